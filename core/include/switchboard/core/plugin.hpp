@@ -1,0 +1,130 @@
+// Loading provider plugins: a shared library checked against the ABI, and the instances created
+// from it. Boost.DLL stays in the implementation; callers see only this interface.
+#pragma once
+
+#include <switchboard/core/plugin_manifest.hpp>
+#include <switchboard/provider.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchboard::core {
+
+// Why a plugin could not be loaded or used, in one line that names the file: "/x/y.so: not a
+// shared library (no ELF header)".
+class plugin_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class provider_instance;
+
+// One loaded plugin library. Shared: the library stays loaded while this object or any instance
+// created from it lives.
+class plugin : public std::enable_shared_from_this<plugin> {
+public:
+    // Loads the library at `file` and checks its entry symbol, ABI version, function table and
+    // manifest. Throws plugin_error.
+    static std::shared_ptr<plugin> load(const std::filesystem::path& file);
+
+    ~plugin();
+    plugin(const plugin&) = delete;
+    plugin& operator=(const plugin&) = delete;
+
+    const std::filesystem::path& file() const noexcept { return file_; }
+    const plugin_manifest& manifest() const noexcept { return manifest_; }
+    sb_abi_version abi() const noexcept;
+
+    // Creates an instance from its configuration (JSON text, secrets resolved). Throws
+    // plugin_error carrying the plugin's own message when it refuses.
+    std::unique_ptr<provider_instance> create_instance(std::string instance_name, std::string_view config_json) const;
+
+private:
+    struct library;
+    plugin(std::filesystem::path file, std::shared_ptr<library> lib, const sb_provider* table);
+
+    friend class provider_instance;
+    std::filesystem::path file_;
+    std::shared_ptr<library> library_;
+    const sb_provider* table_;
+    plugin_manifest manifest_;
+};
+
+// An HTTP message as the host holds it (owning copies of what crossed the ABI).
+struct http_header {
+    std::string name;
+    std::string value;
+};
+
+struct http_request {
+    std::string method;
+    std::string url;
+    std::vector<http_header> headers;
+    std::string body;
+};
+
+struct http_response {
+    int status = 0;
+    std::vector<http_header> headers;
+    std::string body;
+};
+
+// The result of one call into a plugin.
+struct plugin_call_result {
+    sb_status status = SB_STATUS_INTERNAL;
+    std::string json;                       // the JSON document written, when any
+    std::optional<http_request> request;    // the request written by an encode function
+    std::string error;                      // the plugin's message when status is not OK
+    std::int64_t retry_after_ms = -1;
+
+    bool ok() const noexcept { return status == SB_STATUS_OK; }
+};
+
+// One configured instance of a plugin (one vendor account). Calls follow the plugin's threading
+// contract: unless the manifest says thread_safe, the caller serialises calls on one instance.
+class provider_instance {
+public:
+    ~provider_instance();
+    provider_instance(const provider_instance&) = delete;
+    provider_instance& operator=(const provider_instance&) = delete;
+
+    const std::string& name() const noexcept { return name_; }
+    const plugin& owner() const noexcept { return *plugin_; }
+
+    plugin_call_result validate(std::string_view request_json) const;
+    plugin_call_result encode(std::string_view batch_json, std::int64_t now_unix_ms) const;
+    plugin_call_result decode(std::string_view batch_json, const http_response& response) const;
+    plugin_call_result parse_receipt(const http_request& callback, std::int64_t now_unix_ms) const;
+    plugin_call_result encode_receipt_query(std::string_view query_json, std::int64_t now_unix_ms) const;
+    plugin_call_result decode_receipt_query(std::string_view query_json, const http_response& response) const;
+
+private:
+    friend class plugin;
+    provider_instance(std::shared_ptr<const plugin> owner, std::string name);
+
+    std::shared_ptr<const plugin> plugin_;  // keeps the library loaded while this instance lives
+    std::string name_;
+    sb_host host_{};
+    sb_instance* instance_ = nullptr;
+};
+
+// The plugins found in a set of directories: every regular file ending in ".so".
+struct plugin_scan_entry {
+    std::filesystem::path file;
+    std::shared_ptr<plugin> loaded;  // null when the file could not be loaded
+    std::string error;               // why, when it could not
+};
+
+std::vector<plugin_scan_entry> scan_plugin_dirs(const std::vector<std::filesystem::path>& dirs);
+
+// Loads the plugin called `name` (file <name>.so) from the first of `dirs` that has it, and
+// nowhere else. Throws plugin_error when none has it or it does not load.
+std::shared_ptr<plugin> find_plugin(std::string_view name, const std::vector<std::filesystem::path>& dirs);
+
+} // namespace switchboard::core

@@ -1,0 +1,63 @@
+// The `switchboard` program: one binary, one subcommand per task.
+#include "plugins_command.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace {
+
+void add_plugins_command(CLI::App& app, int& exit_code) {
+    namespace fs = std::filesystem;
+    CLI::App* plugins = app.add_subcommand("plugins", "List and inspect provider plugins");
+    // Not require_subcommand(1): CLI11 would then answer a mistyped subcommand with "A subcommand is
+    // required" instead of naming the word it did not expect.
+    plugins->require_subcommand(0, 1);
+    plugins->callback([plugins] {
+        if (plugins->get_subcommands().empty())
+            throw CLI::CallForHelp();
+    });
+
+    struct list_options {
+        std::vector<fs::path> dirs;
+        bool json = false;
+    };
+    auto list = std::make_shared<list_options>();
+    CLI::App* list_cmd = plugins->add_subcommand("list", "Every plugin in the plugin directories, with its limits");
+    list_cmd->add_option("--plugin-dir", list->dirs, "A directory to look in (repeatable); default: " +
+                                                         switchboard::host::default_plugin_dir().string());
+    list_cmd->add_flag("--json", list->json, "Print the manifests as a JSON array");
+    list_cmd->callback([list, &exit_code] {
+        if (list->dirs.empty())
+            list->dirs.push_back(switchboard::host::default_plugin_dir());
+        exit_code = switchboard::host::list_plugins(list->dirs, list->json, std::cout, std::cerr);
+    });
+
+    struct inspect_options {
+        fs::path file;
+        bool json = false;
+    };
+    auto inspect = std::make_shared<inspect_options>();
+    CLI::App* inspect_cmd = plugins->add_subcommand("inspect", "A plugin file's manifest, or why it cannot load");
+    inspect_cmd->add_option("FILE", inspect->file, "The plugin's shared library")->required();
+    inspect_cmd->add_flag("--json", inspect->json, "Print the manifest as JSON");
+    inspect_cmd->callback([inspect, &exit_code] {
+        exit_code = switchboard::host::inspect_plugin(inspect->file, inspect->json, std::cout, std::cerr);
+    });
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Switchboard: a messaging gateway with vendor provider plugins"};
+    app.set_version_flag("--version", SWITCHBOARD_VERSION);
+    app.require_subcommand(1);
+    int exit_code = 0;
+    add_plugins_command(app, exit_code);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    return exit_code;
+}

@@ -1,0 +1,11 @@
+// Everything a plugin author needs, in one include.
+#pragma once
+
+#include <switchboard/provider.h>
+#include <switchboard/sdk/clock.hpp>
+#include <switchboard/sdk/crypto.hpp>
+#include <switchboard/sdk/encoding.hpp>
+#include <switchboard/sdk/error.hpp>
+#include <switchboard/sdk/json.hpp>
+#include <switchboard/sdk/messages.hpp>
+#include <switchboard/sdk/provider.hpp>

@@ -1,0 +1,330 @@
+// The typed documents a plugin works with, and their JSON forms as provider.h describes them.
+#pragma once
+
+#include <switchboard/sdk/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchboard::sdk {
+
+// ---- HTTP ------------------------------------------------------------------------------------
+
+struct header {
+    std::string name;
+    std::string value;
+};
+
+namespace detail {
+inline bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size())
+        return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+        if (lower(a[i]) != lower(b[i]))
+            return false;
+    }
+    return true;
+}
+
+inline const std::string* find_header(const std::vector<header>& headers, std::string_view name) {
+    for (const header& h : headers)
+        if (iequals(h.name, name))
+            return &h.value;
+    return nullptr;
+}
+} // namespace detail
+
+struct http_request {
+    std::string method = "POST";
+    std::string url;
+    std::vector<header> headers;
+    std::string body;
+
+    // The first header of that name (case-insensitive), or nullptr.
+    const std::string* find_header(std::string_view name) const { return detail::find_header(headers, name); }
+};
+
+struct http_response {
+    int status = 0;
+    std::vector<header> headers;
+    std::string body;
+
+    const std::string* find_header(std::string_view name) const { return detail::find_header(headers, name); }
+};
+
+// ---- recipients and batches -----------------------------------------------------------------
+
+struct recipient {
+    std::string id;         // the host's id, echoed in outcomes; empty in validation requests
+    std::string to;         // E.164 number, or a platform id for channels that use them
+    json::object params;    // the job's named parameters for this recipient
+};
+
+// What validate() is asked about.
+struct validation_request {
+    std::string channel;
+    json::object step;      // the route step: template, sender, parameter mapping, ...
+    std::vector<recipient> recipients;
+};
+
+// One batch for one vendor call.
+struct batch {
+    std::string id;
+    std::string job_id;
+    std::string channel;
+    json::object step;
+    std::optional<std::int64_t> send_at_unix_ms;
+    std::vector<recipient> recipients;
+};
+
+inline recipient recipient_from_json(const json::value& value, const std::string& path, bool with_id) {
+    if (!value.is_object())
+        throw field_error(path, "must be an object");
+    const object_reader r(value.get_object(), path);
+    recipient out;
+    if (with_id)
+        out.id = r.required_string("id");
+    out.to = r.required_string("to");
+    if (r.has("params"))
+        out.params = r.required_object("params").object();
+    return out;
+}
+
+inline std::vector<recipient> recipients_from_json(const object_reader& r, bool with_id) {
+    const json::array& items = r.required_array("recipients");
+    std::vector<recipient> out;
+    out.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i)
+        out.push_back(recipient_from_json(items[i], index_path(child_path(r.path(), "recipients"), i), with_id));
+    return out;
+}
+
+inline validation_request validation_request_from_json(std::string_view text) {
+    const json::object doc = parse_object(text, "validation request");
+    const object_reader r(doc, "");
+    validation_request out;
+    out.channel = r.required_string("channel");
+    if (r.has("step"))
+        out.step = r.required_object("step").object();
+    out.recipients = recipients_from_json(r, false);
+    return out;
+}
+
+inline batch batch_from_json(std::string_view text) {
+    const json::object doc = parse_object(text, "batch");
+    const object_reader r(doc, "");
+    batch out;
+    out.id = r.required_string("id");
+    out.job_id = r.string_or("job_id", "");
+    out.channel = r.required_string("channel");
+    if (r.has("step"))
+        out.step = r.required_object("step").object();
+    out.send_at_unix_ms = r.optional_int("send_at_unix_ms");
+    out.recipients = recipients_from_json(r, true);
+    return out;
+}
+
+inline json::object to_json(const recipient& r) {
+    json::object o;
+    if (!r.id.empty())
+        o["id"] = r.id;
+    o["to"] = r.to;
+    o["params"] = r.params;
+    return o;
+}
+
+inline json::object to_json(const batch& b) {
+    json::array recipients;
+    for (const recipient& r : b.recipients)
+        recipients.push_back(to_json(r));
+    json::object o{{"id", b.id}, {"job_id", b.job_id}, {"channel", b.channel}, {"step", b.step}};
+    if (b.send_at_unix_ms)
+        o["send_at_unix_ms"] = *b.send_at_unix_ms;
+    o["recipients"] = std::move(recipients);
+    return o;
+}
+
+// ---- verdicts and outcomes --------------------------------------------------------------------
+
+struct verdict {
+    bool ok = true;
+    std::string field;      // which field of the recipient is wrong ("to", "params.code")
+    std::string reason;     // why, in words an operator can act on
+
+    static verdict valid() { return {}; }
+    static verdict invalid(std::string field, std::string reason) {
+        return {false, std::move(field), std::move(reason)};
+    }
+};
+
+enum class result { accepted, rejected, transient, unknown };
+
+inline const char* to_string(result r) noexcept {
+    switch (r) {
+    case result::accepted: return "accepted";
+    case result::rejected: return "rejected";
+    case result::transient: return "transient";
+    case result::unknown: return "unknown";
+    }
+    return "unknown";
+}
+
+// What became of one recipient of a vendor call.
+struct outcome {
+    std::string id;
+    result kind = result::unknown;
+    std::string message_id;       // the vendor's id, when accepted
+    std::string code;             // the vendor's error code, when not
+    std::string reason;
+    std::int64_t retry_after_ms = -1;
+
+    static outcome accepted(std::string id, std::string message_id) {
+        return {std::move(id), result::accepted, std::move(message_id), {}, {}, -1};
+    }
+    static outcome rejected(std::string id, std::string code, std::string reason) {
+        return {std::move(id), result::rejected, {}, std::move(code), std::move(reason), -1};
+    }
+    static outcome transient(std::string id, std::string code, std::string reason, std::int64_t retry_after_ms = -1) {
+        return {std::move(id), result::transient, {}, std::move(code), std::move(reason), retry_after_ms};
+    }
+    static outcome unknown(std::string id, std::string reason) {
+        return {std::move(id), result::unknown, {}, {}, std::move(reason), -1};
+    }
+};
+
+inline json::object to_json(const verdict& v) {
+    if (v.ok)
+        return {{"ok", true}};
+    return {{"ok", false}, {"field", v.field}, {"reason", v.reason}};
+}
+
+inline json::object to_json(const outcome& o) {
+    json::object out{{"id", o.id}, {"result", to_string(o.kind)}};
+    if (!o.message_id.empty())
+        out["message_id"] = o.message_id;
+    if (!o.code.empty())
+        out["code"] = o.code;
+    if (!o.reason.empty())
+        out["reason"] = o.reason;
+    if (o.retry_after_ms >= 0)
+        out["retry_after_ms"] = o.retry_after_ms;
+    return out;
+}
+
+// ---- receipts ---------------------------------------------------------------------------------
+
+enum class delivery { delivered, undelivered, pending };
+
+inline const char* to_string(delivery d) noexcept {
+    switch (d) {
+    case delivery::delivered: return "delivered";
+    case delivery::undelivered: return "undelivered";
+    case delivery::pending: return "pending";
+    }
+    return "pending";
+}
+
+struct receipt {
+    std::string message_id;
+    std::string to;
+    delivery status = delivery::pending;
+    std::string code;
+    std::string reason;
+    std::int64_t at_unix_ms = 0;
+};
+
+// What the host answers the vendor that posted a callback.
+struct receipt_reply {
+    int status = 200;
+    std::string content_type;
+    std::string body;
+};
+
+struct receipt_batch {
+    std::vector<receipt> receipts;
+    receipt_reply reply;
+};
+
+struct receipt_query {
+    std::vector<std::string> message_ids;
+    std::int64_t since_unix_ms = 0;
+};
+
+inline receipt_query receipt_query_from_json(std::string_view text) {
+    const json::object doc = parse_object(text, "receipt query");
+    const object_reader r(doc, "");
+    receipt_query out;
+    const json::array& ids = r.required_array("message_ids");
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (!ids[i].is_string())
+            throw field_error(index_path("message_ids", i), "must be a string");
+        out.message_ids.emplace_back(ids[i].get_string());
+    }
+    out.since_unix_ms = r.int_or("since_unix_ms", 0);
+    return out;
+}
+
+inline json::object to_json(const receipt_batch& batch) {
+    json::array receipts;
+    for (const receipt& r : batch.receipts) {
+        json::object o{{"message_id", r.message_id}, {"status", to_string(r.status)}};
+        if (!r.to.empty())
+            o["to"] = r.to;
+        if (!r.code.empty())
+            o["code"] = r.code;
+        if (!r.reason.empty())
+            o["reason"] = r.reason;
+        if (r.at_unix_ms != 0)
+            o["at_unix_ms"] = r.at_unix_ms;
+        receipts.push_back(std::move(o));
+    }
+    return {{"receipts", std::move(receipts)},
+            {"reply", {{"status", batch.reply.status},
+                       {"content_type", batch.reply.content_type},
+                       {"body", batch.reply.body}}}};
+}
+
+// ---- the manifest -----------------------------------------------------------------------------
+
+struct manifest {
+    std::string name;
+    std::string version;
+    std::string description;
+    std::vector<std::string> channels;
+    int max_recipients_per_call = 1;
+    std::vector<std::string> grouping;
+    double requests_per_second = 0;       // 0: no limit of the vendor's
+    double recipients_per_second = 0;
+    std::string receipts = "none";        // "none" | "push" | "pull"
+    bool thread_safe = false;
+    std::vector<std::string> transient_errors;
+    json::value config_schema = json::object{{"type", "object"}};
+};
+
+inline json::object to_json(const manifest& m) {
+    const auto strings = [](const std::vector<std::string>& items) {
+        json::array a;
+        for (const std::string& s : items)
+            a.emplace_back(s);
+        return a;
+    };
+    return {{"name", m.name},
+            {"version", m.version},
+            {"abi", std::to_string(SB_ABI_VERSION_MAJOR) + "." + std::to_string(SB_ABI_VERSION_MINOR)},
+            {"description", m.description},
+            {"channels", strings(m.channels)},
+            {"max_recipients_per_call", m.max_recipients_per_call},
+            {"grouping", strings(m.grouping)},
+            {"rate_limits", {{"requests_per_second", m.requests_per_second},
+                             {"recipients_per_second", m.recipients_per_second}}},
+            {"receipts", m.receipts},
+            {"thread_safe", m.thread_safe},
+            {"transient_errors", strings(m.transient_errors)},
+            {"config_schema", m.config_schema}};
+}
+
+} // namespace switchboard::sdk

@@ -1,0 +1,74 @@
+// The helpers every vendor plugin signs and encodes with, checked against published vectors.
+#include <switchboard/sdk.hpp>
+
+#include <catch2/catch.hpp>
+
+namespace sdk = switchboard::sdk;
+
+TEST_CASE("hex and base64 encode bytes as vendors print them", "[sdk][encoding]") {
+    CHECK(sdk::hex(std::string("\x00\x01\xab\xff", 4)) == "0001abff");
+    CHECK(sdk::hex("") == "");
+    // HTTP Basic for AKID:SECRET, as uSpeedo's v1 endpoint expects it (VENDORS.md 2.2).
+    CHECK(sdk::base64("AKID:SECRET") == "QUtJRDpTRUNSRVQ=");
+    CHECK(sdk::base64("a") == "YQ==");
+    CHECK(sdk::base64("") == "");
+}
+
+TEST_CASE("percent_encode follows RFC 3986 with upper-case hex and %20 for space", "[sdk][encoding]") {
+    CHECK(sdk::percent_encode("AZaz09-_.~") == "AZaz09-_.~");
+    CHECK(sdk::percent_encode("a b") == "a%20b");
+    CHECK(sdk::percent_encode("!'()*") == "%21%27%28%29%2A");
+    CHECK(sdk::percent_encode("a=b&c/d+e") == "a%3Db%26c%2Fd%2Be");
+    CHECK(sdk::percent_encode("\xe4\xb8\xad") == "%E4%B8%AD");
+}
+
+TEST_CASE("digests and MACs match the published test vectors", "[sdk][crypto]") {
+    CHECK(sdk::hex(sdk::sha256("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(sdk::hex(sdk::sha1("abc")) == "a9993e364706816aba3e25717850c26c9cd0d89d");
+    // RFC 4231 test case 2 and RFC 2202 test case 2.
+    CHECK(sdk::hex(sdk::hmac_sha256("Jefe", "what do ya want for nothing?")) ==
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    CHECK(sdk::hex(sdk::hmac_sha1("Jefe", "what do ya want for nothing?")) ==
+          "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+}
+
+TEST_CASE("Volcengine's key derivation chain reproduces its official signing key", "[sdk][crypto]") {
+    // VENDORS.md 1.2, vector A: kSigning for 20240619 / cn-beijing / iam.
+    const std::string sk = "WkRZeE1EQmxPVGhsWWpWak5HVmtNbUUxTXpZeU9UVXlOMlE1TmpZeVlqTQ==";
+    const std::string k_date = sdk::hmac_sha256(sk, "20240619");
+    const std::string k_region = sdk::hmac_sha256(k_date, "cn-beijing");
+    const std::string k_service = sdk::hmac_sha256(k_region, "iam");
+    CHECK(sdk::hex(sdk::hmac_sha256(k_service, "request")) ==
+          "abee62e533a58934c49954459a3c3237d2fccea517c9a7c8a2651d8ea7779826");
+}
+
+TEST_CASE("constant_time_equal compares whole strings", "[sdk][crypto]") {
+    CHECK(sdk::constant_time_equal("secret", "secret"));
+    CHECK_FALSE(sdk::constant_time_equal("secret", "secreT"));
+    CHECK_FALSE(sdk::constant_time_equal("secret", "secret2"));
+    CHECK_FALSE(sdk::constant_time_equal("", "x"));
+    CHECK(sdk::constant_time_equal("", ""));
+}
+
+TEST_CASE("time formats render the host's clock in each vendor's form", "[sdk][clock]") {
+    const std::int64_t now = 1718781186'789;  // 2024-06-19 07:13:06.789 UTC
+    CHECK(sdk::utc_compact(now) == "20240619T071306Z");
+    CHECK(sdk::utc_iso8601(now) == "2024-06-19T07:13:06Z");
+    CHECK(sdk::unix_seconds(now) == "1718781186");
+    CHECK(sdk::format_time(now, "%Y-%m-%d %H:%M:%S", 8 * 60) == "2024-06-19 15:13:06");
+    CHECK(sdk::unix_seconds(-1) == "-1");
+}
+
+TEST_CASE("object_reader names the full path of a bad field", "[sdk][json]") {
+    const sdk::json::object doc = sdk::parse_object(R"({"a": {"b": 5, "s": "x"}, "list": [1]})", "config");
+    const sdk::object_reader root(doc, "config");
+    const sdk::object_reader a = root.required_object("a");
+    CHECK(a.required_int("b") == 5);
+    CHECK(a.string_or("missing", "fallback") == "fallback");
+    CHECK_THROWS_WITH(a.required_string("b"), "config.a.b: must be a string, not int64");
+    CHECK_THROWS_WITH(a.required_string("c"), "config.a.c: is required");
+    CHECK_THROWS_WITH(a.required_int("s"), "config.a.s: must be an integer, not string");
+    CHECK_THROWS_WITH(root.required_object("list"), "config.list: must be an object, not array");
+    CHECK_THROWS_WITH(sdk::parse_object("[1]", "batch"), "batch: must be a JSON object, not array");
+    CHECK_THROWS_WITH(sdk::parse_object("{", "batch"), Catch::Contains("batch: not valid JSON"));
+}

@@ -1,0 +1,22 @@
+# Runs one command and checks its exit code and output, for tests of the `switchboard` program.
+#   cmake -DCOMMAND="prog|arg|arg" -DEXIT=1 [-DSTDOUT=regex] [-DSTDERR=regex] [-DSTDERR_LINES=n]
+#         -P expect.cmake
+string(REPLACE "|" ";" command "${COMMAND}")
+execute_process(COMMAND ${command} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(shown "command: ${command}\nexit: ${rc}\nstdout:\n${out}\nstderr:\n${err}")
+if(NOT rc STREQUAL EXIT)
+    message(FATAL_ERROR "expected exit code ${EXIT}\n${shown}")
+endif()
+if(DEFINED STDOUT AND NOT out MATCHES "${STDOUT}")
+    message(FATAL_ERROR "stdout does not match '${STDOUT}'\n${shown}")
+endif()
+if(DEFINED STDERR AND NOT err MATCHES "${STDERR}")
+    message(FATAL_ERROR "stderr does not match '${STDERR}'\n${shown}")
+endif()
+if(DEFINED STDERR_LINES)
+    string(REGEX MATCHALL "\n" newlines "${err}")
+    list(LENGTH newlines lines)
+    if(NOT lines EQUAL STDERR_LINES)
+        message(FATAL_ERROR "expected ${STDERR_LINES} line(s) on stderr, got ${lines}\n${shown}")
+    endif()
+endif()
