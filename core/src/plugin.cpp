@@ -251,6 +251,17 @@ std::unique_ptr<provider_instance> plugin::create_instance(std::string instance_
     return instance;
 }
 
+class provider_instance::call_guard {
+public:
+    explicit call_guard(const provider_instance& instance) {
+        if (!instance.plugin_->manifest().thread_safe)
+            lock_ = std::unique_lock(instance.calls_);
+    }
+
+private:
+    std::unique_lock<std::mutex> lock_;
+};
+
 provider_instance::provider_instance(std::shared_ptr<const plugin> owner, std::string name)
     : plugin_(std::move(owner)), name_(std::move(name)) {
     host_.struct_size = sizeof host_;
@@ -267,11 +278,13 @@ provider_instance::~provider_instance() {
 }
 
 plugin_call_result provider_instance::validate(std::string_view request_json) const {
+    const call_guard guard(*this);
     output_collector out;
     return out.finish(plugin_->table_->validate(instance_, to_sb_str(request_json), out.raw()));
 }
 
 plugin_call_result provider_instance::encode(std::string_view batch_json, std::int64_t now_unix_ms) const {
+    const call_guard guard(*this);
     output_collector out;
     plugin_call_result result = out.finish(plugin_->table_->encode(instance_, to_sb_str(batch_json), now_unix_ms, out.raw()));
     if (result.ok() && !result.request)
@@ -280,6 +293,7 @@ plugin_call_result provider_instance::encode(std::string_view batch_json, std::i
 }
 
 plugin_call_result provider_instance::decode(std::string_view batch_json, const http_response& response) const {
+    const call_guard guard(*this);
     const std::vector<sb_header> headers = header_views(response);
     const sb_http_response raw = response_view(response, headers);
     output_collector out;
@@ -287,6 +301,7 @@ plugin_call_result provider_instance::decode(std::string_view batch_json, const 
 }
 
 plugin_call_result provider_instance::parse_receipt(const http_request& callback, std::int64_t now_unix_ms) const {
+    const call_guard guard(*this);
     if (plugin_->table_->parse_receipt == nullptr)
         return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider does not take pushed receipts", -1};
     const std::vector<sb_header> headers = header_views(callback);
@@ -296,6 +311,7 @@ plugin_call_result provider_instance::parse_receipt(const http_request& callback
 }
 
 plugin_call_result provider_instance::encode_receipt_query(std::string_view query_json, std::int64_t now_unix_ms) const {
+    const call_guard guard(*this);
     if (plugin_->table_->encode_receipt_query == nullptr)
         return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider does not offer receipt queries", -1};
     output_collector out;
@@ -303,6 +319,7 @@ plugin_call_result provider_instance::encode_receipt_query(std::string_view quer
 }
 
 plugin_call_result provider_instance::decode_receipt_query(std::string_view query_json, const http_response& response) const {
+    const call_guard guard(*this);
     if (plugin_->table_->decode_receipt_query == nullptr)
         return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider does not offer receipt queries", -1};
     const std::vector<sb_header> headers = header_views(response);

@@ -1,5 +1,7 @@
 // The `switchboard` program: one binary, one subcommand per task.
 #include "plugins_command.hpp"
+#include "send_command.hpp"
+#include "serve_command.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -46,6 +48,25 @@ void add_plugins_command(CLI::App& app, int& exit_code) {
     });
 }
 
+void add_serve_command(CLI::App& app, int& exit_code) {
+    auto config = std::make_shared<std::filesystem::path>();
+    CLI::App* serve = app.add_subcommand("serve", "Run the daemon: load providers and routes, serve the HTTP API");
+    serve->add_option("--config,-c", *config, "The configuration file (JSON; comments allowed)")->required();
+    serve->callback([config, &exit_code] { exit_code = switchboard::host::serve(*config); });
+}
+
+void add_send_command(CLI::App& app, int& exit_code) {
+    auto options = std::make_shared<switchboard::host::send_options>();
+    CLI::App* send = app.add_subcommand("send", "Submit a job to a running daemon, wait, and print every recipient");
+    send->add_option("--server", options->server, "The daemon's URL")->capture_default_str();
+    send->add_option("--route", options->route, "The route to send on")->required();
+    send->add_option("RECIPIENTS", options->recipients_file, "A JSON array of {\"to\", \"params\", \"ref\"}")
+        ->required()
+        ->check(CLI::ExistingFile);
+    send->add_option("--timeout", options->timeout_seconds, "Seconds to wait for the job to finish")->capture_default_str();
+    send->callback([options, &exit_code] { exit_code = switchboard::host::send_job(*options, std::cout, std::cerr); });
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -54,6 +75,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     int exit_code = 0;
     add_plugins_command(app, exit_code);
+    add_serve_command(app, exit_code);
+    add_send_command(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -4,22 +4,25 @@
 # symbol but the entry point, and refuses undefined symbols at link time (so a missing dependency
 # fails the build, not the daemon at load time).
 include_guard(GLOBAL)
-
-set(SWITCHBOARD_PROVIDER_VERSION_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/provider.map")
+if(CMAKE_VERSION VERSION_LESS 3.17)
+    message(FATAL_ERROR "switchboard_add_provider needs CMake 3.17 or newer (found ${CMAKE_VERSION})")
+endif()
 
 function(switchboard_add_provider name)
     cmake_parse_arguments(PARSE_ARGV 1 ARG "" "" "SOURCES")
     if(NOT ARG_SOURCES)
         message(FATAL_ERROR "switchboard_add_provider(${name}): SOURCES is required")
     endif()
+    # The script sits beside this file, in the source tree and in an installed SDK alike.
+    set(version_script "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/provider.map")
     add_library(${name} MODULE ${ARG_SOURCES})
     target_link_libraries(${name} PRIVATE SwitchboardSDK::sdk)
     set_target_properties(${name} PROPERTIES
         PREFIX ""
         CXX_VISIBILITY_PRESET hidden
         VISIBILITY_INLINES_HIDDEN ON
-        LINK_DEPENDS "${SWITCHBOARD_PROVIDER_VERSION_SCRIPT}")
+        LINK_DEPENDS "${version_script}")
     target_link_options(${name} PRIVATE
-        "LINKER:--version-script=${SWITCHBOARD_PROVIDER_VERSION_SCRIPT}"
+        "LINKER:--version-script=${version_script}"
         "LINKER:--no-undefined")
 endfunction()

@@ -2,12 +2,14 @@
 // from it. Boost.DLL stays in the implementation; callers see only this interface.
 #pragma once
 
+#include <switchboard/core/http_message.hpp>
 #include <switchboard/core/plugin_manifest.hpp>
 #include <switchboard/provider.h>
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -56,25 +58,6 @@ private:
     plugin_manifest manifest_;
 };
 
-// An HTTP message as the host holds it (owning copies of what crossed the ABI).
-struct http_header {
-    std::string name;
-    std::string value;
-};
-
-struct http_request {
-    std::string method;
-    std::string url;
-    std::vector<http_header> headers;
-    std::string body;
-};
-
-struct http_response {
-    int status = 0;
-    std::vector<http_header> headers;
-    std::string body;
-};
-
 // The result of one call into a plugin.
 struct plugin_call_result {
     sb_status status = SB_STATUS_INTERNAL;
@@ -86,8 +69,8 @@ struct plugin_call_result {
     bool ok() const noexcept { return status == SB_STATUS_OK; }
 };
 
-// One configured instance of a plugin (one vendor account). Calls follow the plugin's threading
-// contract: unless the manifest says thread_safe, the caller serialises calls on one instance.
+// One configured instance of a plugin (one vendor account). Safe to call from any thread: calls
+// are serialised unless the plugin's manifest says thread_safe.
 class provider_instance {
 public:
     ~provider_instance();
@@ -108,8 +91,12 @@ private:
     friend class plugin;
     provider_instance(std::shared_ptr<const plugin> owner, std::string name);
 
+    // Serialises calls unless the plugin declares itself thread safe (the ABI's [instance] contract).
+    class call_guard;
+
     std::shared_ptr<const plugin> plugin_;  // keeps the library loaded while this instance lives
     std::string name_;
+    mutable std::mutex calls_;
     sb_host host_{};
     sb_instance* instance_ = nullptr;
 };

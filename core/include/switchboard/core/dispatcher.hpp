@@ -1,0 +1,69 @@
+// The dispatcher: takes a stored job and sends its recipients through their route, batch by batch,
+// recording every outcome in the store. One coroutine per job on the shared io executor.
+#pragma once
+
+#include <switchboard/core/job.hpp>
+#include <switchboard/core/route.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace switchboard::core {
+
+class http_client;
+class job_store;
+class provider_instance;
+
+using provider_map = std::map<std::string, std::unique_ptr<provider_instance>, std::less<>>;
+using route_map = std::map<std::string, route, std::less<>>;
+
+struct dispatch_options {
+    int max_attempts = 3;                              // vendor calls per recipient and step
+    std::chrono::milliseconds base_backoff{500};       // first retry waits up to this (full jitter)
+    std::chrono::milliseconds max_backoff{30'000};
+};
+
+// Validates `recipients` against the provider of `step`, many per plugin call; those refused
+// become skipped_invalid with the plugin's field and reason. Throws std::runtime_error when the
+// plugin cannot validate at all.
+void validate_recipients(const provider_instance& provider, const route_step& step, std::vector<recipient>& recipients);
+
+class dispatcher {
+public:
+    dispatcher(boost::asio::any_io_executor executor, job_store& store, const route_map& routes,
+               const provider_map& providers, http_client& http, dispatch_options options = {});
+
+    // Starts sending a stored job in the background.
+    void start(const std::string& job_id);
+
+    // Sends a stored job until every recipient is final.
+    boost::asio::awaitable<void> run(std::string job_id);
+
+private:
+    boost::asio::awaitable<void> send_batch(const job& j, const route_step& step, const provider_instance& provider,
+                                            std::vector<recipient> batch);
+    // Decides one recipient's next state; a transient failure (state queued) is retried at
+    // `retry_at_ms` until its attempts run out.
+    void settle(recipient_update& u, const recipient& r, recipient_state state, const std::string& code,
+                const std::string& reason, std::int64_t retry_at_ms);
+    void apply_outcomes(const std::string& outcomes_json, const std::vector<recipient>& batch,
+                        std::vector<recipient_update>& updates,
+                        const std::function<std::int64_t(std::int64_t)>& retry_at);
+    std::int64_t backoff_ms(int attempts, std::int64_t retry_after_ms);
+
+    boost::asio::any_io_executor executor_;
+    job_store& store_;
+    const route_map& routes_;
+    const provider_map& providers_;
+    http_client& http_;
+    dispatch_options options_;
+};
+
+} // namespace switchboard::core

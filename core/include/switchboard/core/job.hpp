@@ -1,0 +1,71 @@
+// Jobs and their recipients: the model every part of the pipeline shares.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace switchboard::core {
+
+enum class recipient_state : std::uint8_t {
+    queued,             // waiting for its next vendor call (possibly not before next_attempt_at_ms)
+    sending,            // inside a vendor call right now
+    accepted,           // a provider took it
+    delivered,          // a receipt confirmed delivery
+    failed,             // failed for good; `reason` says why
+    unknown,            // sent, but the outcome never came back; not resent, to avoid a double send
+    cancelled,
+    skipped_invalid,    // refused by validation before any send
+    skipped_duplicate,
+};
+
+inline constexpr recipient_state all_recipient_states[] = {
+    recipient_state::queued,   recipient_state::sending,   recipient_state::accepted,
+    recipient_state::delivered, recipient_state::failed,   recipient_state::unknown,
+    recipient_state::cancelled, recipient_state::skipped_invalid, recipient_state::skipped_duplicate,
+};
+
+const char* to_string(recipient_state state) noexcept;
+std::optional<recipient_state> parse_recipient_state(std::string_view text) noexcept;
+bool is_final(recipient_state state) noexcept;
+
+enum class job_state : std::uint8_t { queued, running, finished };
+const char* to_string(job_state state) noexcept;
+
+struct recipient {
+    std::int64_t index = 0;           // position in the job, from 0
+    std::string to;                   // E.164 number, or a platform id
+    std::string ref;                  // the caller's own reference, echoed back
+    std::string params_json = "{}";   // named parameters: a JSON object of strings
+    recipient_state state = recipient_state::queued;
+    int step = 0;                     // the route step it is at
+    int attempts = 0;                 // vendor calls made for it at this step
+    std::int64_t next_attempt_at_ms = 0;
+    std::string provider;             // the provider instance of its last attempt
+    std::string message_id;           // the vendor's id once accepted
+    std::string code;                 // the vendor's or the host's code when it failed
+    std::string reason;
+};
+
+struct job {
+    std::string id;
+    std::string route;
+    std::int64_t created_at_ms = 0;
+    job_state state = job_state::queued;
+    std::int64_t recipient_count = 0;
+};
+
+// One change to one recipient: what a vendor call's outcome (or validation) decides.
+struct recipient_update {
+    std::int64_t index = 0;
+    recipient_state state = recipient_state::queued;
+    int attempts = 0;
+    std::int64_t next_attempt_at_ms = 0;
+    std::string provider;
+    std::string message_id;
+    std::string code;
+    std::string reason;
+};
+
+} // namespace switchboard::core

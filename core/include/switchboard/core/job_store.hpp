@@ -1,0 +1,45 @@
+// Where jobs and recipients live. Everything the pipeline knows about a job goes through this
+// interface, so the state can be kept in memory or in a durable database alike.
+#pragma once
+
+#include <switchboard/core/job.hpp>
+
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace switchboard::core {
+
+class job_store {
+public:
+    virtual ~job_store() = default;
+
+    // Stores a job with all its recipients, at once: when this returns, the job exists whole.
+    virtual void create_job(const job& j, const std::vector<recipient>& recipients) = 0;
+
+    virtual std::optional<job> find_job(const std::string& id) const = 0;
+    virtual std::vector<job> unfinished_jobs() const = 0;
+    virtual void set_job_state(const std::string& id, job_state state) = 0;
+
+    // Recipients with index >= `from_index`, in index order, at most `limit`; only those in
+    // `state` when given.
+    virtual std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
+                                              std::optional<recipient_state> state = std::nullopt) const = 0;
+
+    // Queued recipients whose next attempt is due at `now_ms`, in index order, at most `limit`.
+    virtual std::vector<recipient> due_recipients(const std::string& job_id, std::int64_t now_ms,
+                                                  std::size_t limit) const = 0;
+
+    // The earliest next_attempt_at_ms among queued recipients, if any are queued.
+    virtual std::optional<std::int64_t> next_due_at(const std::string& job_id) const = 0;
+
+    virtual std::map<recipient_state, std::int64_t> count_by_state(const std::string& job_id) const = 0;
+
+    // Applies the updates of one vendor call together.
+    virtual void apply(const std::string& job_id, const std::vector<recipient_update>& updates) = 0;
+};
+
+// A store that keeps everything in this process's memory (lost on exit).
+std::unique_ptr<job_store> make_memory_job_store();
+
+} // namespace switchboard::core

@@ -1,0 +1,267 @@
+#include <switchboard/core/dispatcher.hpp>
+
+#include <switchboard/core/http_client.hpp>
+#include <switchboard/core/job_store.hpp>
+#include <switchboard/core/plugin.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+#include <stdexcept>
+
+namespace switchboard::core {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t validation_chunk = 1000;
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+json::object parse_object(const std::string& text) {
+    json::value v = json::parse(text);
+    return v.is_object() ? std::move(v.get_object()) : json::object{};
+}
+
+std::string status_name(sb_status status) {
+    switch (status) {
+    case SB_STATUS_TRANSIENT: return "transient";
+    case SB_STATUS_PERMANENT: return "permanent";
+    case SB_STATUS_INVALID_CONFIG: return "invalid_config";
+    case SB_STATUS_AUTHENTICATION: return "authentication";
+    case SB_STATUS_UNSUPPORTED: return "unsupported";
+    default: return "internal";
+    }
+}
+
+std::string batch_document(const job& j, const route_step& step, const std::vector<recipient>& batch) {
+    json::array recipients;
+    recipients.reserve(batch.size());
+    for (const recipient& r : batch)
+        recipients.push_back({{"id", std::to_string(r.index)}, {"to", r.to}, {"params", parse_object(r.params_json)}});
+    return json::serialize(json::object{{"id", j.id + "-" + std::to_string(batch.front().index) + "-" +
+                                                   std::to_string(batch.front().attempts + 1)},
+                                        {"job_id", j.id},
+                                        {"channel", step.channel},
+                                        {"step", parse_object(step.step_json)},
+                                        {"recipients", std::move(recipients)}});
+}
+
+recipient_update update_of(const recipient& r, const std::string& provider) {
+    recipient_update u;
+    u.index = r.index;
+    u.state = r.state;
+    u.attempts = r.attempts;
+    u.next_attempt_at_ms = r.next_attempt_at_ms;
+    u.provider = provider;
+    u.message_id = r.message_id;
+    return u;
+}
+
+} // namespace
+
+void validate_recipients(const provider_instance& provider, const route_step& step, std::vector<recipient>& recipients) {
+    const json::object step_object = parse_object(step.step_json);
+    for (std::size_t start = 0; start < recipients.size(); start += validation_chunk) {
+        const std::size_t end = std::min(recipients.size(), start + validation_chunk);
+        json::array items;
+        for (std::size_t i = start; i < end; ++i)
+            items.push_back({{"to", recipients[i].to}, {"params", parse_object(recipients[i].params_json)}});
+        const plugin_call_result result = provider.validate(json::serialize(
+            json::object{{"channel", step.channel}, {"step", step_object}, {"recipients", std::move(items)}}));
+        if (!result.ok())
+            throw std::runtime_error("provider '" + provider.name() + "' could not validate recipients: " + result.error);
+        const json::value doc = json::parse(result.json);
+        const json::array& verdicts = doc.at("verdicts").as_array();
+        if (verdicts.size() != end - start)
+            throw std::runtime_error("provider '" + provider.name() + "' gave " + std::to_string(verdicts.size()) +
+                                     " verdicts for " + std::to_string(end - start) + " recipients");
+        for (std::size_t i = start; i < end; ++i) {
+            const json::object& v = verdicts[i - start].as_object();
+            if (v.at("ok").as_bool())
+                continue;
+            recipient& r = recipients[i];
+            r.state = recipient_state::skipped_invalid;
+            r.provider = provider.name();
+            r.code = v.contains("field") ? std::string(v.at("field").as_string()) : "";
+            r.reason = v.contains("reason") ? std::string(v.at("reason").as_string()) : "refused by validation";
+        }
+    }
+}
+
+dispatcher::dispatcher(net::any_io_executor executor, job_store& store, const route_map& routes,
+                       const provider_map& providers, http_client& http, dispatch_options options)
+    : executor_(std::move(executor)), store_(store), routes_(routes), providers_(providers), http_(http),
+      options_(options) {}
+
+void dispatcher::start(const std::string& job_id) {
+    net::co_spawn(executor_, run(job_id), [job_id](std::exception_ptr error) {
+        if (!error)
+            return;
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            spdlog::error("job {}: dispatch stopped: {}", job_id, e.what());
+        }
+    });
+}
+
+net::awaitable<void> dispatcher::run(std::string job_id) {
+    const std::optional<job> found = store_.find_job(job_id);
+    if (!found)
+        throw std::runtime_error("no job " + job_id);
+    const job& j = *found;
+    const route& r = routes_.find(j.route)->second;
+    store_.set_job_state(job_id, job_state::running);
+    net::steady_timer timer(executor_);
+
+    for (;;) {
+        std::vector<recipient> due = store_.due_recipients(job_id, now_ms(), std::numeric_limits<std::size_t>::max());
+        if (due.empty()) {
+            const std::optional<std::int64_t> next = store_.next_due_at(job_id);
+            if (!next)
+                break;
+            timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(*next - now_ms(), 1)));
+            co_await timer.async_wait(net::use_awaitable);
+            continue;
+        }
+        // One call at a time per job, each with recipients of one step, up to the provider's limit.
+        const int step_index = due.front().step;
+        const route_step& step = r.steps.at(static_cast<std::size_t>(step_index));
+        const provider_instance& provider = *providers_.find(step.provider)->second;
+        const std::size_t limit = static_cast<std::size_t>(provider.owner().manifest().max_recipients_per_call);
+        std::vector<recipient> batch;
+        for (recipient& candidate : due)
+            if (candidate.step == step_index && batch.size() < limit)
+                batch.push_back(std::move(candidate));
+        co_await send_batch(j, step, provider, std::move(batch));
+    }
+    store_.set_job_state(job_id, job_state::finished);
+    spdlog::info("job {}: finished", job_id);
+}
+
+void dispatcher::settle(recipient_update& u, const recipient& r, recipient_state state, const std::string& code,
+                        const std::string& reason, std::int64_t retry_at_ms) {
+    u.state = state;
+    u.code = code;
+    u.reason = reason;
+    if (state != recipient_state::queued)
+        return;
+    if (r.attempts >= options_.max_attempts) {
+        u.state = recipient_state::failed;
+        u.reason = "gave up after " + std::to_string(r.attempts) + " attempts: " + reason;
+    } else {
+        u.next_attempt_at_ms = retry_at_ms;
+    }
+}
+
+void dispatcher::apply_outcomes(const std::string& outcomes_json, const std::vector<recipient>& batch,
+                                std::vector<recipient_update>& updates,
+                                const std::function<std::int64_t(std::int64_t)>& retry_at) {
+    std::map<std::string, std::size_t, std::less<>> position;
+    for (std::size_t i = 0; i < batch.size(); ++i)
+        position.emplace(std::to_string(batch[i].index), i);
+    std::vector<bool> settled(batch.size(), false);
+
+    const json::value doc = json::parse(outcomes_json);
+    for (const json::value& item : doc.at("outcomes").as_array()) {
+        const json::object& o = item.as_object();
+        const auto text = [&o](std::string_view key) {
+            const json::value* v = o.if_contains(key);
+            return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+        };
+        auto it = position.find(text("id"));
+        if (it == position.end() || settled[it->second])
+            continue;
+        const std::size_t i = it->second;
+        settled[i] = true;
+        const std::string result = text("result");
+        const json::value* retry = o.if_contains("retry_after_ms");
+        const std::int64_t retry_after = retry != nullptr && retry->is_int64() ? retry->get_int64() : -1;
+        if (result == "accepted") {
+            settle(updates[i], batch[i], recipient_state::accepted, "", "", 0);
+            updates[i].message_id = text("message_id");
+        } else if (result == "rejected") {
+            settle(updates[i], batch[i], recipient_state::failed, text("code"), text("reason"), 0);
+        } else if (result == "transient") {
+            settle(updates[i], batch[i], recipient_state::queued, text("code"), text("reason"), retry_at(retry_after));
+        } else {
+            settle(updates[i], batch[i], recipient_state::unknown, text("code"), text("reason"), 0);
+        }
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i)
+        if (!settled[i])
+            settle(updates[i], batch[i], recipient_state::unknown, "no_outcome", "the provider reported no outcome for it", 0);
+}
+
+std::int64_t dispatcher::backoff_ms(int attempts, std::int64_t retry_after_ms) {
+    thread_local std::mt19937_64 random(std::random_device{}());
+    const std::int64_t ceiling = std::min<std::int64_t>(options_.max_backoff.count(),
+                                                        options_.base_backoff.count() << std::min(attempts, 20));
+    const std::int64_t jittered = std::uniform_int_distribution<std::int64_t>(0, std::max<std::int64_t>(ceiling, 1))(random);
+    return std::max(jittered, retry_after_ms);
+}
+
+net::awaitable<void> dispatcher::send_batch(const job& j, const route_step& step, const provider_instance& provider,
+                                            std::vector<recipient> batch) {
+    std::vector<recipient_update> updates;
+    updates.reserve(batch.size());
+    for (recipient& r : batch) {
+        r.state = recipient_state::sending;
+        ++r.attempts;
+        updates.push_back(update_of(r, provider.name()));
+    }
+    store_.apply(j.id, updates);
+
+    // One backoff for the whole batch, so that what failed together is retried together.
+    int most_attempts = 0;
+    for (const recipient& r : batch)
+        most_attempts = std::max(most_attempts, r.attempts);
+    const std::int64_t jitter_ms = backoff_ms(most_attempts, -1);
+    const auto retry_at = [jitter_ms](std::int64_t retry_after_ms) { return now_ms() + std::max(jitter_ms, retry_after_ms); };
+
+    const auto settle_all = [&](recipient_state state, const std::string& code, const std::string& reason,
+                                std::int64_t retry_after_ms) {
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            settle(updates[i], batch[i], state, code, reason, retry_at(retry_after_ms));
+    };
+
+    const std::string document = batch_document(j, step, batch);
+    const plugin_call_result encoded = provider.encode(document, now_ms());
+    if (!encoded.ok()) {
+        settle_all(encoded.status == SB_STATUS_TRANSIENT ? recipient_state::queued : recipient_state::failed,
+                   "encode_" + status_name(encoded.status), encoded.error, encoded.retry_after_ms);
+        store_.apply(j.id, updates);
+        co_return;
+    }
+
+    const http_result sent = co_await http_.send(*encoded.request);
+    if (sent.failure == http_failure::not_sent) {
+        settle_all(recipient_state::queued, "not_sent", sent.error, -1);
+    } else if (sent.failure == http_failure::outcome_unknown) {
+        settle_all(recipient_state::unknown, "outcome_unknown", sent.error, -1);
+    } else {
+        const plugin_call_result decoded = provider.decode(document, sent.response);
+        if (!decoded.ok()) {
+            settle_all(decoded.status == SB_STATUS_TRANSIENT ? recipient_state::queued : recipient_state::failed,
+                       status_name(decoded.status), decoded.error, decoded.retry_after_ms);
+        } else {
+            apply_outcomes(decoded.json, batch, updates, retry_at);
+        }
+    }
+    store_.apply(j.id, updates);
+    spdlog::debug("job {}: {} recipients sent through {}", j.id, batch.size(), provider.name());
+}
+
+} // namespace switchboard::core

@@ -1,0 +1,123 @@
+// The in-memory job store: a map of jobs, each with its recipients in index order.
+#include <switchboard/core/job_store.hpp>
+
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace switchboard::core {
+namespace {
+
+class memory_job_store final : public job_store {
+public:
+    void create_job(const job& j, const std::vector<recipient>& recipients) override {
+        std::lock_guard lock(mutex_);
+        if (jobs_.count(j.id) != 0)
+            throw std::invalid_argument("job " + j.id + " exists already");
+        jobs_.emplace(j.id, entry{j, recipients});
+    }
+
+    std::optional<job> find_job(const std::string& id) const override {
+        std::lock_guard lock(mutex_);
+        auto it = jobs_.find(id);
+        return it == jobs_.end() ? std::nullopt : std::optional<job>(it->second.header);
+    }
+
+    std::vector<job> unfinished_jobs() const override {
+        std::lock_guard lock(mutex_);
+        std::vector<job> out;
+        for (const auto& [id, e] : jobs_)
+            if (e.header.state != job_state::finished)
+                out.push_back(e.header);
+        return out;
+    }
+
+    void set_job_state(const std::string& id, job_state state) override {
+        std::lock_guard lock(mutex_);
+        at(id).header.state = state;
+    }
+
+    std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
+                                      std::optional<recipient_state> state) const override {
+        std::lock_guard lock(mutex_);
+        const std::vector<recipient>& all = at(job_id).recipients;
+        std::vector<recipient> out;
+        for (std::size_t i = static_cast<std::size_t>(std::max<std::int64_t>(from_index, 0));
+             i < all.size() && out.size() < limit; ++i)
+            if (!state || all[i].state == *state)
+                out.push_back(all[i]);
+        return out;
+    }
+
+    std::vector<recipient> due_recipients(const std::string& job_id, std::int64_t now_ms,
+                                          std::size_t limit) const override {
+        std::lock_guard lock(mutex_);
+        std::vector<recipient> out;
+        for (const recipient& r : at(job_id).recipients) {
+            if (out.size() >= limit)
+                break;
+            if (r.state == recipient_state::queued && r.next_attempt_at_ms <= now_ms)
+                out.push_back(r);
+        }
+        return out;
+    }
+
+    std::optional<std::int64_t> next_due_at(const std::string& job_id) const override {
+        std::lock_guard lock(mutex_);
+        std::optional<std::int64_t> earliest;
+        for (const recipient& r : at(job_id).recipients)
+            if (r.state == recipient_state::queued && (!earliest || r.next_attempt_at_ms < *earliest))
+                earliest = r.next_attempt_at_ms;
+        return earliest;
+    }
+
+    std::map<recipient_state, std::int64_t> count_by_state(const std::string& job_id) const override {
+        std::lock_guard lock(mutex_);
+        std::map<recipient_state, std::int64_t> counts;
+        for (recipient_state s : all_recipient_states)
+            counts[s] = 0;
+        for (const recipient& r : at(job_id).recipients)
+            ++counts[r.state];
+        return counts;
+    }
+
+    void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {
+        std::lock_guard lock(mutex_);
+        std::vector<recipient>& all = at(job_id).recipients;
+        for (const recipient_update& u : updates) {
+            if (u.index < 0 || static_cast<std::size_t>(u.index) >= all.size())
+                throw std::out_of_range("job " + job_id + " has no recipient " + std::to_string(u.index));
+            recipient& r = all[static_cast<std::size_t>(u.index)];
+            r.state = u.state;
+            r.attempts = u.attempts;
+            r.next_attempt_at_ms = u.next_attempt_at_ms;
+            r.provider = u.provider;
+            r.message_id = u.message_id;
+            r.code = u.code;
+            r.reason = u.reason;
+        }
+    }
+
+private:
+    struct entry {
+        job header;
+        std::vector<recipient> recipients;
+    };
+
+    entry& at(const std::string& id) {
+        auto it = jobs_.find(id);
+        if (it == jobs_.end())
+            throw std::out_of_range("no job " + id);
+        return it->second;
+    }
+    const entry& at(const std::string& id) const { return const_cast<memory_job_store*>(this)->at(id); }
+
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, entry> jobs_;
+};
+
+} // namespace
+
+std::unique_ptr<job_store> make_memory_job_store() { return std::make_unique<memory_job_store>(); }
+
+} // namespace switchboard::core

@@ -1,0 +1,256 @@
+#include "config.hpp"
+
+#include <boost/json.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace switchboard::host {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+std::string join_lines(const std::vector<std::string>& problems) {
+    std::string out;
+    for (const std::string& p : problems)
+        out += (out.empty() ? "" : "\n") + p;
+    return out;
+}
+
+// Collects problems with their paths, so that one run reports all of them.
+class checker {
+public:
+    void problem(const std::string& path, const std::string& what) { problems_.push_back(path + ": " + what); }
+    const std::vector<std::string>& problems() const { return problems_; }
+
+    const json::object* object(const json::value* v, const std::string& path) {
+        if (v == nullptr)
+            return nullptr;
+        if (!v->is_object()) {
+            problem(path, std::string("expected an object, found ") + json::to_string(v->kind()).data());
+            return nullptr;
+        }
+        return &v->get_object();
+    }
+
+    std::string string(const json::object& parent, std::string_view key, const std::string& path, bool required) {
+        const json::value* v = parent.if_contains(key);
+        if (v == nullptr) {
+            if (required)
+                problem(path + "." + std::string(key), "is required");
+            return {};
+        }
+        if (!v->is_string() || v->get_string().empty()) {
+            problem(path + "." + std::string(key), "expected a non-empty string");
+            return {};
+        }
+        return std::string(v->get_string());
+    }
+
+    std::int64_t integer(const json::object& parent, std::string_view key, const std::string& path, std::int64_t fallback,
+                         std::int64_t min, std::int64_t max) {
+        const json::value* v = parent.if_contains(key);
+        if (v == nullptr)
+            return fallback;
+        if (!v->is_int64() || v->get_int64() < min || v->get_int64() > max) {
+            problem(path + "." + std::string(key),
+                    "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+            return fallback;
+        }
+        return v->get_int64();
+    }
+
+    void unknown_keys(const json::object& o, const std::string& path, std::initializer_list<std::string_view> known) {
+        for (const auto& [key, value] : o)
+            if (std::find(known.begin(), known.end(), key) == known.end())
+                problem(path + "." + std::string(key), "is not a known setting");
+    }
+
+private:
+    std::vector<std::string> problems_;
+};
+
+std::string read_file(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        throw config_error({file.string() + ": cannot be read"});
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Replaces ${env:NAME} and ${file:PATH} in every string of the document, in place.
+void resolve_secrets(json::value& v, const std::string& path, checker& check) {
+    if (v.is_object()) {
+        for (auto& [key, child] : v.get_object())
+            resolve_secrets(child, path + "." + std::string(key), check);
+    } else if (v.is_array()) {
+        std::size_t i = 0;
+        for (json::value& child : v.get_array())
+            resolve_secrets(child, path + "[" + std::to_string(i++) + "]", check);
+    } else if (v.is_string()) {
+        std::string text(v.get_string());
+        std::size_t at = 0;
+        while ((at = text.find("${", at)) != std::string::npos) {
+            const std::size_t end = text.find('}', at);
+            if (end == std::string::npos)
+                break;
+            const std::string reference = text.substr(at + 2, end - at - 2);
+            std::string value;
+            if (reference.rfind("env:", 0) == 0) {
+                const char* env = std::getenv(reference.substr(4).c_str());
+                if (env == nullptr)
+                    check.problem(path, "environment variable " + reference.substr(4) + " is not set");
+                else
+                    value = env;
+            } else if (reference.rfind("file:", 0) == 0) {
+                std::ifstream in(reference.substr(5), std::ios::binary);
+                if (!in)
+                    check.problem(path, "secret file " + reference.substr(5) + " cannot be read");
+                std::getline(in, value);
+            } else {
+                check.problem(path, "unknown reference ${" + reference + "}: use ${env:NAME} or ${file:PATH}");
+            }
+            text.replace(at, end - at + 1, value);
+            at += value.size();
+        }
+        v = text;
+    }
+}
+
+void read_routes(const json::object& doc, daemon_config& out, checker& check) {
+    const json::object* routes = check.object(doc.if_contains("routes"), "routes");
+    if (routes == nullptr) {
+        if (!doc.contains("routes"))
+            check.problem("routes", "is required: at least one route");
+        return;
+    }
+    for (const auto& [name, value] : *routes) {
+        const std::string path = "routes." + std::string(name);
+        if (!value.is_array() || value.get_array().empty()) {
+            check.problem(path, "expected a non-empty array of steps");
+            continue;
+        }
+        core::route r{std::string(name), {}};
+        std::size_t i = 0;
+        for (const json::value& step : value.get_array()) {
+            const std::string step_path = path + "[" + std::to_string(i++) + "]";
+            const json::object* s = check.object(&step, step_path);
+            if (s == nullptr)
+                continue;
+            core::route_step rs;
+            rs.provider = check.string(*s, "provider", step_path, true);
+            rs.channel = check.string(*s, "channel", step_path, true);
+            rs.step_json = json::serialize(*s);
+            const bool known = std::any_of(out.providers.begin(), out.providers.end(),
+                                           [&](const provider_config& p) { return p.name == rs.provider; });
+            if (!rs.provider.empty() && !known)
+                check.problem(step_path + ".provider", "no provider instance named '" + rs.provider + "'");
+            r.steps.push_back(std::move(rs));
+        }
+        out.routes.emplace(r.name, std::move(r));
+    }
+}
+
+void read_providers(const json::object& doc, daemon_config& out, checker& check) {
+    const json::object* providers = check.object(doc.if_contains("providers"), "providers");
+    if (providers == nullptr) {
+        if (!doc.contains("providers"))
+            check.problem("providers", "is required: at least one provider instance");
+        return;
+    }
+    for (const auto& [name, value] : *providers) {
+        const std::string path = "providers." + std::string(name);
+        const json::object* p = check.object(&value, path);
+        if (p == nullptr)
+            continue;
+        check.unknown_keys(*p, path, {"plugin", "config"});
+        provider_config pc{std::string(name), check.string(*p, "plugin", path, true), "{}"};
+        if (const json::object* config = check.object(p->if_contains("config"), path + ".config"))
+            pc.config_json = json::serialize(*config);
+        out.providers.push_back(std::move(pc));
+    }
+}
+
+void read_http(const json::object& doc, daemon_config& out, checker& check) {
+    const json::object* http = check.object(doc.if_contains("http_client"), "http_client");
+    if (http == nullptr)
+        return;
+    check.unknown_keys(*http, "http_client", {"connect_timeout_ms", "request_timeout_ms", "max_response_bytes", "ca_file"});
+    out.http.connect_timeout = std::chrono::milliseconds(
+        check.integer(*http, "connect_timeout_ms", "http_client", out.http.connect_timeout.count(), 1, 600'000));
+    out.http.request_timeout = std::chrono::milliseconds(
+        check.integer(*http, "request_timeout_ms", "http_client", out.http.request_timeout.count(), 1, 600'000));
+    out.http.max_response_bytes = static_cast<std::size_t>(check.integer(
+        *http, "max_response_bytes", "http_client", static_cast<std::int64_t>(out.http.max_response_bytes), 1024, 1 << 30));
+    out.http.ca_file = check.string(*http, "ca_file", "http_client", false);
+}
+
+void read_dispatch(const json::object& doc, daemon_config& out, checker& check) {
+    const json::object* d = check.object(doc.if_contains("dispatch"), "dispatch");
+    if (d == nullptr)
+        return;
+    check.unknown_keys(*d, "dispatch", {"max_attempts", "base_backoff_ms", "max_backoff_ms"});
+    out.dispatch.max_attempts = static_cast<int>(check.integer(*d, "max_attempts", "dispatch", out.dispatch.max_attempts, 1, 100));
+    out.dispatch.base_backoff = std::chrono::milliseconds(
+        check.integer(*d, "base_backoff_ms", "dispatch", out.dispatch.base_backoff.count(), 1, 3'600'000));
+    out.dispatch.max_backoff = std::chrono::milliseconds(
+        check.integer(*d, "max_backoff_ms", "dispatch", out.dispatch.max_backoff.count(), 1, 86'400'000));
+}
+
+} // namespace
+
+config_error::config_error(const std::vector<std::string>& problems)
+    : std::runtime_error(join_lines(problems)), problems_(problems) {}
+
+daemon_config load_config(const fs::path& file) {
+    json::parse_options options;
+    options.allow_comments = true;
+    options.allow_trailing_commas = true;
+    boost::system::error_code ec;
+    json::value doc = json::parse(read_file(file), ec, {}, options);
+    if (ec)
+        throw config_error({file.string() + ": not valid JSON (" + ec.message() + ")"});
+    if (!doc.is_object())
+        throw config_error({file.string() + ": expected a JSON object at the top"});
+
+    checker check;
+    resolve_secrets(doc, "", check);
+    const json::object& top = doc.get_object();
+    check.unknown_keys(top, "", {"listen", "plugin_dirs", "providers", "routes", "http_client", "dispatch",
+                                 "max_request_bytes"});
+    daemon_config out;
+    if (top.contains("listen"))
+        out.listen = check.string(top, "listen", "", true);
+    if (const json::value* dirs = top.if_contains("plugin_dirs")) {
+        if (!dirs->is_array())
+            check.problem("plugin_dirs", "expected an array of directories");
+        else
+            for (const json::value& dir : dirs->get_array()) {
+                if (!dir.is_string()) {
+                    check.problem("plugin_dirs", "expected an array of directories");
+                    continue;
+                }
+                const fs::path p(std::string(dir.get_string()));
+                out.plugin_dirs.push_back(p.is_absolute() ? p : file.parent_path() / p);
+            }
+    }
+    out.max_request_bytes = static_cast<std::size_t>(
+        check.integer(top, "max_request_bytes", "", static_cast<std::int64_t>(out.max_request_bytes), 1024, 1LL << 31));
+    read_providers(top, out, check);
+    read_routes(top, out, check);
+    read_http(top, out, check);
+    read_dispatch(top, out, check);
+    if (!check.problems().empty()) {
+        std::vector<std::string> problems;
+        for (const std::string& p : check.problems())
+            problems.push_back(file.string() + ": " + (p.rfind(".", 0) == 0 ? p.substr(1) : p));
+        throw config_error(problems);
+    }
+    return out;
+}
+
+} // namespace switchboard::host

@@ -1,0 +1,45 @@
+// The daemon's configuration file: one JSON document (comments and trailing commas allowed) with
+// secrets given as ${env:NAME} or ${file:PATH} and resolved at load time.
+#pragma once
+
+#include <switchboard/core/dispatcher.hpp>
+#include <switchboard/core/http_client.hpp>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace switchboard::host {
+
+struct provider_config {
+    std::string name;          // the instance name routes refer to
+    std::string plugin;        // the plugin's name (file <plugin>.so in a plugin directory)
+    std::string config_json;   // handed to the plugin's create(), secrets resolved
+};
+
+struct daemon_config {
+    std::string listen = "127.0.0.1:8080";
+    std::vector<std::filesystem::path> plugin_dirs;
+    std::vector<provider_config> providers;
+    core::route_map routes;
+    core::http_client_options http;
+    core::dispatch_options dispatch;
+    std::size_t max_request_bytes = 16 * 1024 * 1024;
+};
+
+// Every problem found in a configuration file, each with its JSON path.
+class config_error : public std::runtime_error {
+public:
+    explicit config_error(const std::vector<std::string>& problems);
+    const std::vector<std::string>& problems() const noexcept { return problems_; }
+
+private:
+    std::vector<std::string> problems_;
+};
+
+// Reads and checks `file`; relative plugin directories are taken from the file's directory.
+// Throws config_error listing every problem at once.
+daemon_config load_config(const std::filesystem::path& file);
+
+} // namespace switchboard::host

@@ -1,0 +1,53 @@
+// The daemon's HTTP server: Beast over Asio coroutines, keep-alive, and bounds on what a client
+// may make it hold (request size, header and idle time). Routing is the handler's business.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace switchboard::host {
+
+struct http_server_request {
+    std::string method;
+    std::string target;   // path and query as received
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+};
+
+struct http_server_response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+};
+
+struct http_server_limits {
+    std::size_t max_body_bytes = 16 * 1024 * 1024;
+    std::chrono::seconds header_timeout{10};    // to receive a whole request once it started
+    std::chrono::seconds idle_timeout{60};      // between requests on a kept-alive connection
+};
+
+using http_handler = std::function<http_server_response(const http_server_request&)>;
+
+class http_server {
+public:
+    // Listens on `listen` ("HOST:PORT"; port 0 picks a free one). Throws std::runtime_error when
+    // the address is malformed or cannot be bound.
+    http_server(boost::asio::any_io_executor executor, const std::string& listen, http_handler handler,
+                http_server_limits limits);
+    ~http_server();
+
+    // "http://127.0.0.1:8080": where the server actually listens.
+    std::string url() const;
+    void stop();
+
+private:
+    struct impl;
+    std::shared_ptr<impl> impl_;
+};
+
+} // namespace switchboard::host

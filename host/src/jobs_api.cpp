@@ -1,0 +1,238 @@
+#include "jobs_api.hpp"
+
+#include <switchboard/core/job_store.hpp>
+#include <switchboard/core/plugin.hpp>
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <chrono>
+#include <random>
+
+namespace switchboard::host {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t default_page = 100;
+constexpr std::size_t largest_page = 1000;
+
+// A request the client got wrong: answered 400 with the field's JSON path.
+struct bad_request {
+    std::string field;
+    std::string message;
+};
+
+http_server_response reply(int status, const json::value& body) { return {status, "application/json", json::serialize(body)}; }
+
+http_server_response error(int status, const std::string& code, const std::string& message, const std::string& field = {}) {
+    json::object body{{"code", code}, {"message", message}};
+    if (!field.empty())
+        body["field"] = field;
+    return reply(status, body);
+}
+
+std::string new_job_id() {
+    thread_local std::mt19937_64 random(std::random_device{}());
+    char id[24];
+    std::snprintf(id, sizeof id, "job_%016llx", static_cast<unsigned long long>(random()));
+    return id;
+}
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Parameters are named strings; numbers are taken as their decimal text.
+json::object read_params(const json::value* v, const std::string& path) {
+    if (v == nullptr)
+        return {};
+    if (!v->is_object())
+        throw bad_request{path, "must be an object of named parameters"};
+    json::object out;
+    for (const auto& [key, value] : v->get_object()) {
+        if (value.is_string())
+            out[key] = value;
+        else if (value.is_int64() || value.is_uint64() || value.is_double())
+            out[key] = json::serialize(value);
+        else
+            throw bad_request{path + "." + std::string(key), "must be a string or a number"};
+    }
+    return out;
+}
+
+std::vector<core::recipient> read_recipients(const json::object& doc, const json::object& job_params) {
+    const json::value* list = doc.if_contains("recipients");
+    if (list == nullptr)
+        throw bad_request{"recipients", "is required"};
+    if (!list->is_array() || list->get_array().empty())
+        throw bad_request{"recipients", "must be a non-empty array"};
+    std::vector<core::recipient> out;
+    out.reserve(list->get_array().size());
+    for (const json::value& item : list->get_array()) {
+        const std::string path = "recipients[" + std::to_string(out.size()) + "]";
+        if (!item.is_object())
+            throw bad_request{path, "must be an object with at least \"to\""};
+        const json::object& r = item.get_object();
+        const json::value* to = r.if_contains("to");
+        if (to == nullptr || !to->is_string() || to->get_string().empty())
+            throw bad_request{path + ".to", "is required: the recipient's number or platform id"};
+        const json::value* ref = r.if_contains("ref");
+        if (ref != nullptr && !ref->is_string())
+            throw bad_request{path + ".ref", "must be a string"};
+        json::object params = job_params;
+        for (auto& [key, value] : read_params(r.if_contains("params"), path + ".params"))
+            params[key] = value;
+        core::recipient rec;
+        rec.index = static_cast<std::int64_t>(out.size());
+        rec.to = std::string(to->get_string());
+        rec.ref = ref != nullptr ? std::string(ref->get_string()) : "";
+        rec.params_json = json::serialize(params);
+        out.push_back(std::move(rec));
+    }
+    return out;
+}
+
+json::object counts_json(const std::map<core::recipient_state, std::int64_t>& counts) {
+    json::object out;
+    for (const auto& [state, count] : counts)
+        out[core::to_string(state)] = count;
+    return out;
+}
+
+json::object recipient_json(const core::recipient& r) {
+    json::object out{{"index", r.index}, {"to", r.to}, {"state", core::to_string(r.state)}, {"step", r.step},
+                     {"attempts", r.attempts}};
+    const auto maybe = [&out](const char* key, const std::string& value) {
+        if (!value.empty())
+            out[key] = value;
+    };
+    maybe("ref", r.ref);
+    maybe("provider", r.provider);
+    maybe("message_id", r.message_id);
+    maybe("code", r.code);
+    maybe("reason", r.reason);
+    return out;
+}
+
+std::size_t query_number(const boost::urls::params_view& params, const char* name, std::size_t fallback, std::size_t max) {
+    auto it = params.find(name);
+    if (it == params.end())
+        return fallback;
+    const std::string text = (*it).value;
+    std::size_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value > max)
+        throw bad_request{name, "must be a whole number up to " + std::to_string(max) + ", got '" + text + "'"};
+    return value;
+}
+
+} // namespace
+
+jobs_api::jobs_api(core::job_store& store, core::dispatcher& dispatcher, const core::route_map& routes,
+                   const core::provider_map& providers)
+    : store_(store), dispatcher_(dispatcher), routes_(routes), providers_(providers) {}
+
+http_server_response jobs_api::handle(const http_server_request& request) {
+    const auto url = boost::urls::parse_origin_form(request.target);
+    if (!url)
+        return error(400, "invalid_request", "the request target is not a valid path");
+    const std::string path = url->path();
+    try {
+        if (path == "/v1/jobs") {
+            if (request.method != "POST")
+                return error(405, "method_not_allowed", "use POST to submit a job");
+            return submit(request);
+        }
+        const std::string prefix = "/v1/jobs/";
+        if (path.rfind(prefix, 0) == 0 && request.method == "GET") {
+            const std::string rest = path.substr(prefix.size());
+            const std::size_t slash = rest.find('/');
+            if (slash == std::string::npos)
+                return show(rest);
+            if (rest.substr(slash) == "/recipients")
+                return list_recipients(rest.substr(0, slash), request.target);
+        }
+    } catch (const bad_request& bad) {
+        return error(400, "invalid_request", bad.message, bad.field);
+    }
+    return error(404, "not_found", "no such endpoint: " + request.method + " " + path);
+}
+
+http_server_response jobs_api::submit(const http_server_request& request) {
+    boost::system::error_code ec;
+    const json::value parsed = json::parse(request.body, ec);
+    if (ec)
+        throw bad_request{"", "the body is not valid JSON (" + ec.message() + ")"};
+    if (!parsed.is_object())
+        throw bad_request{"", "the body must be a JSON object"};
+    const json::object& doc = parsed.get_object();
+
+    const json::value* route_name = doc.if_contains("route");
+    if (route_name == nullptr || !route_name->is_string())
+        throw bad_request{"route", "is required: the name of a configured route"};
+    const auto route = routes_.find(std::string(route_name->get_string()));
+    if (route == routes_.end())
+        throw bad_request{"route", "no route named '" + std::string(route_name->get_string()) + "' is configured"};
+
+    std::vector<core::recipient> recipients = read_recipients(doc, read_params(doc.if_contains("params"), "params"));
+    const core::route_step& first = route->second.steps.front();
+    core::validate_recipients(*providers_.find(first.provider)->second, first, recipients);
+
+    core::job j{new_job_id(), route->first, now_ms(), core::job_state::queued,
+                static_cast<std::int64_t>(recipients.size())};
+    store_.create_job(j, recipients);
+    dispatcher_.start(j.id);
+    const auto counts = store_.count_by_state(j.id);
+    spdlog::info("job {}: accepted {} recipients for route {}", j.id, j.recipient_count, j.route);
+    return reply(202, json::object{{"id", j.id},
+                                   {"route", j.route},
+                                   {"state", core::to_string(j.state)},
+                                   {"recipients", j.recipient_count},
+                                   {"counts", counts_json(counts)}});
+}
+
+http_server_response jobs_api::show(const std::string& job_id) {
+    const std::optional<core::job> j = store_.find_job(job_id);
+    if (!j)
+        return error(404, "not_found", "no job " + job_id);
+    return reply(200, json::object{{"id", j->id},
+                                   {"route", j->route},
+                                   {"state", core::to_string(j->state)},
+                                   {"created_at_ms", j->created_at_ms},
+                                   {"recipients", j->recipient_count},
+                                   {"counts", counts_json(store_.count_by_state(job_id))}});
+}
+
+http_server_response jobs_api::list_recipients(const std::string& job_id, const std::string& target) {
+    const std::optional<core::job> j = store_.find_job(job_id);
+    if (!j)
+        return error(404, "not_found", "no job " + job_id);
+    const boost::urls::url_view url = *boost::urls::parse_origin_form(target);
+    const boost::urls::params_view params = url.params();
+    const std::size_t offset = query_number(params, "offset", 0, static_cast<std::size_t>(j->recipient_count));
+    const std::size_t limit = query_number(params, "limit", default_page, largest_page);
+    std::optional<core::recipient_state> state;
+    if (auto it = params.find("state"); it != params.end()) {
+        state = core::parse_recipient_state((*it).value);
+        if (!state)
+            throw bad_request{"state", "is not a recipient state: '" + (*it).value + "'"};
+    }
+    const std::vector<core::recipient> page =
+        store_.recipients(job_id, static_cast<std::int64_t>(offset), limit, state);
+    json::array items;
+    for (const core::recipient& r : page)
+        items.push_back(recipient_json(r));
+    json::object body{{"job_id", job_id}, {"recipients", std::move(items)}};
+    if (page.size() == limit && !page.empty())
+        body["next_offset"] = page.back().index + 1;
+    else
+        body["next_offset"] = nullptr;
+    return reply(200, body);
+}
+
+} // namespace switchboard::host

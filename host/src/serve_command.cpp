@@ -1,0 +1,110 @@
+#include "serve_command.hpp"
+
+#include "config.hpp"
+#include "http_server.hpp"
+#include "jobs_api.hpp"
+#include "plugins_command.hpp"
+
+#include <switchboard/core/http_client.hpp>
+#include <switchboard/core/job_store.hpp>
+#include <switchboard/core/plugin.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <iostream>
+#include <thread>
+
+namespace switchboard::host {
+
+namespace net = boost::asio;
+
+namespace {
+
+core::provider_map create_providers(const daemon_config& config) {
+    core::provider_map providers;
+    for (const provider_config& p : config.providers) {
+        const std::shared_ptr<core::plugin> plugin = core::find_plugin(p.plugin, config.plugin_dirs);
+        providers.emplace(p.name, plugin->create_instance(p.name, p.config_json));
+        spdlog::info("provider {}: plugin {} {} from {}", p.name, plugin->manifest().name, plugin->manifest().version,
+                     plugin->file().string());
+    }
+    return providers;
+}
+
+// Each route step's channel must be one its provider's plugin offers.
+void check_channels(const core::route_map& routes, const core::provider_map& providers) {
+    std::vector<std::string> problems;
+    for (const auto& [name, r] : routes)
+        for (std::size_t i = 0; i < r.steps.size(); ++i) {
+            const core::route_step& step = r.steps[i];
+            const auto& channels = providers.find(step.provider)->second->owner().manifest().channels;
+            if (std::find(channels.begin(), channels.end(), step.channel) == channels.end())
+                problems.push_back("routes." + name + "[" + std::to_string(i) + "].channel: provider '" + step.provider +
+                                   "' has no channel '" + step.channel + "'");
+        }
+    if (!problems.empty())
+        throw config_error(problems);
+}
+
+void use_stderr_for_logs() {
+    auto logger = spdlog::stderr_color_mt("switchboard");
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    spdlog::set_default_logger(logger);
+}
+
+} // namespace
+
+int serve(const std::filesystem::path& config_file) {
+    use_stderr_for_logs();
+    try {
+        daemon_config config = load_config(config_file);
+        if (config.plugin_dirs.empty())
+            config.plugin_dirs.push_back(default_plugin_dir());
+        const core::provider_map providers = create_providers(config);
+        check_channels(config.routes, providers);
+
+        const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
+        net::io_context io(static_cast<int>(threads));
+        const std::unique_ptr<core::job_store> store = core::make_memory_job_store();
+        core::http_client http(io.get_executor(), config.http);
+        core::dispatcher dispatcher(io.get_executor(), *store, config.routes, providers, http, config.dispatch);
+        jobs_api api(*store, dispatcher, config.routes, providers);
+
+        http_server_limits limits;
+        limits.max_body_bytes = config.max_request_bytes;
+        http_server server(io.get_executor(), config.listen,
+                           [&api](const http_server_request& r) { return api.handle(r); }, limits);
+
+        net::signal_set signals(io, SIGINT, SIGTERM);
+        signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+            if (ec)
+                return;
+            spdlog::info("signal {}: stopping", signal);
+            server.stop();
+            io.stop();
+        });
+        std::cout << "listening on " << server.url() << std::endl;
+        spdlog::info("serving {} provider(s), {} route(s) on {}", providers.size(), config.routes.size(), server.url());
+
+        std::vector<std::thread> pool;
+        for (unsigned i = 1; i < threads; ++i)
+            pool.emplace_back([&io] { io.run(); });
+        io.run();
+        for (std::thread& t : pool)
+            t.join();
+        return 0;
+    } catch (const config_error& e) {
+        for (const std::string& problem : e.problems())
+            std::cerr << "error: " << problem << '\n';
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << '\n';
+        return 1;
+    }
+}
+
+} // namespace switchboard::host

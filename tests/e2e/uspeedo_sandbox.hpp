@@ -1,0 +1,51 @@
+// A uSpeedo simulator and a daemon routing SMS through it, each a separate process on a free
+// loopback port, with the daemon's configuration written to a scratch directory.
+#pragma once
+
+#include "child_process.hpp"
+#include "fetch.hpp"
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <memory>
+
+namespace switchboard::testing {
+
+struct sandbox_options {
+    std::string faults_json = "{}";
+    std::string secret_seen_by_daemon = "sim-access-secret";
+    std::string api_style = "action";
+    int max_attempts = 1;
+    int request_timeout_ms = 5000;
+};
+
+class uspeedo_sandbox {
+public:
+    explicit uspeedo_sandbox(const sandbox_options& options = {});
+    ~uspeedo_sandbox();
+
+    const std::string& simulator_url() const { return simulator_url_; }
+    const std::string& api_url() const { return api_url_; }
+
+    // Submits a job on route "otp"; returns its id.
+    std::string submit(const boost::json::array& recipients);
+    // Polls the job until it is finished (or throws after `timeout`); returns its last state.
+    boost::json::object wait_finished(const std::string& job_id, std::chrono::seconds timeout = std::chrono::seconds(60));
+    // Every recipient of the job, through the paginated API.
+    std::vector<boost::json::object> recipients(const std::string& job_id, const std::string& state = {});
+    // The simulator's records of SendBatchUSMSMessage calls.
+    std::vector<boost::json::object> send_calls();
+
+private:
+    std::filesystem::path dir_;
+    std::unique_ptr<child_process> simulator_;
+    std::unique_ptr<child_process> daemon_;
+    std::string simulator_url_;
+    std::string api_url_;
+};
+
+// n recipients "+85250000000", "+85250000001", ... each with a "code" parameter.
+boost::json::array numbered_recipients(int n);
+
+} // namespace switchboard::testing

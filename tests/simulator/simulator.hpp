@@ -1,0 +1,95 @@
+// The shared body of every vendor simulator: a loopback HTTP(S) server that hands each API call to
+// the vendor's own logic, injects faults at configured rates, records every call for tests to
+// read, and answers control requests under /_simulator/.
+//
+//   GET  /_simulator/calls    every recorded call, oldest first, as a JSON array
+//   POST /_simulator/faults   replace the fault settings (JSON, see faults::from_json)
+//   POST /_simulator/reset    forget recorded calls and vendor state
+#pragma once
+
+#include <switchboard/core/http_message.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace switchboard::simulator {
+
+struct request {
+    std::string method;
+    std::string target;   // path and query as received
+    std::vector<core::http_header> headers;
+    std::string body;
+
+    const std::string* header(std::string_view name) const { return core::find_header(headers, name); }
+    std::string_view path() const { return std::string_view(target).substr(0, target.find('?')); }
+};
+
+struct response {
+    int status = 200;
+    std::vector<core::http_header> headers;
+    std::string body;
+
+    static response json(int status, const boost::json::value& body);
+};
+
+// Faults, each a fraction of API calls in [0, 1]. Calls are drawn in this order, so the rates add.
+struct faults {
+    double reset = 0;          // process the call, then close the connection without an answer
+    double delay = 0;          // process the call, then answer after delay_ms
+    double server_error = 0;   // answer 503 without processing
+    double throttle = 0;       // answer 429 (Retry-After: 1) without processing
+    double malformed = 0;      // answer 200 with a body that is not JSON, without processing
+    double vendor_error = 0;   // answer with the vendor's own transient error, without processing
+    std::int64_t delay_ms = 0;
+    std::set<std::string> block_list;   // numbers the vendor refuses, as the vendor reports refusals
+
+    // {"reset": 0.1, "delay": 0, "delay_ms": 0, "server_error": 0, "throttle": 0, "malformed": 0,
+    //  "vendor_error": 0, "block_list": ["+85255310000"]}; throws std::invalid_argument naming the field.
+    static faults from_json(std::string_view text);
+    boost::json::object to_json() const;
+};
+
+enum class fault { none, reset, delay, server_error, throttle, malformed, vendor_error };
+const char* to_string(fault f) noexcept;
+
+// A vendor's API as the simulator implements it.
+class vendor_api {
+public:
+    virtual ~vendor_api() = default;
+
+    // Answers one call. Fill `record` with what tests should see of it (numbers received,
+    // signature verdict, what was accepted). `vendor_error` asks for the vendor's own transient
+    // error instead of processing.
+    virtual response handle(const request& call, const faults& settings, bool vendor_error,
+                            std::int64_t now_unix_ms, boost::json::object& record) = 0;
+
+    // Forgets all state (accepted messages, receipts).
+    virtual void reset() = 0;
+};
+
+struct server_options {
+    std::string listen = "127.0.0.1:0";
+    std::string tls_cert;   // PEM; with tls_key, serve HTTPS
+    std::string tls_key;
+    std::string faults_json;
+    std::uint64_t seed = 1;
+    std::size_t max_body_bytes = 16 * 1024 * 1024;
+};
+
+// Adds --listen, --tls-cert, --tls-key, --faults and --seed to a simulator's command line.
+void add_server_options(CLI::App& app, server_options& options);
+
+// Serves `api` until SIGTERM or SIGINT. Prints "listening on http://127.0.0.1:PORT" (or https)
+// on stdout once it accepts connections. Returns the process exit code.
+int run(vendor_api& api, const server_options& options);
+
+} // namespace switchboard::simulator

@@ -1,0 +1,39 @@
+// A program started by a test as a real, separate process: its stdout is read line by line, and
+// it is stopped (SIGTERM, then SIGKILL) when the object goes away.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace switchboard::testing {
+
+class child_process {
+public:
+    // Starts `argv[0]` with `argv`; stderr goes to `stderr_file` (empty: inherited).
+    explicit child_process(std::vector<std::string> argv, const std::string& stderr_file = {});
+    ~child_process();
+    child_process(const child_process&) = delete;
+    child_process& operator=(const child_process&) = delete;
+
+    // Reads stdout until a line starting with `prefix` and returns the rest of it. Throws
+    // std::runtime_error naming the program when it exits or `timeout` passes first.
+    std::string wait_for_line(const std::string& prefix, std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+    // Sends `signal` and waits for the exit; returns the exit status as waitpid reports it.
+    int stop(int signal);
+    pid_t pid() const noexcept { return pid_; }
+
+private:
+    std::string program_;
+    pid_t pid_ = -1;
+    int stdout_fd_ = -1;
+    std::string pending_;
+};
+
+// "http://127.0.0.1:40123" from a process that printed "listening on http://127.0.0.1:40123".
+std::string wait_for_listening(child_process& process);
+
+} // namespace switchboard::testing
