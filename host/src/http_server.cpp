@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <stdexcept>
 
 namespace switchboard::host {
@@ -90,6 +91,21 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         }
     }
 
+    // After refusing a request whose body is still arriving: stop sending, then read and discard
+    // for a bounded time, so that the client (still writing) gets to read our answer instead of a
+    // connection reset.
+    net::awaitable<void> drain(beast::tcp_stream& stream) {
+        boost::system::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream.expires_after(std::chrono::seconds(2));
+        std::array<char, 16 * 1024> sink;
+        for (;;) {
+            auto [ec, n] = co_await stream.async_read_some(net::buffer(sink), tuple_awaitable);
+            if (ec)
+                co_return;
+        }
+    }
+
     net::awaitable<void> serve(beast::tcp_stream stream) {
         const auto self = shared_from_this();
         beast::flat_buffer buffer;
@@ -98,16 +114,20 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
             parser.body_limit(limits.max_body_bytes);
             stream.expires_after(limits.idle_timeout);
             auto [header_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
-            if (header_ec)
-                co_return;
-            stream.expires_after(limits.header_timeout);
-            auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+            boost::system::error_code body_ec = header_ec;
+            if (!header_ec) {
+                stream.expires_after(limits.header_timeout);
+                auto [ec, body_bytes] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+                body_ec = ec;
+            }
+            // A declared Content-Length over the limit fails already with the header.
             if (body_ec == http::error::body_limit) {
                 const http_server_response too_large{413, "application/json",
                                                      error_body("too_large", "the request body exceeds " +
                                                                                  std::to_string(limits.max_body_bytes) + " bytes")};
                 const http::response<http::string_body> message = to_beast(too_large, 11, false);
                 co_await http::async_write(stream, message, tuple_awaitable);
+                co_await drain(stream);
                 co_return;
             }
             if (body_ec)

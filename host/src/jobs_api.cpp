@@ -181,7 +181,11 @@ http_server_response jobs_api::submit(const http_server_request& request) {
 
     std::vector<core::recipient> recipients = read_recipients(doc, read_params(doc.if_contains("params"), "params"));
     const core::route_step& first = route->second.steps.front();
-    core::validate_recipients(*providers_.find(first.provider)->second, first, recipients);
+    try {
+        core::validate_recipients(*providers_.find(first.provider)->second, first, recipients);
+    } catch (const std::runtime_error& e) {
+        return error(502, "provider_error", std::string(e.what()) + "; nothing was accepted");
+    }
 
     core::job j{new_job_id(), route->first, now_ms(), core::job_state::queued,
                 static_cast<std::int64_t>(recipients.size())};

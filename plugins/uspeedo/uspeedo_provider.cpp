@@ -40,10 +40,6 @@ constexpr const char* fail_content_code = "FailContent";
 
 // ---- text ------------------------------------------------------------------------------------
 
-std::string first_bytes(std::string_view body) {
-    constexpr std::size_t shown = 120;
-    return body.size() <= shown ? std::string(body) : std::string(body.substr(0, shown)) + "...";
-}
 
 // uSpeedo limits messages in characters, so count code points, not bytes (the text is valid
 // UTF-8: Boost.JSON refuses anything else).
@@ -301,15 +297,6 @@ settings read_settings(const sdk::object_reader& config) {
 
 // ---- answers ---------------------------------------------------------------------------------
 
-// The Retry-After header in whole seconds, as milliseconds; -1 when absent or an HTTP date.
-std::int64_t retry_after_ms(const sdk::http_response& response) {
-    const std::string* value = response.find_header("Retry-After");
-    std::int64_t seconds = 0;
-    if (value == nullptr ||
-        std::from_chars(value->data(), value->data() + value->size(), seconds).ec != std::errc() || seconds < 0)
-        return -1;
-    return seconds * 1000;
-}
 
 void check_http_status(const sdk::http_response& response) {
     const int status = response.status;
@@ -317,9 +304,9 @@ void check_http_status(const sdk::http_response& response) {
     if (status == 401 || status == 403)
         throw sdk::error(sdk::status::authentication, said + ": check access_key_id and access_key_secret");
     if (status == 408 || status == 429 || status >= 500)
-        throw sdk::error(sdk::status::transient, said + ": " + first_bytes(response.body), retry_after_ms(response));
+        throw sdk::error(sdk::status::transient, said + ": " + sdk::excerpt(response.body), response.retry_after_ms());
     if (status < 200 || status > 299)
-        throw sdk::error(sdk::status::permanent, said + ": " + first_bytes(response.body));
+        throw sdk::error(sdk::status::permanent, said + ": " + sdk::excerpt(response.body));
 }
 
 // A proxy or load balancer in front of uSpeedo answers with HTML; the vendor itself never does.
@@ -327,19 +314,19 @@ json::object parse_answer(const sdk::http_response& response) {
     boost::system::error_code ec;
     json::value doc = json::parse(response.body, ec);
     if (ec)
-        throw sdk::error(sdk::status::transient, "uSpeedo's answer is not JSON: " + first_bytes(response.body),
-                         retry_after_ms(response));
+        throw sdk::error(sdk::status::transient, "uSpeedo's answer is not JSON: " + sdk::excerpt(response.body),
+                         response.retry_after_ms());
     if (!doc.is_object())
-        throw sdk::error(sdk::status::transient, "uSpeedo's answer is not a JSON object: " + first_bytes(response.body),
-                         retry_after_ms(response));
+        throw sdk::error(sdk::status::transient, "uSpeedo's answer is not a JSON object: " + sdk::excerpt(response.body),
+                         response.retry_after_ms());
     return std::move(doc.get_object());
 }
 
 void check_ret_code(const json::object& answer, const sdk::http_response& response) {
     const json::value* value = answer.if_contains("RetCode");
     if (value == nullptr || !(value->is_int64() || value->is_uint64()))
-        throw sdk::error(sdk::status::transient, "uSpeedo's answer has no integer RetCode: " + first_bytes(response.body),
-                         retry_after_ms(response));
+        throw sdk::error(sdk::status::transient, "uSpeedo's answer has no integer RetCode: " + sdk::excerpt(response.body),
+                         response.retry_after_ms());
     // Boost.JSON reads every code that fits as int64; a uint64 one is some other failure.
     const std::int64_t code = value->is_int64() ? value->get_int64() : -1;
     if (code == 0)
@@ -350,7 +337,7 @@ void check_ret_code(const json::object& answer, const sdk::http_response& respon
         throw sdk::error(sdk::status::authentication,
                          "uSpeedo refused the credentials (" + said + "): check access_key_id and access_key_secret");
     if (code == service_unavailable || code == throttled)
-        throw sdk::error(sdk::status::transient, said, retry_after_ms(response));
+        throw sdk::error(sdk::status::transient, said, response.retry_after_ms());
     throw sdk::error(sdk::status::permanent, said);
 }
 

@@ -36,7 +36,8 @@ uspeedo_sandbox::uspeedo_sandbox(const sandbox_options& options) {
         {"routes", {{"otp", json::array{{{"provider", "sms"}, {"channel", "sms"}, {"template", "UTA20212831C85C"},
                                          {"sender", "Switchboard"}, {"params", json::array{"code"}}}}}}},
         {"dispatch", {{"max_attempts", options.max_attempts}, {"base_backoff_ms", 50}}},
-        {"http_client", {{"request_timeout_ms", options.request_timeout_ms}}}};
+        {"http_client", {{"request_timeout_ms", options.request_timeout_ms}}},
+        {"max_request_bytes", options.max_request_bytes}};
     std::ofstream(dir_ / "switchboard.json") << json::serialize(config);
 
     daemon_ = std::make_unique<child_process>(

@@ -18,6 +18,7 @@ struct sandbox_options {
     std::string api_style = "action";
     int max_attempts = 1;
     int request_timeout_ms = 5000;
+    std::int64_t max_request_bytes = 16 * 1024 * 1024;
 };
 
 class uspeedo_sandbox {

@@ -12,7 +12,6 @@
 //           X-Webhook-Signature: sha256=hex(HMAC-SHA256(signing_secret, body)).
 #include <switchboard/sdk.hpp>
 
-#include <charconv>
 #include <unordered_map>
 
 namespace sdk = switchboard::sdk;
@@ -25,20 +24,7 @@ constexpr int largest_max_recipients = 10000;
 constexpr std::size_t longest_recipient = 256;
 constexpr const char* signature_header = "X-Webhook-Signature";
 
-std::string first_bytes(std::string_view body) {
-    constexpr std::size_t shown = 120;
-    return body.size() <= shown ? std::string(body) : std::string(body.substr(0, shown)) + "...";
-}
 
-// The Retry-After header in whole seconds, as milliseconds; -1 when absent or an HTTP date.
-std::int64_t retry_after_ms(const sdk::http_response& response) {
-    const std::string* value = response.find_header("Retry-After");
-    std::int64_t seconds = 0;
-    if (value == nullptr ||
-        std::from_chars(value->data(), value->data() + value->size(), seconds).ec != std::errc())
-        return -1;
-    return seconds * 1000;
-}
 
 class webhook_provider final : public sdk::provider {
 public:
@@ -125,11 +111,11 @@ protected:
                              "the webhook refused our credentials (HTTP " + std::to_string(status) + "): check token");
         if (status == 408 || status == 429 || status >= 500)
             throw sdk::error(sdk::status::transient,
-                             "the webhook answered HTTP " + std::to_string(status) + ": " + first_bytes(response.body),
-                             retry_after_ms(response));
+                             "the webhook answered HTTP " + std::to_string(status) + ": " + sdk::excerpt(response.body),
+                             response.retry_after_ms());
         if (status < 200 || status > 299)
             throw sdk::error(sdk::status::permanent,
-                             "the webhook answered HTTP " + std::to_string(status) + ": " + first_bytes(response.body));
+                             "the webhook answered HTTP " + std::to_string(status) + ": " + sdk::excerpt(response.body));
         return decode_results(batch, response.body);
     }
 
@@ -160,7 +146,7 @@ private:
             // The webhook took the batch but its answer says nothing usable: we cannot know who got it.
             std::vector<sdk::outcome> unknown;
             for (const sdk::recipient& r : batch.recipients)
-                unknown.push_back(sdk::outcome::unknown(r.id, "the webhook's answer has no results array: " + first_bytes(body)));
+                unknown.push_back(sdk::outcome::unknown(r.id, "the webhook's answer has no results array: " + sdk::excerpt(body)));
             return unknown;
         }
         std::unordered_map<std::string, const json::object*> by_id;

@@ -3,6 +3,7 @@
 
 #include <switchboard/sdk/json.hpp>
 
+#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -54,7 +55,22 @@ struct http_response {
     std::string body;
 
     const std::string* find_header(std::string_view name) const { return detail::find_header(headers, name); }
+
+    // The Retry-After header in whole seconds, as milliseconds; -1 when absent or an HTTP date.
+    std::int64_t retry_after_ms() const {
+        const std::string* value = find_header("Retry-After");
+        std::int64_t seconds = 0;
+        if (value == nullptr ||
+            std::from_chars(value->data(), value->data() + value->size(), seconds).ec != std::errc() || seconds < 0)
+            return -1;
+        return seconds * 1000;
+    }
 };
+
+// The start of a vendor's answer, for error messages: enough to recognise it, never a whole page.
+inline std::string excerpt(std::string_view body, std::size_t shown = 120) {
+    return body.size() <= shown ? std::string(body) : std::string(body.substr(0, shown)) + "...";
+}
 
 // ---- recipients and batches -----------------------------------------------------------------
 

@@ -1,0 +1,94 @@
+// The HTTP API as a client meets it: every bad request is answered with the field's JSON path and
+// a reason, in one error shape, and nothing is accepted half way.
+#include "uspeedo_sandbox.hpp"
+
+#include <catch2/catch.hpp>
+
+namespace json = boost::json;
+using namespace switchboard;
+using namespace switchboard::testing;
+
+namespace {
+
+struct api_error {
+    int status;
+    json::object body;
+};
+
+api_error call(const uspeedo_sandbox& sandbox, const std::string& method, const std::string& path,
+               const std::string& body = {}) {
+    const core::http_result r = fetch(method, sandbox.api_url() + path, body);
+    REQUIRE(r.ok());
+    return {r.response.status, json::parse(r.response.body).as_object()};
+}
+
+void check_bad_request(const api_error& e, const std::string& field, const std::string& message) {
+    CHECK(e.status == 400);
+    CHECK(e.body.at("code") == "invalid_request");
+    CHECK(e.body.at("field") == field.c_str());
+    CHECK(e.body.at("message") == message.c_str());
+}
+
+} // namespace
+
+TEST_CASE("api: a bad job is refused with the path of the bad field", "[e2e][api]") {
+    sandbox_options options;
+    options.max_request_bytes = 64 * 1024;
+    uspeedo_sandbox sandbox(options);
+
+    const api_error not_json = call(sandbox, "POST", "/v1/jobs", "{\"route\": ");
+    CHECK(not_json.status == 400);
+    CHECK_THAT(std::string(not_json.body.at("message").as_string()), Catch::StartsWith("the body is not valid JSON"));
+
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", R"({"recipients": [{"to": "+85255311111"}]})"), "route",
+                      "is required: the name of a configured route");
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", R"({"route": "marketing", "recipients": [{"to": "+1"}]})"),
+                      "route", "no route named 'marketing' is configured");
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", R"({"route": "otp", "recipients": []})"), "recipients",
+                      "must be a non-empty array");
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", R"({"route": "otp", "recipients": [{"to": "+85255311111"}, {"ref": "x"}]})"),
+                      "recipients[1].to", "is required: the recipient's number or platform id");
+    check_bad_request(call(sandbox, "POST", "/v1/jobs",
+                           R"({"route": "otp", "recipients": [{"to": "+85255311111", "params": {"code": {"n": 1}}}]})"),
+                      "recipients[0].params.code", "must be a string or a number");
+}
+
+TEST_CASE("api: an oversized body is answered 413 before it is read whole", "[e2e][api]") {
+    sandbox_options options;
+    options.max_request_bytes = 64 * 1024;
+    uspeedo_sandbox sandbox(options);
+    const std::string huge = R"({"route": "otp", "recipients": [)" + std::string(100 * 1024, ' ') + "]}";
+    const core::http_result r = fetch("POST", sandbox.api_url() + "/v1/jobs", huge);
+    INFO(r.error);
+    REQUIRE(r.ok());
+    CHECK(r.response.status == 413);
+    CHECK(json::parse(r.response.body).at("code") == "too_large");
+}
+
+TEST_CASE("api: unknown jobs, paths, methods and query values are refused clearly", "[e2e][api]") {
+    uspeedo_sandbox sandbox;
+    const api_error missing = call(sandbox, "GET", "/v1/jobs/job_0000000000000000");
+    CHECK(missing.status == 404);
+    CHECK(missing.body.at("message") == "no job job_0000000000000000");
+    CHECK(call(sandbox, "GET", "/v2/anything").status == 404);
+    CHECK(call(sandbox, "GET", "/v1/jobs").status == 405);
+
+    const std::string job = sandbox.submit(numbered_recipients(1));
+    check_bad_request(call(sandbox, "GET", "/v1/jobs/" + job + "/recipients?limit=5000"), "limit",
+                      "must be a whole number up to 1000, got '5000'");
+    check_bad_request(call(sandbox, "GET", "/v1/jobs/" + job + "/recipients?state=lost"), "state",
+                      "is not a recipient state: 'lost'");
+}
+
+TEST_CASE("api: recipients are paginated in index order", "[e2e][api]") {
+    uspeedo_sandbox sandbox;
+    const std::string job = sandbox.submit(numbered_recipients(25));
+    sandbox.wait_finished(job);
+    const json::value first = fetch_json("GET", sandbox.api_url() + "/v1/jobs/" + job + "/recipients?limit=10");
+    CHECK(first.at("recipients").as_array().size() == 10);
+    CHECK(first.at("next_offset") == 10);
+    const json::value last = fetch_json("GET", sandbox.api_url() + "/v1/jobs/" + job + "/recipients?limit=10&offset=20");
+    CHECK(last.at("recipients").as_array().size() == 5);
+    CHECK(last.at("recipients").at(0).at("index") == 20);
+    CHECK(last.at("next_offset").is_null());
+}
