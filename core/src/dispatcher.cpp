@@ -23,6 +23,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::size_t validation_chunk = 1000;
+constexpr std::size_t due_window = 10'000;  // recipients read from the store per batch decision
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -122,12 +123,15 @@ net::awaitable<void> dispatcher::run(std::string job_id) {
     if (!found)
         throw std::runtime_error("no job " + job_id);
     const job& j = *found;
-    const route& r = routes_.find(j.route)->second;
+    const auto configured = routes_.find(j.route);
+    if (configured == routes_.end())
+        throw std::runtime_error("job " + job_id + " uses route '" + j.route + "', which is not configured");
+    const route& r = configured->second;
     store_.set_job_state(job_id, job_state::running);
     net::steady_timer timer(executor_);
 
     for (;;) {
-        std::vector<recipient> due = store_.due_recipients(job_id, now_ms(), std::numeric_limits<std::size_t>::max());
+        std::vector<recipient> due = store_.due_recipients(job_id, now_ms(), due_window);
         if (due.empty()) {
             const std::optional<std::int64_t> next = store_.next_due_at(job_id);
             if (!next)

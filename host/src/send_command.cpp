@@ -56,6 +56,15 @@ std::string text(const json::object& o, std::string_view key) {
     return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
+// "accepted 4, failed 1": the states that have recipients.
+std::string counts_line(const json::object& counts) {
+    std::string line;
+    for (const auto& [state, count] : counts)
+        if (count.as_int64() != 0)
+            line += (line.empty() ? "" : ", ") + std::string(state) + " " + std::to_string(count.as_int64());
+    return line.empty() ? "no recipients" : line;
+}
+
 void print_recipients(const std::string& base, std::ostream& out) {
     constexpr std::string_view row = "{:>5}  {:<16} {:<10} {:<16} {:<12} {}\n";
     out << fmt::format(fmt::runtime(row), "#", "TO", "REF", "STATE", "PROVIDER", "MESSAGE ID / REASON");
@@ -88,24 +97,24 @@ int send_job(const send_options& options, std::ostream& out, std::ostream& err) 
         const std::string base = options.server + "/v1/jobs/" + id;
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
         json::value job = call("GET", base);
+        auto next_progress = std::chrono::steady_clock::now() + std::chrono::seconds(2);
         while (job.at("state") != "finished") {
             if (std::chrono::steady_clock::now() > deadline)
                 throw std::runtime_error("job " + id + " not finished after " + std::to_string(options.timeout_seconds) + " s");
+            if (std::chrono::steady_clock::now() > next_progress) {
+                err << "progress: " << counts_line(job.at("counts").as_object()) << '\n';
+                next_progress += std::chrono::seconds(2);
+            }
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             job = call("GET", base);
         }
         print_recipients(base, out);
 
         std::int64_t not_sent = 0;
-        std::string summary;
-        for (const auto& [state, count] : job.at("counts").as_object()) {
-            if (count.as_int64() == 0)
-                continue;
-            summary += (summary.empty() ? "" : ", ") + std::string(state) + " " + std::to_string(count.as_int64());
+        for (const auto& [state, count] : job.at("counts").as_object())
             if (state != "accepted" && state != "delivered")
                 not_sent += count.as_int64();
-        }
-        out << "summary: " << summary << '\n';
+        out << "summary: " << counts_line(job.at("counts").as_object()) << '\n';
         return not_sent == 0 ? 0 : 2;
     } catch (const std::exception& e) {
         err << "error: " << e.what() << '\n';

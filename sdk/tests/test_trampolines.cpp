@@ -151,7 +151,7 @@ TEST_CASE("encode writes the provider's request, signed with the host's time", "
     CHECK(out.request_body == "+85255311111@1234");
 }
 
-TEST_CASE("no exception crosses the boundary: each becomes a status and a message", "[sdk][trampolines]") {
+TEST_CASE("no exception crosses the boundary and each becomes a status and a message", "[sdk][trampolines]") {
     instance_fixture f;
 
     SECTION("std::exception -> INTERNAL with its message") {

@@ -65,7 +65,7 @@ TEST_CASE("api: an oversized body is answered 413 before it is read whole", "[e2
     CHECK(json::parse(r.response.body).at("code") == "too_large");
 }
 
-TEST_CASE("api: unknown jobs, paths, methods and query values are refused clearly", "[e2e][api]") {
+TEST_CASE("api: unknown jobs and paths and methods and query values are refused clearly", "[e2e][api]") {
     uspeedo_sandbox sandbox;
     const api_error missing = call(sandbox, "GET", "/v1/jobs/job_0000000000000000");
     CHECK(missing.status == 404);

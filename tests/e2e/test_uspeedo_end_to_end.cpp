@@ -4,7 +4,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace json = boost::json;
 using namespace switchboard::testing;
@@ -17,7 +22,7 @@ std::string blocked_numbers_faults() {
 
 } // namespace
 
-TEST_CASE("2,500 recipients go out as calls of 1000, 1000 and 500, and blocked numbers fail with the vendor's reason",
+TEST_CASE("2500 recipients go out as calls of 1000 and 1000 and 500 and blocked numbers fail with the vendor reason",
           "[e2e][uspeedo]") {
     sandbox_options options;
     options.faults_json = blocked_numbers_faults();
@@ -145,4 +150,23 @@ TEST_CASE("a transient fault is retried and the recipients are then accepted", "
     CHECK(sends[0].at("count") == 40);
     for (const json::object& r : sandbox.recipients(job))
         CHECK(r.at("attempts") == static_cast<std::int64_t>(refused + 1));
+}
+
+TEST_CASE("switchboard send submits a file and prints every recipient and exits 2 when some failed", "[e2e][cli]") {
+    sandbox_options options;
+    options.faults_json = R"({"block_list": ["+85250000001"]})";
+    uspeedo_sandbox sandbox(options);
+    const std::filesystem::path file =
+        std::filesystem::temp_directory_path() / ("switchboard-send-" + std::to_string(::getpid()) + ".json");
+    std::ofstream(file) << json::serialize(numbered_recipients(3));
+
+    child_process send({SWITCHBOARD_BINARY, "send", "--server", sandbox.api_url(), "--route", "otp", file.string()});
+    CHECK_THAT(send.wait_for_line("job "), Catch::EndsWith(": 3 recipients on route otp"));
+    CHECK_THAT(send.wait_for_line("    0  "), Catch::Contains("accepted") && Catch::Contains("sim-session-"));
+    CHECK_THAT(send.wait_for_line("    1  "), Catch::Contains("failed") && Catch::Contains("phone in the black list"));
+    CHECK(send.wait_for_line("summary: ") == "accepted 2, failed 1");
+    const int status = send.stop(0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 2);
+    std::filesystem::remove(file);
 }

@@ -77,7 +77,8 @@ std::string child_process::wait_for_line(const std::string& prefix, std::chrono:
 int child_process::stop(int signal) {
     if (pid_ <= 0)
         return 0;
-    ::kill(pid_, signal);
+    if (signal != 0)
+        ::kill(pid_, signal);
     int status = 0;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (::waitpid(pid_, &status, WNOHANG) == 0) {

@@ -22,7 +22,8 @@ public:
     // std::runtime_error naming the program when it exits or `timeout` passes first.
     std::string wait_for_line(const std::string& prefix, std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
-    // Sends `signal` and waits for the exit; returns the exit status as waitpid reports it.
+    // Sends `signal` (0: none, just wait) and waits for the exit, killing it after 10 s; returns
+    // the exit status as waitpid reports it.
     int stop(int signal);
     pid_t pid() const noexcept { return pid_; }
 

@@ -1,0 +1,94 @@
+// The contract every job store keeps. Written against the interface, so that each store (the
+// in-memory one now, a durable one later) runs the same cases.
+#include <switchboard/core/job_store.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <stdexcept>
+
+using namespace switchboard::core;
+
+namespace {
+
+std::vector<recipient> numbered(int n) {
+    std::vector<recipient> out;
+    for (int i = 0; i < n; ++i) {
+        recipient r;
+        r.index = i;
+        r.to = "+8525000000" + std::to_string(i);
+        out.push_back(r);
+    }
+    return out;
+}
+
+job a_job(const std::string& id, int recipients) { return {id, "otp", 1000, job_state::queued, recipients}; }
+
+recipient_update to_state(std::int64_t index, recipient_state state, std::int64_t next_attempt_at_ms = 0) {
+    recipient_update u;
+    u.index = index;
+    u.state = state;
+    u.next_attempt_at_ms = next_attempt_at_ms;
+    return u;
+}
+
+void check_store_contract(job_store& store) {
+    store.create_job(a_job("j1", 5), numbered(5));
+
+    SECTION("a job is stored whole and found by id") {
+        REQUIRE(store.find_job("j1"));
+        CHECK(store.find_job("j1")->recipient_count == 5);
+        CHECK_FALSE(store.find_job("j2"));
+        CHECK(store.count_by_state("j1").at(recipient_state::queued) == 5);
+        CHECK(store.recipients("j1", 0, 100).size() == 5);
+    }
+    SECTION("a job id is never reused") {
+        CHECK_THROWS_AS(store.create_job(a_job("j1", 1), numbered(1)), std::invalid_argument);
+    }
+    SECTION("updates change exactly the recipients they name, and counts follow") {
+        store.apply("j1", {to_state(1, recipient_state::accepted), to_state(3, recipient_state::failed)});
+        const auto counts = store.count_by_state("j1");
+        CHECK(counts.at(recipient_state::queued) == 3);
+        CHECK(counts.at(recipient_state::accepted) == 1);
+        CHECK(counts.at(recipient_state::failed) == 1);
+        const auto failed = store.recipients("j1", 0, 100, recipient_state::failed);
+        REQUIRE(failed.size() == 1);
+        CHECK(failed[0].index == 3);
+        CHECK_THROWS_AS(store.apply("j1", {to_state(9, recipient_state::accepted)}), std::out_of_range);
+    }
+    SECTION("only queued recipients that are due are handed out, in index order") {
+        store.apply("j1", {to_state(0, recipient_state::accepted), to_state(2, recipient_state::queued, 5000)});
+        const auto due = store.due_recipients("j1", 4000, 100);
+        REQUIRE(due.size() == 3);
+        CHECK(due[0].index == 1);
+        CHECK(due[2].index == 4);
+        CHECK(store.due_recipients("j1", 5000, 100).size() == 4);
+        CHECK(store.due_recipients("j1", 5000, 2).size() == 2);
+        CHECK(store.next_due_at("j1") == 0);
+    }
+    SECTION("when nothing is queued there is nothing due") {
+        std::vector<recipient_update> all;
+        for (int i = 0; i < 5; ++i)
+            all.push_back(to_state(i, recipient_state::accepted));
+        store.apply("j1", all);
+        CHECK_FALSE(store.next_due_at("j1"));
+        CHECK(store.due_recipients("j1", 1'000'000, 100).empty());
+    }
+    SECTION("pages start at an index and respect their limit") {
+        const auto page = store.recipients("j1", 2, 2);
+        REQUIRE(page.size() == 2);
+        CHECK(page[0].index == 2);
+        CHECK(page[1].index == 3);
+    }
+    SECTION("finished jobs are not unfinished") {
+        CHECK(store.unfinished_jobs().size() == 1);
+        store.set_job_state("j1", job_state::finished);
+        CHECK(store.unfinished_jobs().empty());
+    }
+}
+
+} // namespace
+
+TEST_CASE("memory job store keeps the store contract", "[core][store]") {
+    const auto store = make_memory_job_store();
+    check_store_contract(*store);
+}
