@@ -1,6 +1,6 @@
 // The HTTP API as a client meets it: every bad request is answered with the field's JSON path and
 // a reason, in one error shape, and nothing is accepted half way.
-#include "uspeedo_sandbox.hpp"
+#include "sandbox.hpp"
 
 #include <catch2/catch.hpp>
 

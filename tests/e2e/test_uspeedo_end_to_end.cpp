@@ -1,6 +1,6 @@
 // The daemon and the uSpeedo simulator as separate processes on loopback: what the simulator
 // received (its own records) and what the API reports must agree, recipient by recipient.
-#include "uspeedo_sandbox.hpp"
+#include "sandbox.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "uspeedo_sandbox.hpp"
+#include "sandbox.hpp"
 
 #include <fstream>
 #include <stdexcept>
@@ -11,33 +11,33 @@ namespace switchboard::testing {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-uspeedo_sandbox::uspeedo_sandbox(const sandbox_options& options) {
+sandbox::sandbox(const sandbox_spec& spec) {
     static int counter = 0;
     dir_ = fs::temp_directory_path() / ("switchboard-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     fs::create_directories(dir_);
 
-    simulator_ = std::make_unique<child_process>(
-        std::vector<std::string>{USPEEDO_SIMULATOR, "--listen", "127.0.0.1:0", "--faults", options.faults_json,
-                                 "--receipt-delay-ms", "0"},
-        (dir_ / "simulator.log").string());
+    std::vector<std::string> simulator_argv{spec.simulator, "--listen", "127.0.0.1:0", "--faults", spec.faults_json};
+    simulator_argv.insert(simulator_argv.end(), spec.simulator_args.begin(), spec.simulator_args.end());
+    simulator_ = std::make_unique<child_process>(simulator_argv, (dir_ / "simulator.log").string());
     simulator_url_ = wait_for_listening(*simulator_);
 
-    // The secret reaches the daemon through the environment, as in production.
-    ::setenv("SWITCHBOARD_TEST_USPEEDO_SECRET", options.secret_seen_by_daemon.c_str(), 1);
+    json::object provider_config = spec.provider_config;
+    provider_config["endpoint"] = simulator_url_;
+    if (!spec.secret_field.empty()) {
+        // The secret reaches the daemon through the environment, as in production.
+        ::setenv("SWITCHBOARD_TEST_SECRET", spec.secret.c_str(), 1);
+        provider_config[spec.secret_field] = "${env:SWITCHBOARD_TEST_SECRET}";
+    }
+    json::object step = spec.route_step;
+    step["provider"] = "main";
     const json::object config{
         {"listen", "127.0.0.1:0"},
         {"plugin_dirs", json::array{SWITCHBOARD_PLUGIN_DIR}},
-        {"providers", {{"sms", {{"plugin", "uspeedo"},
-                                {"config", {{"endpoint", simulator_url_},
-                                            {"api_style", options.api_style},
-                                            {"account_id", 1},
-                                            {"access_key_id", "sim-access-key"},
-                                            {"access_key_secret", "${env:SWITCHBOARD_TEST_USPEEDO_SECRET}"}}}}}}},
-        {"routes", {{"otp", json::array{{{"provider", "sms"}, {"channel", "sms"}, {"template", "UTA20212831C85C"},
-                                         {"sender", "Switchboard"}, {"params", json::array{"code"}}}}}}},
-        {"dispatch", {{"max_attempts", options.max_attempts}, {"base_backoff_ms", 50}}},
-        {"http_client", {{"request_timeout_ms", options.request_timeout_ms}}},
-        {"max_request_bytes", options.max_request_bytes}};
+        {"providers", {{"main", {{"plugin", spec.plugin}, {"config", std::move(provider_config)}}}}},
+        {"routes", {{"otp", json::array{std::move(step)}}}},
+        {"dispatch", {{"max_attempts", spec.max_attempts}, {"base_backoff_ms", 50}}},
+        {"http_client", {{"request_timeout_ms", spec.request_timeout_ms}}},
+        {"max_request_bytes", spec.max_request_bytes}};
     std::ofstream(dir_ / "switchboard.json") << json::serialize(config);
 
     daemon_ = std::make_unique<child_process>(
@@ -46,20 +46,20 @@ uspeedo_sandbox::uspeedo_sandbox(const sandbox_options& options) {
     api_url_ = wait_for_listening(*daemon_);
 }
 
-uspeedo_sandbox::~uspeedo_sandbox() {
+sandbox::~sandbox() {
     daemon_.reset();
     simulator_.reset();
     std::error_code ignored;
     fs::remove_all(dir_, ignored);
 }
 
-std::string uspeedo_sandbox::submit(const json::array& recipients) {
+std::string sandbox::submit(const json::array& recipients) {
     const json::value answer =
         fetch_json("POST", api_url_ + "/v1/jobs", json::serialize(json::object{{"route", "otp"}, {"recipients", recipients}}));
     return std::string(answer.at("id").as_string());
 }
 
-json::object uspeedo_sandbox::wait_finished(const std::string& job_id, std::chrono::seconds timeout) {
+json::object sandbox::wait_finished(const std::string& job_id, std::chrono::seconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
         json::value job = fetch_json("GET", api_url_ + "/v1/jobs/" + job_id);
@@ -71,7 +71,7 @@ json::object uspeedo_sandbox::wait_finished(const std::string& job_id, std::chro
     }
 }
 
-std::vector<json::object> uspeedo_sandbox::recipients(const std::string& job_id, const std::string& state) {
+std::vector<json::object> sandbox::recipients(const std::string& job_id, const std::string& state) {
     std::vector<json::object> out;
     json::value next = 0;
     while (!next.is_null()) {
@@ -85,14 +85,37 @@ std::vector<json::object> uspeedo_sandbox::recipients(const std::string& job_id,
     return out;
 }
 
-std::vector<json::object> uspeedo_sandbox::send_calls() {
+std::vector<json::object> sandbox::calls(const std::string& action) {
     std::vector<json::object> out;
     const json::value calls = fetch_json("GET", simulator_url_ + "/_simulator/calls");
     for (const json::value& call : calls.as_array())
-        if (call.as_object().contains("action") && call.at("action") == "SendBatchUSMSMessage")
+        if (call.as_object().contains("action") && call.at("action") == action.c_str())
             out.push_back(call.as_object());
     return out;
 }
+
+namespace {
+
+sandbox_spec uspeedo_spec(const sandbox_options& options) {
+    sandbox_spec spec;
+    spec.simulator = USPEEDO_SIMULATOR;
+    spec.simulator_args = {"--receipt-delay-ms", "0"};
+    spec.faults_json = options.faults_json;
+    spec.plugin = "uspeedo";
+    spec.provider_config = {{"api_style", options.api_style}, {"account_id", 1}, {"access_key_id", "sim-access-key"}};
+    spec.secret_field = "access_key_secret";
+    spec.secret = options.secret_seen_by_daemon;
+    spec.route_step = {{"channel", "sms"}, {"template", "UTA20212831C85C"}, {"sender", "Switchboard"},
+                       {"params", json::array{"code"}}};
+    spec.max_attempts = options.max_attempts;
+    spec.request_timeout_ms = options.request_timeout_ms;
+    spec.max_request_bytes = options.max_request_bytes;
+    return spec;
+}
+
+} // namespace
+
+uspeedo_sandbox::uspeedo_sandbox(const sandbox_options& options) : sandbox(uspeedo_spec(options)) {}
 
 json::array numbered_recipients(int n) {
     json::array out;

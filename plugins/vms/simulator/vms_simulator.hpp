@@ -1,0 +1,40 @@
+// The Volcengine VMS API as the simulator implements it: SingleBatchAppend, with the gateway's V4
+// signature check and the documented envelope, as strict as VENDORS.md §1 describes the vendor.
+#pragma once
+
+#include "simulator.hpp"
+
+#include <set>
+
+namespace switchboard::vms_simulator {
+
+struct credentials {
+    std::string access_key_id = "sim-access-key";
+    std::string secret_access_key = "sim-secret-key";
+    std::string region = "cn-north-1";
+};
+
+class vms_api final : public simulator::vendor_api {
+public:
+    explicit vms_api(credentials creds) : credentials_(std::move(creds)) {}
+
+    simulator::response handle(const simulator::request& call, const simulator::faults& settings, bool vendor_error,
+                               std::int64_t now_unix_ms, boost::json::object& record) override;
+    void reset() override;
+
+private:
+    simulator::response single_batch_append(const boost::json::object& body, const simulator::faults& settings,
+                                            boost::json::object& record);
+    simulator::response envelope(int status, const boost::json::object* error, boost::json::object result = {});
+
+    credentials credentials_;
+    std::int64_t next_request_ = 1;
+    std::set<std::string> accepted_open_ids_;
+};
+
+// Why the request's V4 signature does not hold, or "" when it does. Computed independently of the
+// plugin's signer, from the request as received. `code` is set to the gateway's error code.
+std::string check_signature(const simulator::request& call, const credentials& creds, std::int64_t now_unix_ms,
+                            std::string& code);
+
+} // namespace switchboard::vms_simulator

@@ -1,0 +1,78 @@
+// A vendor simulator and a daemon routing through it, each a separate process on a free loopback
+// port, with the daemon's configuration written to a scratch directory. Any vendor: the spec says
+// which simulator to start and how to configure the provider and its route step.
+#pragma once
+
+#include "child_process.hpp"
+#include "fetch.hpp"
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <memory>
+
+namespace switchboard::testing {
+
+struct sandbox_spec {
+    std::string simulator;                      // the simulator's binary
+    std::vector<std::string> simulator_args;    // besides --listen and --faults
+    std::string faults_json = "{}";
+    std::string plugin;                         // the plugin's name
+    boost::json::object provider_config;        // "endpoint" is set to the simulator's URL
+    std::string secret_field;                   // this config field is passed through ${env:...}
+    std::string secret;                         // ... with this value
+    boost::json::object route_step;             // "provider" is set; give "channel" and the rest
+    int max_attempts = 1;
+    int request_timeout_ms = 5000;
+    std::int64_t max_request_bytes = 16 * 1024 * 1024;
+};
+
+class sandbox {
+public:
+    explicit sandbox(const sandbox_spec& spec);
+    ~sandbox();
+    sandbox(const sandbox&) = delete;
+    sandbox& operator=(const sandbox&) = delete;
+
+    const std::string& simulator_url() const { return simulator_url_; }
+    const std::string& api_url() const { return api_url_; }
+
+    // Submits a job on route "otp"; returns its id.
+    std::string submit(const boost::json::array& recipients);
+    // Polls the job until it is finished (or throws after `timeout`); returns its last state.
+    boost::json::object wait_finished(const std::string& job_id, std::chrono::seconds timeout = std::chrono::seconds(60));
+    // Every recipient of the job, through the paginated API.
+    std::vector<boost::json::object> recipients(const std::string& job_id, const std::string& state = {});
+    // The simulator's records of calls whose "action" is `action`.
+    std::vector<boost::json::object> calls(const std::string& action);
+
+private:
+    std::filesystem::path dir_;
+    std::unique_ptr<child_process> simulator_;
+    std::unique_ptr<child_process> daemon_;
+    std::string simulator_url_;
+    std::string api_url_;
+};
+
+// ---- uSpeedo -----------------------------------------------------------------------------------
+
+struct sandbox_options {
+    std::string faults_json = "{}";
+    std::string secret_seen_by_daemon = "sim-access-secret";
+    std::string api_style = "action";
+    int max_attempts = 1;
+    int request_timeout_ms = 5000;
+    std::int64_t max_request_bytes = 16 * 1024 * 1024;
+};
+
+// The uSpeedo simulator with an "otp" route of one SMS step through it.
+class uspeedo_sandbox : public sandbox {
+public:
+    explicit uspeedo_sandbox(const sandbox_options& options = {});
+    std::vector<boost::json::object> send_calls() { return calls("SendBatchUSMSMessage"); }
+};
+
+// n recipients "+85250000000", "+85250000001", ... each with a "code" parameter.
+boost::json::array numbered_recipients(int n);
+
+} // namespace switchboard::testing
