@@ -3,6 +3,7 @@
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/job_store.hpp>
 #include <switchboard/core/plugin.hpp>
+#include <switchboard/core/rate_limiter.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -104,7 +105,14 @@ void validate_recipients(const provider_instance& provider, const route_step& st
 dispatcher::dispatcher(net::any_io_executor executor, job_store& store, const route_map& routes,
                        const provider_map& providers, http_client& http, dispatch_options options)
     : executor_(std::move(executor)), store_(store), routes_(routes), providers_(providers), http_(http),
-      options_(options) {}
+      options_(options) {
+    for (const auto& [name, instance] : providers_) {
+        const plugin_manifest& m = instance->owner().manifest();
+        limiters_.emplace(name, std::make_unique<rate_limiter>(m.requests_per_second, m.recipients_per_second));
+    }
+}
+
+dispatcher::~dispatcher() = default;
 
 void dispatcher::start(const std::string& job_id) {
     net::co_spawn(executor_, run(job_id), [job_id](std::exception_ptr error) {
@@ -209,6 +217,11 @@ void dispatcher::apply_outcomes(const std::string& outcomes_json, const std::vec
             settle(updates[i], batch[i], recipient_state::unknown, "no_outcome", "the provider reported no outcome for it", 0);
 }
 
+net::awaitable<void> dispatcher::pace(const std::string& provider, std::size_t recipients) {
+    net::steady_timer pause(executor_, limiters_.at(provider)->reserve(recipients));
+    co_await pause.async_wait(net::use_awaitable);
+}
+
 std::int64_t dispatcher::backoff_ms(int attempts, std::int64_t retry_after_ms) {
     thread_local std::mt19937_64 random(std::random_device{}());
     const std::int64_t ceiling = std::min<std::int64_t>(options_.max_backoff.count(),
@@ -240,6 +253,9 @@ net::awaitable<void> dispatcher::send_batch(const job& j, const route_step& step
         for (std::size_t i = 0; i < batch.size(); ++i)
             settle(updates[i], batch[i], state, code, reason, retry_at(retry_after_ms));
     };
+
+    // Wait for the provider's rate limit before encoding: the signature carries the sending time.
+    co_await pace(provider.name(), batch.size());
 
     const std::string document = batch_document(j, step, batch);
     const plugin_call_result encoded = provider.encode(document, now_ms());

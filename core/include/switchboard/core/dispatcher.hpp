@@ -20,6 +20,7 @@ namespace switchboard::core {
 class http_client;
 class job_store;
 class provider_instance;
+class rate_limiter;
 
 using provider_map = std::map<std::string, std::unique_ptr<provider_instance>, std::less<>>;
 using route_map = std::map<std::string, route, std::less<>>;
@@ -37,8 +38,10 @@ void validate_recipients(const provider_instance& provider, const route_step& st
 
 class dispatcher {
 public:
+    // Paces each provider instance at the limits its plugin's manifest declares.
     dispatcher(boost::asio::any_io_executor executor, job_store& store, const route_map& routes,
                const provider_map& providers, http_client& http, dispatch_options options = {});
+    ~dispatcher();
 
     // Starts sending a stored job in the background.
     void start(const std::string& job_id);
@@ -57,6 +60,8 @@ private:
                         std::vector<recipient_update>& updates,
                         const std::function<std::int64_t(std::int64_t)>& retry_at);
     std::int64_t backoff_ms(int attempts, std::int64_t retry_after_ms);
+    // Waits until the provider's rate limits let a call with `recipients` go out.
+    boost::asio::awaitable<void> pace(const std::string& provider, std::size_t recipients);
 
     boost::asio::any_io_executor executor_;
     job_store& store_;
@@ -64,6 +69,7 @@ private:
     const provider_map& providers_;
     http_client& http_;
     dispatch_options options_;
+    std::map<std::string, std::unique_ptr<rate_limiter>, std::less<>> limiters_;
 };
 
 } // namespace switchboard::core

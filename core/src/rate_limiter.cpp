@@ -1,0 +1,35 @@
+#include <switchboard/core/rate_limiter.hpp>
+
+#include <algorithm>
+
+namespace switchboard::core {
+
+token_bucket::token_bucket(double rate, double burst)
+    : rate_(rate), burst_(std::max(burst, 1.0)), available_(std::max(burst, 1.0)) {}
+
+token_bucket::clock::duration token_bucket::reserve(double tokens, clock::time_point now) {
+    if (rate_ <= 0)
+        return clock::duration::zero();
+    if (!started_) {  // a bucket starts full at its first use
+        started_ = true;
+        updated_ = now;
+    }
+    if (now > updated_) {
+        available_ = std::min(burst_, available_ + rate_ * std::chrono::duration<double>(now - updated_).count());
+        updated_ = now;
+    }
+    available_ -= tokens;
+    if (available_ >= 0)
+        return clock::duration::zero();
+    return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(-available_ / rate_));
+}
+
+rate_limiter::rate_limiter(double requests_per_second, double recipients_per_second)
+    : requests_(requests_per_second, 1), recipients_(recipients_per_second, recipients_per_second) {}
+
+token_bucket::clock::duration rate_limiter::reserve(std::size_t recipients, token_bucket::clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    return std::max(requests_.reserve(1, now), recipients_.reserve(static_cast<double>(recipients), now));
+}
+
+} // namespace switchboard::core

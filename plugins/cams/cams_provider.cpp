@@ -1,0 +1,752 @@
+// Alibaba Cloud Chat App Message Service (CAMS): sends WhatsApp, Messenger, Instagram and Viber
+// template messages with SendChatappMassMessage (API version 2020-06-06) and takes the delivery
+// receipts CAMS pushes over HTTP (ChatAppStatus). The vendor's document is shared/seeds/003; the
+// endpoint, signatures, error codes and receipts are VENDORS.md §3.
+//
+// Request (RPC style, every business parameter in the query string, an empty body):
+//   POST {endpoint}/?ChannelType=whatsapp&CustSpaceId=cams-...&From=8613800000000&Language=en
+//        &SenderList=%5B%7B%22To%22...&TemplateCode=...
+//   SenderList is ONE JSON string: [{"To":"8613900000000","TemplateParams":{"code":"123456"},
+//     "Payload":["..."],"FlowAction":{...},"ProductAction":{...}}, ...]
+//   The query is sorted and RFC 3986 encoded, and the URL carries exactly the string that is signed.
+//   signature "acs3" (default): headers x-acs-action, x-acs-version, x-acs-date, x-acs-signature-nonce,
+//     x-acs-content-sha256 and Authorization: ACS3-HMAC-SHA256 Credential=..,SignedHeaders=..,Signature=..
+//     "host" is signed (host[:port] of the endpoint) but not emitted: the host's HTTP client writes the
+//     Host header from the URL, and a second one would be a malformed request.
+//   signature "v1": Format, Version, Action, AccessKeyId, SignatureMethod, SignatureVersion,
+//     SignatureNonce, Timestamp added to the query, then Signature (HMAC-SHA1).
+//   The nonce is derived from the batch id and the host's "now": plugins have no randomness, and a
+//   retry of a batch comes at another time, so it gets another nonce.
+//
+// Response: {"RequestId":"...","Code":"OK","GroupMessageId":"...","Message":"..."}. CAMS answers
+// for the batch as a whole, so every recipient gets the same verdict. An accepted recipient's
+// message_id is "<GroupMessageId>/<To as sent>" (To as sent: digits without '+' for WhatsApp and
+// Viber, the platform id for Messenger and Instagram), unique per recipient of a call.
+//
+// Route step: {"language": "en", "template_code": "..." | "template_name": "...",
+//              "params": ["code"], "from": "...", "payload": ["..."],
+//              "flow_action": {"FlowActionData": {...}, "FlowToken": "..."},
+//              "product_action": {"ThumbnailProductRetailerId": "...", "Sections": [...]},
+//              "task_id": "...", "fallback_id": "...", "fallback_content": "...",
+//              "fallback_duration": 120, "fallback_rule": "undelivered" | "sentFailed",
+//              "ttl": 3600, "label": "promotion" | "transaction", "tag": "..."}   (ttl/label/tag: Viber)
+#include "cams_signature.hpp"
+
+#include <switchboard/sdk.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+
+namespace sdk = switchboard::sdk;
+namespace json = boost::json;
+namespace cams = switchboard::cams;
+
+namespace {
+
+constexpr std::size_t max_recipients = 1000;        // "單次請求支援最多 1,000 個號碼" (seed 003)
+constexpr std::size_t max_sections = 10;            // ProductAction.Sections (seed 003)
+constexpr std::size_t max_products = 30;            // products over all sections (seed 003)
+constexpr std::int64_t min_fallback_duration = 60;  // FallBackDuration, seconds
+constexpr std::int64_t max_fallback_duration = 43200;
+constexpr std::int64_t min_ttl = 30;                // Viber Ttl, seconds
+constexpr std::int64_t max_ttl = 1209600;
+constexpr std::size_t max_platform_id = 64;         // a generous bound for page-/IG-scoped ids
+constexpr const char* default_endpoint = "https://cams.ap-southeast-1.aliyuncs.com";
+constexpr const char* action = "SendChatappMassMessage";
+constexpr const char* api_version = "2020-06-06";
+constexpr const char* empty_body_sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+// ---- small readers ---------------------------------------------------------------------------
+
+std::optional<std::string> text_of(const json::value& value) {
+    switch (value.kind()) {
+    case json::kind::string: return std::string(value.get_string());
+    case json::kind::int64: return std::to_string(value.get_int64());
+    case json::kind::uint64: return std::to_string(value.get_uint64());
+    default: return std::nullopt;
+    }
+}
+
+// A field of a vendor answer read leniently: what the vendor says matters more than its type.
+std::string text_field(const json::object& object, std::string_view key) {
+    const json::value* v = object.if_contains(key);
+    return v != nullptr ? text_of(*v).value_or("") : "";
+}
+
+std::string reason_of(const sdk::field_error& e) { return std::string(e.what()).substr(e.path().size() + 2); }
+
+bool all_digits(std::string_view text) {
+    return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+bool alphanumeric(std::string_view text) {
+    return std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    });
+}
+
+// ---- channels --------------------------------------------------------------------------------
+
+enum class channel { whatsapp, messenger, instagram, viber };
+
+std::optional<channel> channel_of(std::string_view name) {
+    if (name == "whatsapp")
+        return channel::whatsapp;
+    if (name == "messenger")
+        return channel::messenger;
+    if (name == "instagram")
+        return channel::instagram;
+    if (name == "viber")
+        return channel::viber;
+    return std::nullopt;
+}
+
+bool phone_channel(channel c) { return c == channel::whatsapp || c == channel::viber; }
+
+// Why `to` cannot be a recipient on `c`, or nothing. WhatsApp and Viber take E.164 numbers;
+// Messenger and Instagram take the platform-scoped user id the page/account received.
+std::optional<std::string> recipient_problem(channel c, std::string_view channel_name, const std::string& to) {
+    if (phone_channel(c)) {
+        if (to.empty())
+            return "is empty; expected an E.164 number such as +8613900000000";
+        if (to.front() != '+')
+            return "must be E.164 and start with '+', got '" + to + "'";
+        const std::string_view digits = std::string_view(to).substr(1);
+        if (!all_digits(digits))
+            return "must be '+' followed by digits only, got '" + to + "'";
+        if (digits.size() < 7 || digits.size() > 15)
+            return "must have 7 to 15 digits after '+', got " + std::to_string(digits.size()) + " in '" + to + "'";
+        if (digits.front() == '0')
+            return "must not start with +0 (no country code does), got '" + to + "'";
+        return std::nullopt;
+    }
+    const std::string id_kind = c == channel::messenger ? "a page-scoped user id (PSID)" : "an Instagram-scoped user id";
+    if (to.empty())
+        return "is empty; " + std::string(channel_name) + " needs " + id_kind;
+    if (to.front() == '+')
+        return "is a phone number, but " + std::string(channel_name) + " needs " + id_kind + ", got '" + to + "'";
+    if (!alphanumeric(to))
+        return "must be " + id_kind + " of letters and digits only, got '" + to + "'";
+    if (to.size() > max_platform_id)
+        return "is " + std::to_string(to.size()) + " characters; " + id_kind + " has at most 64";
+    return std::nullopt;
+}
+
+// `To` as CAMS wants it: digits without '+' for phone channels, the id as is otherwise.
+std::string vendor_to(channel c, const std::string& to) { return phone_channel(c) ? to.substr(1) : to; }
+
+// The sender as CAMS wants it, or throws naming `field`. WhatsApp and Viber: the sender number,
+// digits with the country code ('+' tolerated and dropped); Messenger: the Page ID; Instagram:
+// the professional account ID (letters and digits).
+std::string vendor_from(channel c, const std::string& field, const std::string& from) {
+    if (from.empty())
+        throw sdk::field_error(field, "must not be empty");
+    if (phone_channel(c)) {
+        const std::string digits = from.front() == '+' ? from.substr(1) : from;
+        if (!all_digits(digits))
+            throw sdk::field_error(field, "must be the sender's number in digits with its country code (CAMS: "
+                                          "InvalidParameter.FromOnlyNumeric), got '" + from + "'");
+        if (digits.size() < 7 || digits.size() > 15)
+            throw sdk::field_error(field, "must have 7 to 15 digits, got " + std::to_string(digits.size()) +
+                                              " in '" + from + "'");
+        return digits;
+    }
+    if (!alphanumeric(from) || from.size() > max_platform_id)
+        throw sdk::field_error(field, std::string("must be the ") +
+                                          (c == channel::messenger ? "Page ID" : "Instagram account ID") +
+                                          " (letters and digits, at most 64), got '" + from + "'");
+    return from;
+}
+
+// ---- configuration ---------------------------------------------------------------------------
+
+enum class signature_style { acs3, v1 };
+
+struct settings {
+    std::string endpoint;  // scheme://host[:port], no trailing slash
+    std::string host;      // host[:port], as the HTTP client writes the Host header
+    std::string access_key_id;
+    std::string access_key_secret;
+    std::string cust_space_id;
+    std::string from;
+    signature_style style = signature_style::acs3;
+};
+
+void refuse_unknown_settings(const sdk::object_reader& config) {
+    static constexpr std::string_view known[] = {"endpoint",      "access_key_id", "access_key_secret",
+                                                 "cust_space_id", "from",          "signature"};
+    for (const auto& item : config.object())
+        if (std::find(std::begin(known), std::end(known), item.key()) == std::end(known))
+            throw sdk::field_error(sdk::child_path("config", item.key()), "is not a setting of the cams provider");
+}
+
+void read_endpoint(const sdk::object_reader& config, settings& out) {
+    const std::string given = config.string_or("endpoint", default_endpoint);
+    std::string url = given;
+    const std::size_t scheme = url.rfind("https://", 0) == 0 ? 8 : url.rfind("http://", 0) == 0 ? 7 : 0;
+    if (scheme == 0)
+        throw sdk::field_error("config.endpoint", "must start with http:// or https://, got '" + url + "'");
+    if (url.find_first_of("?#") != std::string::npos)
+        throw sdk::field_error("config.endpoint", "must be a base URL without query or fragment, got '" + url + "'");
+    while (url.size() > scheme && url.back() == '/')
+        url.pop_back();
+    if (url.find('/', scheme) != std::string::npos)
+        throw sdk::field_error("config.endpoint", "must not have a path (CAMS's RPC path is '/'), got '" + given + "'");
+    if (url.size() == scheme)
+        throw sdk::field_error("config.endpoint", "has no host: '" + given + "'");
+    out.endpoint = url;
+    out.host = url.substr(scheme);
+}
+
+// Never echoes the value: these are credentials.
+std::string read_required(const sdk::object_reader& config, std::string_view key) {
+    std::string value = config.required_string(key);
+    if (value.empty())
+        throw sdk::field_error(sdk::child_path("config", key), "must not be empty");
+    return value;
+}
+
+settings read_settings(const sdk::object_reader& config) {
+    refuse_unknown_settings(config);
+    settings out;
+    read_endpoint(config, out);
+    out.access_key_id = read_required(config, "access_key_id");
+    out.access_key_secret = read_required(config, "access_key_secret");
+    out.cust_space_id = read_required(config, "cust_space_id");
+    out.from = read_required(config, "from");
+    const std::string style = config.string_or("signature", "acs3");
+    if (style == "acs3")
+        out.style = signature_style::acs3;
+    else if (style == "v1")
+        out.style = signature_style::v1;
+    else
+        throw sdk::field_error("config.signature", "must be \"acs3\" or \"v1\", got '" + style + "'");
+    return out;
+}
+
+// ---- the route step --------------------------------------------------------------------------
+
+struct route_step {
+    channel chan = channel::whatsapp;
+    std::string from;                       // as CAMS wants it
+    std::string language;
+    std::optional<std::string> template_code;
+    std::optional<std::string> template_name;
+    std::vector<std::string> params;
+    std::optional<json::array> payload;
+    std::optional<json::object> flow_action;
+    std::optional<json::object> product_action;
+    std::optional<std::string> task_id;
+    std::optional<std::string> fallback_id;
+    std::optional<std::string> fallback_content;
+    std::optional<std::int64_t> fallback_duration;
+    std::optional<std::string> fallback_rule;
+    std::optional<std::int64_t> ttl;
+    std::optional<std::string> label;
+    std::optional<std::string> tag;
+};
+
+std::optional<std::string> non_empty(const sdk::object_reader& step, std::string_view key) {
+    std::optional<std::string> value = step.optional_string(key);
+    if (value && value->empty())
+        throw sdk::field_error(sdk::child_path("step", key), "must not be empty when given");
+    return value;
+}
+
+std::vector<std::string> param_names(const sdk::object_reader& step) {
+    std::vector<std::string> names;
+    if (!step.has("params"))
+        return names;
+    const json::array& items = step.required_array("params");
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (!items[i].is_string() || items[i].get_string().empty())
+            throw sdk::field_error(sdk::index_path("step.params", i), "must be a parameter name (a non-empty string)");
+        const std::string name(items[i].get_string());
+        if (std::find(names.begin(), names.end(), name) != names.end())
+            throw sdk::field_error(sdk::index_path("step.params", i), "names '" + name + "' twice");
+        names.push_back(name);
+    }
+    return names;
+}
+
+json::array read_payload(const sdk::object_reader& step) {
+    const json::array& items = step.required_array("payload");
+    for (std::size_t i = 0; i < items.size(); ++i)
+        if (!items[i].is_string())
+            throw sdk::field_error(sdk::index_path("step.payload", i),
+                                   std::string("must be a string (a button's payload), not ") +
+                                       sdk::object_reader::kind(items[i]));
+    return items;
+}
+
+// {FlowActionData: {name: any}, FlowToken: string}, nothing else.
+json::object read_flow_action(const sdk::object_reader& step) {
+    const sdk::object_reader flow = step.required_object("flow_action");
+    for (const auto& item : flow.object())
+        if (item.key() != "FlowActionData" && item.key() != "FlowToken")
+            throw sdk::field_error(sdk::child_path(flow.path(), item.key()),
+                                   "is not a FlowAction field (FlowActionData, FlowToken)");
+    if (flow.has("FlowActionData"))
+        (void)flow.required_object("FlowActionData");
+    if (flow.has("FlowToken"))
+        (void)flow.required_string("FlowToken");
+    return flow.object();
+}
+
+// {ThumbnailProductRetailerId, Sections: [{Title, ProductItems: [{ProductRetailerId}]}]}:
+// at most 10 sections and 30 products in all.
+json::object read_product_action(const sdk::object_reader& step) {
+    const sdk::object_reader product = step.required_object("product_action");
+    for (const auto& item : product.object())
+        if (item.key() != "ThumbnailProductRetailerId" && item.key() != "Sections")
+            throw sdk::field_error(sdk::child_path(product.path(), item.key()),
+                                   "is not a ProductAction field (ThumbnailProductRetailerId, Sections)");
+    if (product.has("ThumbnailProductRetailerId") && product.required_string("ThumbnailProductRetailerId").empty())
+        throw sdk::field_error("step.product_action.ThumbnailProductRetailerId", "must not be empty");
+    const json::array& sections = product.required_array("Sections");
+    if (sections.empty())
+        throw sdk::field_error("step.product_action.Sections", "must hold at least one section");
+    if (sections.size() > max_sections)
+        throw sdk::field_error("step.product_action.Sections", "has " + std::to_string(sections.size()) +
+                                                                   " sections; CAMS takes at most 10");
+    std::size_t products = 0;
+    for (std::size_t i = 0; i < sections.size(); ++i) {
+        const std::string path = sdk::index_path("step.product_action.Sections", i);
+        if (!sections[i].is_object())
+            throw sdk::field_error(path, "must be an object {Title, ProductItems}");
+        const sdk::object_reader section(sections[i].get_object(), path);
+        if (section.required_string("Title").empty())
+            throw sdk::field_error(path + ".Title", "must not be empty");
+        const json::array& items = section.required_array("ProductItems");
+        if (items.empty())
+            throw sdk::field_error(path + ".ProductItems", "must hold at least one product");
+        for (std::size_t j = 0; j < items.size(); ++j) {
+            const std::string item_path = sdk::index_path(path + ".ProductItems", j);
+            if (!items[j].is_object())
+                throw sdk::field_error(item_path, "must be an object {ProductRetailerId}");
+            if (sdk::object_reader(items[j].get_object(), item_path).required_string("ProductRetailerId").empty())
+                throw sdk::field_error(item_path + ".ProductRetailerId", "must not be empty");
+        }
+        products += items.size();
+    }
+    if (products > max_products)
+        throw sdk::field_error("step.product_action.Sections", "hold " + std::to_string(products) +
+                                                                   " products in all; CAMS takes at most 30");
+    return product.object();
+}
+
+std::optional<std::int64_t> ranged(const sdk::object_reader& step, std::string_view key, std::int64_t low,
+                                   std::int64_t high, std::string_view unit) {
+    const std::optional<std::int64_t> value = step.optional_int(key);
+    if (value && (*value < low || *value > high))
+        throw sdk::field_error(sdk::child_path("step", key), "must be " + std::to_string(low) + " to " +
+                                                                 std::to_string(high) + " " + std::string(unit) +
+                                                                 ", got " + std::to_string(*value));
+    return value;
+}
+
+void only_on(const sdk::object_reader& step, std::string_view key, bool allowed, std::string_view where,
+             std::string_view channel_name) {
+    if (step.has(key) && !allowed)
+        throw sdk::field_error(sdk::child_path("step", key), "applies to " + std::string(where) + " only, not to " +
+                                                                 std::string(channel_name));
+}
+
+// Throws sdk::field_error naming "channel", "step.<field>" or "config.from".
+route_step read_step(const std::string& channel_name, const json::object& object, const settings& config) {
+    const std::optional<channel> chan = channel_of(channel_name);
+    if (!chan)
+        throw sdk::field_error("channel", "must be whatsapp, messenger, instagram or viber, got '" + channel_name + "'");
+    const sdk::object_reader step(object, "step");
+    route_step out;
+    out.chan = *chan;
+    if (const std::optional<std::string> from = step.optional_string("from"))
+        out.from = vendor_from(*chan, "step.from", *from);
+    else
+        out.from = vendor_from(*chan, "config.from", config.from);
+
+    const std::optional<std::string> language = step.optional_string("language");
+    if (!language)
+        throw sdk::field_error("step.language", "is required (the template's language code, such as en or en_GB)");
+    if (language->empty() || language->size() > 16 ||
+        language->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") != std::string::npos)
+        throw sdk::field_error("step.language", "must be a language code such as en, id or en_GB, got '" + *language + "'");
+    out.language = *language;
+
+    out.template_code = non_empty(step, "template_code");
+    out.template_name = non_empty(step, "template_name");
+    if (!out.template_code && !out.template_name)
+        throw sdk::field_error("step.template_code", "is required unless step.template_name is given");
+
+    out.params = param_names(step);
+    if (step.has("payload"))
+        out.payload = read_payload(step);
+    if (step.has("flow_action"))
+        out.flow_action = read_flow_action(step);
+    only_on(step, "product_action", *chan == channel::whatsapp, "whatsapp", channel_name);
+    if (step.has("product_action"))
+        out.product_action = read_product_action(step);
+
+    out.task_id = non_empty(step, "task_id");
+    out.fallback_id = non_empty(step, "fallback_id");
+    out.fallback_content = non_empty(step, "fallback_content");
+    out.fallback_duration = ranged(step, "fallback_duration", min_fallback_duration, max_fallback_duration, "seconds");
+    out.fallback_rule = step.optional_string("fallback_rule");
+    if (out.fallback_rule && *out.fallback_rule != "undelivered" && *out.fallback_rule != "sentFailed")
+        throw sdk::field_error("step.fallback_rule", "must be \"undelivered\" or \"sentFailed\", got '" +
+                                                         *out.fallback_rule + "'");
+
+    const bool viber = *chan == channel::viber;
+    only_on(step, "ttl", viber, "viber", channel_name);
+    only_on(step, "label", viber, "viber", channel_name);
+    only_on(step, "tag", viber, "viber", channel_name);
+    out.ttl = ranged(step, "ttl", min_ttl, max_ttl, "seconds");
+    out.label = step.optional_string("label");
+    if (out.label && *out.label != "promotion" && *out.label != "transaction")
+        throw sdk::field_error("step.label", "must be \"promotion\" or \"transaction\", got '" + *out.label + "'");
+    out.tag = non_empty(step, "tag");
+    return out;
+}
+
+// ---- recipients ------------------------------------------------------------------------------
+
+struct checked_recipient {
+    sdk::verdict verdict;
+    json::object template_params;
+};
+
+checked_recipient refuse(std::string field, std::string reason) {
+    return {sdk::verdict::invalid(std::move(field), std::move(reason)), {}};
+}
+
+checked_recipient check_recipient(const route_step& step, std::string_view channel_name, const sdk::recipient& r) {
+    if (std::optional<std::string> problem = recipient_problem(step.chan, channel_name, r.to))
+        return refuse("to", *problem);
+    checked_recipient out;
+    for (const std::string& name : step.params) {
+        const std::string field = "params." + name;
+        const json::value* value = r.params.if_contains(name);
+        if (value == nullptr || value->is_null())
+            return refuse(field, "is required by step.params");
+        std::optional<std::string> text = text_of(*value);
+        if (!text && value->is_double())
+            return refuse(field, "must be a string or an integer; write decimals as strings");
+        if (!text)
+            return refuse(field, std::string("must be a string or a number, not ") + sdk::object_reader::kind(*value));
+        out.template_params[name] = std::move(*text);
+    }
+    return out;
+}
+
+// ---- answers ---------------------------------------------------------------------------------
+
+// x-acs-retry-after, read as integer milliseconds (openapi-core's getThrottlingTimeLeft sleeps
+// for that many ms); else Retry-After in seconds; else -1.
+std::int64_t retry_hint_ms(const sdk::http_response& response) {
+    if (const std::string* value = response.find_header("x-acs-retry-after")) {
+        std::int64_t ms = 0;
+        const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), ms);
+        if (ec == std::errc() && ms >= 0)
+            return ms;
+    }
+    return response.retry_after_ms();
+}
+
+bool transient_code(std::string_view code) {
+    return code == "System.LimitControl" || code.rfind("Throttling", 0) == 0 || code == "InternalError" ||
+           code == "ServiceUnavailable" || code.rfind("ServiceUnavailable.", 0) == 0;
+}
+
+bool authentication_code(std::string_view code) {
+    return code == "SignatureDoesNotMatch" || code.rfind("InvalidAccessKeyId", 0) == 0 ||
+           code == "IncompleteSignature" || code == "SignatureNonceUsed" || code == "InvalidTimeStamp.Expired";
+}
+
+// Throws unless CAMS took the batch; returns the GroupMessageId (maybe empty).
+std::string accepted_group(const sdk::http_response& response) {
+    const std::int64_t hint = retry_hint_ms(response);
+    const bool has_hint_header = response.find_header("x-acs-retry-after") != nullptr;
+    const std::string http = "CAMS answered HTTP " + std::to_string(response.status);
+    boost::system::error_code ec;
+    const json::value doc = json::parse(response.body, ec);
+    const json::object* answer = ec ? nullptr : doc.if_object();
+    if (answer == nullptr) {
+        // A gateway or proxy page: CAMS itself always answers JSON.
+        if (response.status >= 400 && response.status < 500 && response.status != 408 && response.status != 429 &&
+            !has_hint_header)
+            throw sdk::error(sdk::status::permanent, http + " without a JSON body: " + sdk::excerpt(response.body));
+        throw sdk::error(sdk::status::transient, http + ", and the body is not a JSON object: " +
+                                                     sdk::excerpt(response.body), hint);
+    }
+    const std::string code = text_field(*answer, "Code");
+    const bool ok_status = response.status >= 200 && response.status <= 299;
+    if (ok_status && code == "OK")
+        return text_field(*answer, "GroupMessageId");
+    const std::string message = text_field(*answer, "Message");
+    const std::string request_id = text_field(*answer, "RequestId");
+    const std::string said = http + " Code " + (code.empty() ? "(none)" : code) + ": " +
+                             (message.empty() ? "(no Message)" : message) +
+                             (request_id.empty() ? "" : " (RequestId " + request_id + ")");
+    if (transient_code(code) || has_hint_header || response.status == 408 || response.status == 429 ||
+        response.status >= 500)
+        throw sdk::error(sdk::status::transient, said, hint);
+    if (authentication_code(code) || (code.empty() && (response.status == 401 || response.status == 403)))
+        throw sdk::error(sdk::status::authentication, said + ": check access_key_id and access_key_secret");
+    if (ok_status && code.empty())
+        throw sdk::error(sdk::status::transient, "CAMS answered HTTP " + std::to_string(response.status) +
+                                                     " without a Code: " + sdk::excerpt(response.body), hint);
+    throw sdk::error(sdk::status::permanent, said);
+}
+
+// ---- receipts --------------------------------------------------------------------------------
+
+// A receipt's To in the host's form: "+digits" for a phone number (7 to 15 digits), else as is
+// (Messenger/Instagram ids; a 16+ digit PSID stays as CAMS wrote it).
+std::string host_to(const std::string& to) {
+    if (all_digits(to) && to.size() >= 7 && to.size() <= 15)
+        return "+" + to;
+    return to;
+}
+
+std::optional<sdk::receipt> read_receipt(const json::value& item, const std::string& path) {
+    if (!item.is_object())
+        throw sdk::field_error(path, "must be an object");
+    const sdk::object_reader r(item.get_object(), path);
+    const std::string status = r.required_string("Status");
+    // Viber's subscribe/unsubscribe report on the user, not on a message.
+    if (status == "subscribe" || status == "unsubscribe")
+        return std::nullopt;
+    sdk::receipt out;
+    out.message_id = text_field(r.object(), "MessageId");
+    if (out.message_id.empty())
+        throw sdk::field_error(path + ".MessageId", "is required");
+    out.to = host_to(text_field(r.object(), "To"));
+    if (status == "Delivered" || status == "Read") {
+        out.status = sdk::delivery::delivered;
+    } else if (status == "Failed") {
+        out.status = sdk::delivery::undelivered;
+        out.code = text_field(r.object(), "ErrorCode");
+        out.reason = text_field(r.object(), "ErrorDescription");
+        if (out.reason.empty())
+            out.reason = text_field(r.object(), "StatusDescription");
+    } else {
+        out.status = sdk::delivery::pending;  // Sent, and whatever CAMS adds later
+        if (status != "Sent")
+            out.reason = "unrecognised Status '" + status + "'";
+    }
+    if (const json::value* at = r.object().if_contains("Timestamp"))
+        if (at->is_int64() || at->is_uint64())
+            out.at_unix_ms = r.int_or("Timestamp", 0);
+    return out;
+}
+
+// ---- the provider ----------------------------------------------------------------------------
+
+class cams_provider final : public sdk::provider {
+public:
+    static sdk::manifest describe() {
+        sdk::manifest m;
+        m.name = "cams";
+        m.version = "1.0.0";
+        m.description = "Alibaba Cloud Chat App Message Service (SendChatappMassMessage): WhatsApp, Messenger, "
+                        "Instagram and Viber templates, up to 1000 recipients per call, with pushed receipts";
+        m.channels = {"whatsapp", "messenger", "instagram", "viber"};
+        m.max_recipients_per_call = static_cast<int>(max_recipients);
+        m.grouping = {"template_code", "template_name", "language", "from"};
+        m.receipts = "push";
+        m.thread_safe = true;
+        m.transient_errors = {"System.LimitControl", "Throttling", "Throttling.User", "Throttling.Api",
+                              "InternalError", "ServiceUnavailable"};
+        m.requests_per_second = 10;  // "單使用者 QPS 限制為 10 次/秒" (seed 003)
+        m.recipients_per_second = 0;
+        m.config_schema = json::parse(R"schema({
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "type": "object",
+            "required": ["access_key_id", "access_key_secret", "cust_space_id", "from"],
+            "properties": {
+                "endpoint": {"type": "string", "pattern": "^https?://[^/?#]+/?$",
+                             "default": "https://cams.ap-southeast-1.aliyuncs.com",
+                             "description": "scheme and host of the CAMS API; the RPC path is /"},
+                "access_key_id": {"type": "string", "minLength": 1, "description": "the AccessKey ID"},
+                "access_key_secret": {"type": "string", "minLength": 1, "writeOnly": true,
+                                      "description": "the AccessKey secret; a secret"},
+                "cust_space_id": {"type": "string", "minLength": 1,
+                                  "description": "CustSpaceId: the channel instance id (cams-...)"},
+                "from": {"type": "string", "minLength": 1,
+                         "description": "the sender: WhatsApp/Viber number with country code, Messenger Page ID or Instagram account ID; a route step's from overrides it"},
+                "signature": {"enum": ["acs3", "v1"], "default": "acs3",
+                              "description": "acs3: ACS3-HMAC-SHA256 headers (the SDK default); v1: RPC HMAC-SHA1 query signature"}
+            },
+            "additionalProperties": false
+        })schema");
+        return m;
+    }
+
+    cams_provider(const sdk::host& host, const sdk::object_reader& config)
+        : provider(host), settings_(read_settings(config)) {}
+
+protected:
+    std::vector<sdk::verdict> do_validate(const sdk::validation_request& request) override {
+        std::optional<route_step> step;
+        sdk::verdict step_problem;
+        try {
+            step = read_step(request.channel, request.step, settings_);
+        } catch (const sdk::field_error& e) {
+            step_problem = sdk::verdict::invalid(e.path(), reason_of(e));
+        }
+        std::vector<sdk::verdict> verdicts;
+        verdicts.reserve(request.recipients.size());
+        for (const sdk::recipient& r : request.recipients)
+            verdicts.push_back(step ? check_recipient(*step, request.channel, r).verdict : step_problem);
+        return verdicts;
+    }
+
+    sdk::http_request do_encode(const sdk::batch& batch, std::int64_t now_unix_ms) override {
+        if (batch.recipients.size() > max_recipients)
+            throw sdk::error(sdk::status::permanent, "batch " + batch.id + " has " +
+                                                         std::to_string(batch.recipients.size()) +
+                                                         " recipients; CAMS takes at most 1000 per call");
+        const route_step step = step_of(batch);
+        json::array senders;
+        senders.reserve(batch.recipients.size());
+        for (std::size_t i = 0; i < batch.recipients.size(); ++i)
+            senders.push_back(sender(step, batch, i));
+
+        std::vector<cams::parameter> query{{"ChannelType", batch.channel},
+                                           {"CustSpaceId", settings_.cust_space_id},
+                                           {"From", step.from},
+                                           {"Language", step.language},
+                                           {"SenderList", json::serialize(senders)}};
+        const auto add = [&](const char* name, const auto& value) {
+            if (value)
+                query.emplace_back(name, to_text(*value));
+        };
+        add("TemplateCode", step.template_code);
+        add("TemplateName", step.template_name);
+        add("TaskId", step.task_id);
+        add("FallBackId", step.fallback_id);
+        add("FallBackContent", step.fallback_content);
+        add("FallBackDuration", step.fallback_duration);
+        add("FallBackRule", step.fallback_rule);
+        add("Ttl", step.ttl);
+        add("Label", step.label);
+        add("Tag", step.tag);
+        return signed_request(std::move(query), nonce(batch.id, now_unix_ms), now_unix_ms);
+    }
+
+    std::vector<sdk::outcome> do_decode(const sdk::batch& batch, const sdk::http_response& response) override {
+        const std::string group = accepted_group(response);
+        const std::optional<channel> chan = channel_of(batch.channel);
+        std::vector<sdk::outcome> outcomes;
+        outcomes.reserve(batch.recipients.size());
+        for (const sdk::recipient& r : batch.recipients) {
+            if (group.empty())
+                // Code OK without GroupMessageId: CAMS took the call, but says nothing to track it by.
+                outcomes.push_back(sdk::outcome::unknown(r.id, "Code OK without GroupMessageId"));
+            else
+                outcomes.push_back(sdk::outcome::accepted(
+                    r.id, group + "/" + (chan && r.to.size() > 1 ? vendor_to(*chan, r.to) : r.to)));
+        }
+        return outcomes;
+    }
+
+    // CAMS's HTTP status push (ChatAppStatus) carries no signature or token in its documentation:
+    // nothing here can tell a forged callback from a real one, so the host must protect its receipt
+    // URL (a secret path, an IP allow-list of Alibaba's senders, TLS).
+    sdk::receipt_batch do_parse_receipt(const sdk::http_request& callback, std::int64_t) override {
+        if (callback.method != "POST")
+            throw sdk::error(sdk::status::permanent, "CAMS posts receipts; got a " + callback.method + " request");
+        boost::system::error_code ec;
+        const json::value doc = json::parse(callback.body, ec);
+        if (ec || !doc.is_array())
+            throw sdk::error(sdk::status::permanent,
+                             "a CAMS receipt callback is a JSON array of status reports; got " +
+                                 sdk::excerpt(callback.body));
+        sdk::receipt_batch out;
+        const json::array& items = doc.get_array();
+        for (std::size_t i = 0; i < items.size(); ++i)
+            if (std::optional<sdk::receipt> r = read_receipt(items[i], sdk::index_path("receipts", i)))
+                out.receipts.push_back(std::move(*r));
+        out.reply.status = 200;
+        out.reply.content_type = "application/json";
+        out.reply.body = R"({"code":"ok"})";
+        return out;
+    }
+
+private:
+    route_step step_of(const sdk::batch& batch) const {
+        try {
+            return read_step(batch.channel, batch.step, settings_);
+        } catch (const sdk::field_error& e) {
+            throw sdk::error(sdk::status::permanent, "batch " + batch.id + ": " + e.what());
+        }
+    }
+
+    static std::string to_text(const std::string& value) { return value; }
+    static std::string to_text(std::int64_t value) { return std::to_string(value); }
+
+    // One SenderList item: To, and the step's per-message objects.
+    json::object sender(const route_step& step, const sdk::batch& batch, std::size_t i) const {
+        const sdk::recipient& r = batch.recipients[i];
+        checked_recipient checked = check_recipient(step, batch.channel, r);
+        if (!checked.verdict.ok)
+            throw sdk::error(sdk::status::permanent, "batch " + batch.id + ": " + sdk::index_path("recipients", i) + "." +
+                                                         checked.verdict.field + ": " + checked.verdict.reason);
+        json::object out{{"To", vendor_to(step.chan, r.to)}};
+        if (!step.params.empty())
+            out["TemplateParams"] = std::move(checked.template_params);
+        if (step.payload)
+            out["Payload"] = *step.payload;
+        if (step.flow_action)
+            out["FlowAction"] = *step.flow_action;
+        if (step.product_action)
+            out["ProductAction"] = *step.product_action;
+        return out;
+    }
+
+    sdk::http_request signed_request(std::vector<cams::parameter> query, const std::string& nonce,
+                                     std::int64_t now_unix_ms) const {
+        sdk::http_request out;
+        out.method = "POST";
+        const std::string date = sdk::utc_iso8601(now_unix_ms);
+        if (settings_.style == signature_style::v1) {
+            query.insert(query.end(), {{"Format", "JSON"},
+                                       {"Version", api_version},
+                                       {"Action", action},
+                                       {"AccessKeyId", settings_.access_key_id},
+                                       {"SignatureMethod", "HMAC-SHA1"},
+                                       {"SignatureVersion", "1.0"},
+                                       {"SignatureNonce", nonce},
+                                       {"Timestamp", date}});
+            const std::string signature = cams::rpc_v1_signature("POST", query, settings_.access_key_secret);
+            out.url = settings_.endpoint + "/?" + cams::canonical_query(query) +
+                      "&Signature=" + sdk::percent_encode(signature);
+            return out;
+        }
+        const std::vector<cams::parameter> headers{{"host", settings_.host},
+                                                   {"x-acs-action", action},
+                                                   {"x-acs-version", api_version},
+                                                   {"x-acs-date", date},
+                                                   {"x-acs-signature-nonce", nonce},
+                                                   {"x-acs-content-sha256", empty_body_sha256}};
+        const cams::acs3_parts parts =
+            cams::acs3_sign("POST", "/", query, headers, empty_body_sha256, settings_.access_key_secret);
+        out.url = settings_.endpoint + "/?" + cams::canonical_query(std::move(query));
+        for (const cams::parameter& h : headers)
+            if (h.first != "host")  // the HTTP client writes Host from the URL
+                out.headers.push_back({h.first, h.second});
+        out.headers.push_back({"Authorization", cams::acs3_authorization(settings_.access_key_id, parts)});
+        return out;
+    }
+
+    static std::string nonce(std::string_view batch_id, std::int64_t now_unix_ms) {
+        return sdk::hex(sdk::sha256(std::string(batch_id) + "@" + std::to_string(now_unix_ms))).substr(0, 32);
+    }
+
+    const settings settings_;
+};
+
+} // namespace
+
+SWITCHBOARD_PROVIDER(cams_provider)
