@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     cmake ninja-build g++ ccache binutils openssl
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-    libssl-dev libspdlog-dev libfmt-dev libcli11-dev catch2
+    libssl-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev catch2
 )
 
 missing=()

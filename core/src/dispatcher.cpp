@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <stdexcept>
 
@@ -124,6 +125,24 @@ void dispatcher::start(const std::string& job_id) {
             spdlog::error("job {}: dispatch stopped: {}", job_id, e.what());
         }
     });
+}
+
+std::size_t dispatcher::resume_unfinished() {
+    const std::vector<job> unfinished = store_.unfinished_jobs();
+    for (const job& j : unfinished) {
+        std::vector<recipient_update> in_flight;
+        for (const recipient& r : store_.recipients(j.id, 0, std::numeric_limits<std::size_t>::max(), recipient_state::sending)) {
+            recipient_update u = update_of(r, r.provider);
+            u.state = recipient_state::unknown;
+            u.code = "outcome_unknown";
+            u.reason = "the daemon stopped while this recipient's call was in flight; not sent again, to avoid a double send";
+            in_flight.push_back(std::move(u));
+        }
+        store_.apply(j.id, in_flight);
+        spdlog::info("job {}: resumed; {} recipient(s) were in flight and are now unknown", j.id, in_flight.size());
+        start(j.id);
+    }
+    return unfinished.size();
 }
 
 net::awaitable<void> dispatcher::run(std::string job_id) {

@@ -1,6 +1,14 @@
 // The contract every job store keeps. Written against the interface, so that each store (the
 // in-memory one now, a durable one later) runs the same cases.
 #include <switchboard/core/job_store.hpp>
+#include <switchboard/core/sqlite_job_store.hpp>
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -91,4 +99,66 @@ void check_store_contract(job_store& store) {
 TEST_CASE("memory job store keeps the store contract", "[core][store]") {
     const auto store = make_memory_job_store();
     check_store_contract(*store);
+}
+
+namespace {
+// A database file removed at the end of the test.
+struct scratch_file {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 ("switchboard-store-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".db");
+    static inline int counter = 0;
+    ~scratch_file() {
+        for (const char* suffix : {"", "-wal", "-shm"})
+            std::filesystem::remove(path.string() + suffix);
+    }
+};
+} // namespace
+
+TEST_CASE("sqlite job store keeps the store contract", "[core][store][sqlite]") {
+    scratch_file file;
+    const auto store = open_sqlite_job_store(file.path);
+    check_store_contract(*store);
+}
+
+TEST_CASE("sqlite job store: what was committed is there after reopening", "[core][store][sqlite]") {
+    scratch_file file;
+    {
+        const auto store = open_sqlite_job_store(file.path);
+        store->create_job(a_job("j1", 3), numbered(3));
+        recipient_update accepted = to_state(2, recipient_state::accepted);
+        accepted.message_id = "m-2";
+        store->apply("j1", {accepted});
+    }
+    const auto reopened = open_sqlite_job_store(file.path);
+    REQUIRE(reopened->find_job("j1"));
+    const auto all = reopened->recipients("j1", 0, 10);
+    REQUIRE(all.size() == 3);
+    CHECK(all[2].state == recipient_state::accepted);
+    CHECK(all[2].message_id == "m-2");
+    CHECK(all[0].to == "+85250000000");
+}
+
+TEST_CASE("sqlite job store: unusable files are refused with one clear error", "[core][store][sqlite]") {
+    SECTION("a directory that does not exist") {
+        CHECK_THROWS_WITH(open_sqlite_job_store("/nonexistent/dir/switchboard.db"),
+                          Catch::StartsWith("cannot open the store /nonexistent/dir/switchboard.db: ") &&
+                              Catch::Contains("check that its directory exists and is writable"));
+    }
+    SECTION("a file that is not a database") {
+        scratch_file file;
+        std::ofstream(file.path) << "this is not a database, just text that is long enough to have a header page";
+        CHECK_THROWS_WITH(open_sqlite_job_store(file.path), Catch::Contains("file is not a database"));
+    }
+    SECTION("a schema from a newer version") {
+        scratch_file file;
+        open_sqlite_job_store(file.path);
+        {
+            sqlite3* db = nullptr;
+            sqlite3_open(file.path.c_str(), &db);
+            sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+            sqlite3_close(db);
+        }
+        CHECK_THROWS_WITH(open_sqlite_job_store(file.path),
+                          Catch::Contains("has schema version 99, newer than this switchboard's 1"));
+    }
 }

@@ -26,6 +26,7 @@ struct daemon_config {
     core::http_client_options http;
     core::dispatch_options dispatch;
     std::size_t max_request_bytes = 16 * 1024 * 1024;
+    std::filesystem::path sqlite_store;    // empty: jobs live in memory only
 };
 
 // Every problem found in a configuration file, each with its JSON path.

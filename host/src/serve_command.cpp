@@ -8,6 +8,7 @@
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/job_store.hpp>
 #include <switchboard/core/plugin.hpp>
+#include <switchboard/core/sqlite_job_store.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -50,6 +51,17 @@ void check_channels(const core::route_map& routes, const core::provider_map& pro
         throw config_error(problems);
 }
 
+std::unique_ptr<core::job_store> open_store(const daemon_config& config) {
+    if (config.sqlite_store.empty()) {
+        spdlog::warn("no store configured: jobs live in memory and are lost when the daemon stops "
+                     "(set \"store\": {{\"sqlite\": \"FILE\"}} to keep them)");
+        return core::make_memory_job_store();
+    }
+    std::unique_ptr<core::job_store> store = core::open_sqlite_job_store(config.sqlite_store);
+    spdlog::info("store: {}", config.sqlite_store.string());
+    return store;
+}
+
 void use_stderr_for_logs() {
     auto logger = spdlog::stderr_color_mt("switchboard");
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
@@ -69,10 +81,11 @@ int serve(const std::filesystem::path& config_file) {
 
         const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
         net::io_context io(static_cast<int>(threads));
-        const std::unique_ptr<core::job_store> store = core::make_memory_job_store();
+        const std::unique_ptr<core::job_store> store = open_store(config);
         core::http_client http(io.get_executor(), config.http);
         core::dispatcher dispatcher(io.get_executor(), *store, config.routes, providers, http, config.dispatch);
         jobs_api api(*store, dispatcher, config.routes, providers);
+        dispatcher.resume_unfinished();
 
         http_server_limits limits;
         limits.max_body_bytes = config.max_request_bytes;

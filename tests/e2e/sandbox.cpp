@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include <signal.h>
 #include <unistd.h>
 
 namespace switchboard::testing {
@@ -38,12 +39,23 @@ sandbox::sandbox(const sandbox_spec& spec) {
         {"dispatch", {{"max_attempts", spec.max_attempts}, {"base_backoff_ms", 50}}},
         {"http_client", {{"request_timeout_ms", spec.request_timeout_ms}}},
         {"max_request_bytes", spec.max_request_bytes}};
-    std::ofstream(dir_ / "switchboard.json") << json::serialize(config);
+    json::object with_store = config;
+    if (spec.durable)
+        with_store["store"] = {{"sqlite", (dir_ / "switchboard.db").string()}};
+    std::ofstream(dir_ / "switchboard.json") << json::serialize(with_store);
+    start_daemon();
+}
 
+void sandbox::start_daemon() {
     daemon_ = std::make_unique<child_process>(
         std::vector<std::string>{SWITCHBOARD_BINARY, "serve", "--config", (dir_ / "switchboard.json").string()},
         (dir_ / "daemon.log").string());
     api_url_ = wait_for_listening(*daemon_);
+}
+
+void sandbox::kill_daemon() {
+    daemon_->stop(SIGKILL);
+    daemon_.reset();
 }
 
 sandbox::~sandbox() {
@@ -110,6 +122,7 @@ sandbox_spec uspeedo_spec(const sandbox_options& options) {
     spec.max_attempts = options.max_attempts;
     spec.request_timeout_ms = options.request_timeout_ms;
     spec.max_request_bytes = options.max_request_bytes;
+    spec.durable = options.durable;
     return spec;
 }
 

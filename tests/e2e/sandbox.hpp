@@ -25,6 +25,7 @@ struct sandbox_spec {
     int max_attempts = 1;
     int request_timeout_ms = 5000;
     std::int64_t max_request_bytes = 16 * 1024 * 1024;
+    bool durable = false;                       // keep jobs in an SQLite file in the scratch directory
 };
 
 class sandbox {
@@ -46,6 +47,11 @@ public:
     // The simulator's records of calls whose "action" is `action`.
     std::vector<boost::json::object> calls(const std::string& action);
 
+    // Kills the daemon with SIGKILL, as a crash would.
+    void kill_daemon();
+    // Starts the daemon again with the same configuration (and store); the API URL changes.
+    void start_daemon();
+
 private:
     std::filesystem::path dir_;
     std::unique_ptr<child_process> simulator_;
@@ -63,6 +69,7 @@ struct sandbox_options {
     int max_attempts = 1;
     int request_timeout_ms = 5000;
     std::int64_t max_request_bytes = 16 * 1024 * 1024;
+    bool durable = false;
 };
 
 // The uSpeedo simulator with an "otp" route of one SMS step through it.

@@ -46,6 +46,11 @@ public:
     // Starts sending a stored job in the background.
     void start(const std::string& job_id);
 
+    // Resumes every unfinished job in the store, as after a restart. Recipients that were inside a
+    // vendor call when the process stopped become `unknown`: the vendor may have taken them, so
+    // they are not sent again. Returns how many jobs it resumed.
+    std::size_t resume_unfinished();
+
     // Sends a stored job until every recipient is final.
     boost::asio::awaitable<void> run(std::string job_id);
 

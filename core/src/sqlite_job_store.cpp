@@ -1,0 +1,306 @@
+#include <switchboard/core/sqlite_job_store.hpp>
+
+#include <sqlite3.h>
+
+#include <mutex>
+#include <stdexcept>
+
+namespace switchboard::core {
+namespace {
+
+constexpr const char* schema_v1 = R"sql(
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    route TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    state INTEGER NOT NULL,
+    recipient_count INTEGER NOT NULL
+);
+CREATE TABLE recipients (
+    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    recipient TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    params TEXT NOT NULL,
+    state INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at_ms INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (job_id, idx)
+) WITHOUT ROWID;
+CREATE INDEX recipients_by_state ON recipients (job_id, state, next_attempt_at_ms);
+)sql";
+
+constexpr const char* recipient_columns =
+    "idx, recipient, ref, params, state, step, attempts, next_attempt_at_ms, provider, message_id, code, reason";
+
+// One prepared statement, reset for reuse when it goes out of scope.
+class statement {
+public:
+    statement(sqlite3* db, const char* sql) : db_(db) {
+        if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
+            throw store_error(std::string("cannot prepare a store query: ") + sqlite3_errmsg(db));
+    }
+    ~statement() { sqlite3_finalize(stmt_); }
+    statement(const statement&) = delete;
+    statement& operator=(const statement&) = delete;
+
+    statement& bind(int i, const std::string& v) {
+        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    statement& bind(int i, std::int64_t v) {
+        sqlite3_bind_int64(stmt_, i, v);
+        return *this;
+    }
+    // True while a row is available; throws on errors.
+    bool step() {
+        const int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW)
+            return true;
+        if (rc == SQLITE_DONE)
+            return false;
+        throw store_error(std::string("store write or read failed: ") + sqlite3_errmsg(db_));
+    }
+    void run() {
+        step();
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+    std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+    std::string text(int column) const {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+        return p == nullptr ? std::string() : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+    }
+
+private:
+    sqlite3* db_;
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+recipient read_recipient(const statement& s) {
+    recipient r;
+    r.index = s.integer(0);
+    r.to = s.text(1);
+    r.ref = s.text(2);
+    r.params_json = s.text(3);
+    r.state = static_cast<recipient_state>(s.integer(4));
+    r.step = static_cast<int>(s.integer(5));
+    r.attempts = static_cast<int>(s.integer(6));
+    r.next_attempt_at_ms = s.integer(7);
+    r.provider = s.text(8);
+    r.message_id = s.text(9);
+    r.code = s.text(10);
+    r.reason = s.text(11);
+    return r;
+}
+
+job read_job(const statement& s) {
+    return job{s.text(0), s.text(1), s.integer(2), static_cast<job_state>(s.integer(3)), s.integer(4)};
+}
+
+class sqlite_job_store final : public job_store {
+public:
+    explicit sqlite_job_store(const std::filesystem::path& file) : file_(file.string()) {
+        if (sqlite3_open_v2(file_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                            nullptr) != SQLITE_OK) {
+            const std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
+            sqlite3_close(db_);
+            throw store_error("cannot open the store " + file_ + ": " + why +
+                              " (check that its directory exists and is writable)");
+        }
+        sqlite3_busy_timeout(db_, 5000);
+        try {
+            exec("PRAGMA journal_mode=WAL");
+            exec("PRAGMA synchronous=FULL");
+            exec("PRAGMA foreign_keys=ON");
+            migrate();
+        } catch (const store_error&) {
+            sqlite3_close(db_);
+            throw;
+        }
+    }
+    ~sqlite_job_store() override { sqlite3_close(db_); }
+
+    void create_job(const job& j, const std::vector<recipient>& recipients) override {
+        std::lock_guard lock(mutex_);
+        transaction tx(*this);
+        statement existing(db_, "SELECT 1 FROM jobs WHERE id = ?");
+        existing.bind(1, j.id);
+        if (existing.step())
+            throw std::invalid_argument("job " + j.id + " exists already");
+        statement insert_job(db_, "INSERT INTO jobs (id, route, created_at_ms, state, recipient_count) VALUES (?,?,?,?,?)");
+        insert_job.bind(1, j.id).bind(2, j.route).bind(3, j.created_at_ms).bind(4, static_cast<std::int64_t>(j.state))
+            .bind(5, j.recipient_count);
+        insert_job.run();
+        statement insert(db_, "INSERT INTO recipients (job_id, idx, recipient, ref, params, state, step, attempts, "
+                              "next_attempt_at_ms, provider, message_id, code, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        for (const recipient& r : recipients) {
+            insert.bind(1, j.id).bind(2, r.index).bind(3, r.to).bind(4, r.ref).bind(5, r.params_json)
+                .bind(6, static_cast<std::int64_t>(r.state)).bind(7, static_cast<std::int64_t>(r.step))
+                .bind(8, static_cast<std::int64_t>(r.attempts)).bind(9, r.next_attempt_at_ms).bind(10, r.provider)
+                .bind(11, r.message_id).bind(12, r.code).bind(13, r.reason);
+            insert.run();
+        }
+        tx.commit();
+    }
+
+    std::optional<job> find_job(const std::string& id) const override {
+        std::lock_guard lock(mutex_);
+        statement s(db_, "SELECT id, route, created_at_ms, state, recipient_count FROM jobs WHERE id = ?");
+        s.bind(1, id);
+        return s.step() ? std::optional<job>(read_job(s)) : std::nullopt;
+    }
+
+    std::vector<job> unfinished_jobs() const override {
+        std::lock_guard lock(mutex_);
+        statement s(db_, "SELECT id, route, created_at_ms, state, recipient_count FROM jobs WHERE state != ? "
+                         "ORDER BY created_at_ms");
+        s.bind(1, static_cast<std::int64_t>(job_state::finished));
+        std::vector<job> out;
+        while (s.step())
+            out.push_back(read_job(s));
+        return out;
+    }
+
+    void set_job_state(const std::string& id, job_state state) override {
+        std::lock_guard lock(mutex_);
+        statement s(db_, "UPDATE jobs SET state = ? WHERE id = ?");
+        s.bind(1, static_cast<std::int64_t>(state)).bind(2, id);
+        s.run();
+    }
+
+    std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
+                                      std::optional<recipient_state> state) const override {
+        std::lock_guard lock(mutex_);
+        const std::string sql = std::string("SELECT ") + recipient_columns +
+                                " FROM recipients WHERE job_id = ? AND idx >= ?" + (state ? " AND state = ?" : "") +
+                                " ORDER BY idx LIMIT ?";
+        statement s(db_, sql.c_str());
+        s.bind(1, job_id).bind(2, from_index);
+        int next = 3;
+        if (state)
+            s.bind(next++, static_cast<std::int64_t>(*state));
+        s.bind(next, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+        std::vector<recipient> out;
+        while (s.step())
+            out.push_back(read_recipient(s));
+        return out;
+    }
+
+    std::vector<recipient> due_recipients(const std::string& job_id, std::int64_t now_ms, std::size_t limit) const override {
+        std::lock_guard lock(mutex_);
+        const std::string sql = std::string("SELECT ") + recipient_columns +
+                                " FROM recipients WHERE job_id = ? AND state = ? AND next_attempt_at_ms <= ?"
+                                " ORDER BY idx LIMIT ?";
+        statement s(db_, sql.c_str());
+        s.bind(1, job_id).bind(2, static_cast<std::int64_t>(recipient_state::queued)).bind(3, now_ms)
+            .bind(4, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+        std::vector<recipient> out;
+        while (s.step())
+            out.push_back(read_recipient(s));
+        return out;
+    }
+
+    std::optional<std::int64_t> next_due_at(const std::string& job_id) const override {
+        std::lock_guard lock(mutex_);
+        statement s(db_, "SELECT MIN(next_attempt_at_ms), COUNT(*) FROM recipients WHERE job_id = ? AND state = ?");
+        s.bind(1, job_id).bind(2, static_cast<std::int64_t>(recipient_state::queued));
+        if (!s.step() || s.integer(1) == 0)
+            return std::nullopt;
+        return s.integer(0);
+    }
+
+    std::map<recipient_state, std::int64_t> count_by_state(const std::string& job_id) const override {
+        std::lock_guard lock(mutex_);
+        std::map<recipient_state, std::int64_t> counts;
+        for (recipient_state state : all_recipient_states)
+            counts[state] = 0;
+        statement s(db_, "SELECT state, COUNT(*) FROM recipients WHERE job_id = ? GROUP BY state");
+        s.bind(1, job_id);
+        while (s.step())
+            counts[static_cast<recipient_state>(s.integer(0))] = s.integer(1);
+        return counts;
+    }
+
+    void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {
+        std::lock_guard lock(mutex_);
+        transaction tx(*this);
+        statement s(db_, "UPDATE recipients SET state = ?, attempts = ?, next_attempt_at_ms = ?, provider = ?, "
+                         "message_id = ?, code = ?, reason = ? WHERE job_id = ? AND idx = ?");
+        for (const recipient_update& u : updates) {
+            s.bind(1, static_cast<std::int64_t>(u.state)).bind(2, static_cast<std::int64_t>(u.attempts))
+                .bind(3, u.next_attempt_at_ms).bind(4, u.provider).bind(5, u.message_id).bind(6, u.code)
+                .bind(7, u.reason).bind(8, job_id).bind(9, u.index);
+            s.run();
+            if (sqlite3_changes(db_) != 1)
+                throw std::out_of_range("job " + job_id + " has no recipient " + std::to_string(u.index));
+        }
+        tx.commit();
+    }
+
+private:
+    // Rolls back unless committed: a failure half way leaves the store as it was.
+    class transaction {
+    public:
+        explicit transaction(sqlite_job_store& store) : store_(store) { store_.exec("BEGIN IMMEDIATE"); }
+        ~transaction() {
+            if (!committed_)
+                sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+        void commit() {
+            store_.exec("COMMIT");
+            committed_ = true;
+        }
+
+    private:
+        sqlite_job_store& store_;
+        bool committed_ = false;
+    };
+
+    void exec(const char* sql) {
+        char* message = nullptr;
+        if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+            const std::string why = message != nullptr ? message : sqlite3_errmsg(db_);
+            sqlite3_free(message);
+            throw store_error("store " + file_ + ": " + why);
+        }
+    }
+
+    int user_version() {
+        statement s(db_, "PRAGMA user_version");
+        return s.step() ? static_cast<int>(s.integer(0)) : 0;
+    }
+
+    // Schema changes are numbered migrations; a file from a newer build is refused, not guessed at.
+    void migrate() {
+        const int found = user_version();
+        if (found > sqlite_schema_version)
+            throw store_error("store " + file_ + " has schema version " + std::to_string(found) +
+                              ", newer than this switchboard's " + std::to_string(sqlite_schema_version) +
+                              ": run the newer switchboard, or point the store at another file");
+        if (found == sqlite_schema_version)
+            return;
+        transaction tx(*this);
+        if (found < 1)
+            exec(schema_v1);
+        exec(("PRAGMA user_version = " + std::to_string(sqlite_schema_version)).c_str());
+        tx.commit();
+    }
+
+    std::string file_;
+    sqlite3* db_ = nullptr;
+    mutable std::mutex mutex_;
+};
+
+} // namespace
+
+std::unique_ptr<job_store> open_sqlite_job_store(const std::filesystem::path& file) {
+    return std::make_unique<sqlite_job_store>(file);
+}
+
+} // namespace switchboard::core
