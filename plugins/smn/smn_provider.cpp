@@ -511,11 +511,11 @@ protected:
         const std::int64_t since =
             query.since_unix_ms > 0 ? std::min(query.since_unix_ms, now_unix_ms) : now_unix_ms - default_report_window_ms;
         return build_request("GET", "/notifications/sms/report",
-                       {{"start_time", std::to_string(since)},
-                        {"end_time", std::to_string(now_unix_ms)},
-                        {"limit", std::to_string(report_limit)},
-                        {"offset", "0"}},
-                       "", now_unix_ms);
+                             {{"start_time", std::to_string(since)},
+                              {"end_time", std::to_string(now_unix_ms)},
+                              {"limit", std::to_string(report_limit)},
+                              {"offset", "0"}},
+                             "", now_unix_ms);
     }
 
     sdk::receipt_batch do_decode_receipt_query(const sdk::receipt_query& query,
@@ -547,8 +547,8 @@ private:
 
     // A request to {endpoint}/v2/{project_id}{suffix}, authenticated as configured.
     sdk::http_request build_request(std::string method, const std::string& suffix,
-                              std::vector<std::pair<std::string, std::string>> query, std::string body,
-                              std::int64_t now_unix_ms) const {
+                                    std::vector<std::pair<std::string, std::string>> query, std::string body,
+                                    std::int64_t now_unix_ms) const {
         const std::string path = settings_.base_path + "/v2/" + settings_.project_id + suffix;
         std::string url = settings_.origin + path;
         for (std::size_t i = 0; i < query.size(); ++i)

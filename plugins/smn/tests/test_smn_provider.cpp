@@ -160,6 +160,7 @@ TEST_CASE("manifest: describes an SMS provider of 1000 numbers per call with pul
     CHECK(m.abi == "1.0");
     CHECK(m.channels == std::vector<std::string>{"sms"});
     CHECK(m.max_recipients_per_call == 1000);
+    CHECK(m.grouping == std::vector<std::string>{"template", "sign_id", "extend_code", "extend_src_id"});
     CHECK(m.receipts == "pull");
     CHECK(m.thread_safe);
     CHECK(m.transient_errors == std::vector<std::string>{"APIGW.0308", "APIGW.0201"});

@@ -7,6 +7,8 @@
 
 #include <switchboard/core/plugin.hpp>
 #include <switchboard/sdk/clock.hpp>
+#include <switchboard/sdk/crypto.hpp>
+#include <switchboard/sdk/encoding.hpp>
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -281,4 +283,52 @@ TEST_CASE("smn simulator: token mode and unknown paths", "[simulator]") {
     REQUIRE(unknown.ok());
     CHECK(unknown.response.status == 404);
     CHECK(body_of(unknown.response).at("error_code") == "APIGW.0101");
+}
+
+TEST_CASE("smn simulator: a signature over the path without its trailing slash is refused", "[simulator]") {
+    simulator sim;
+    const std::string host = sim.url.substr(sim.url.find("://") + 3);
+    const std::string date = sdk::utc_compact(now_ms());
+    const std::string body = publish_body({"+8613900000001"});
+    const auto call = [&](const std::string& canonical_path) {
+        const std::string canonical = "POST\n" + canonical_path + "\n\ncontent-type:application/json\nhost:" + host +
+                                      "\nx-sdk-date:" + date + "\n\ncontent-type;host;x-sdk-date\n" +
+                                      sdk::hex(sdk::sha256(body));
+        const std::string signature =
+            sdk::hex(sdk::hmac_sha256("SECRET", "SDK-HMAC-SHA256\n" + date + "\n" + sdk::hex(sdk::sha256(canonical))));
+        const core::http_result r =
+            core::fetch({"POST", sim.url + promotion,
+                         {{"Content-Type", "application/json"},
+                          {"X-Sdk-Date", date},
+                          {"Authorization", "SDK-HMAC-SHA256 Access=AKID, SignedHeaders=content-type;host;x-sdk-date, "
+                                            "Signature=" + signature}},
+                         body});
+        REQUIRE(r.ok());
+        return r.response.status;
+    };
+    CHECK(call(promotion + "/") == 200);
+    CHECK(call(promotion) == 401);
+    CHECK(sim.last_record().at("auth_problem") == "signature mismatch");
+}
+
+TEST_CASE("smn simulator: X-Sdk-Date must be signed and well formed", "[simulator]") {
+    simulator sim;
+    const auto call = [&](const std::string& authorization, const std::string& date) {
+        const core::http_result r = core::fetch({"POST", sim.url + promotion,
+                                                 {{"Content-Type", "application/json"},
+                                                  {"X-Sdk-Date", date},
+                                                  {"Authorization", authorization}},
+                                                 publish_body({"+8613900000001"})});
+        REQUIRE(r.ok());
+        CHECK(r.response.status == 401);
+        return std::string(sim.last_record().at("auth_problem").as_string());
+    };
+    CHECK(call("SDK-HMAC-SHA256 Access=AKID, SignedHeaders=content-type;host, Signature=00", sdk::utc_compact(now_ms())) ==
+          "x-sdk-date is not a signed header");
+    CHECK(call("SDK-HMAC-SHA256 Access=AKID, SignedHeaders=host;x-sdk-date, Signature=00", "2024-06-19T07:13:06Z") ==
+          "X-Sdk-Date is not YYYYMMDDTHHMMSSZ");
+    CHECK(call("SDK-HMAC-SHA256 Access=OTHER, SignedHeaders=host;x-sdk-date, Signature=00", sdk::utc_compact(now_ms())) ==
+          "unknown access key");
+    CHECK(call("HMAC-SHA256 Credential=AKID", sdk::utc_compact(now_ms())) ==
+          "Authorization is not 'SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...'");
 }
