@@ -127,22 +127,40 @@ void dispatcher::start(const std::string& job_id) {
     });
 }
 
+namespace {
+
+// Recipients left inside a vendor call by a stopped process: the vendor may have taken them.
+std::size_t settle_in_flight_as_unknown(job_store& store, const std::string& job_id) {
+    std::vector<recipient_update> in_flight;
+    for (const recipient& r : store.recipients(job_id, 0, std::numeric_limits<std::size_t>::max(), recipient_state::sending)) {
+        recipient_update u = update_of(r, r.provider);
+        u.state = recipient_state::unknown;
+        u.code = "outcome_unknown";
+        u.reason = "the daemon stopped while this recipient's call was in flight; not sent again, to avoid a double send";
+        in_flight.push_back(std::move(u));
+    }
+    store.apply(job_id, in_flight);
+    return in_flight.size();
+}
+
+} // namespace
+
 std::size_t dispatcher::resume_unfinished() {
     const std::vector<job> unfinished = store_.unfinished_jobs();
     for (const job& j : unfinished) {
-        std::vector<recipient_update> in_flight;
-        for (const recipient& r : store_.recipients(j.id, 0, std::numeric_limits<std::size_t>::max(), recipient_state::sending)) {
-            recipient_update u = update_of(r, r.provider);
-            u.state = recipient_state::unknown;
-            u.code = "outcome_unknown";
-            u.reason = "the daemon stopped while this recipient's call was in flight; not sent again, to avoid a double send";
-            in_flight.push_back(std::move(u));
-        }
-        store_.apply(j.id, in_flight);
-        spdlog::info("job {}: resumed; {} recipient(s) were in flight and are now unknown", j.id, in_flight.size());
+        const std::size_t unknown = settle_in_flight_as_unknown(store_, j.id);
+        spdlog::info("job {}: resumed; {} recipient(s) were in flight when the daemon stopped and are now unknown",
+                     j.id, unknown);
         start(j.id);
     }
     return unfinished.size();
+}
+
+std::size_t dispatcher::abandon_in_flight() {
+    std::size_t abandoned = 0;
+    for (const job& j : store_.unfinished_jobs())
+        abandoned += settle_in_flight_as_unknown(store_, j.id);
+    return abandoned;
 }
 
 net::awaitable<void> dispatcher::run(std::string job_id) {
@@ -158,6 +176,8 @@ net::awaitable<void> dispatcher::run(std::string job_id) {
     net::steady_timer timer(executor_);
 
     for (;;) {
+        if (stopping_)
+            co_return;  // unfinished: resumed when the daemon starts again
         std::vector<recipient> due = store_.due_recipients(job_id, now_ms(), due_window);
         if (due.empty()) {
             const std::optional<std::int64_t> next = store_.next_due_at(job_id);
@@ -251,6 +271,11 @@ std::int64_t dispatcher::backoff_ms(int attempts, std::int64_t retry_after_ms) {
 
 net::awaitable<void> dispatcher::send_batch(const job& j, const route_step& step, const provider_instance& provider,
                                             std::vector<recipient> batch) {
+    struct counted {
+        std::atomic<int>& count;
+        explicit counted(std::atomic<int>& c) : count(c) { ++count; }
+        ~counted() { --count; }
+    } in_flight(in_flight_);
     std::vector<recipient_update> updates;
     updates.reserve(batch.size());
     for (recipient& r : batch) {

@@ -221,7 +221,7 @@ daemon_config load_config(const fs::path& file) {
     resolve_secrets(doc, "", check);
     const json::object& top = doc.get_object();
     check.unknown_keys(top, "", {"listen", "plugin_dirs", "providers", "routes", "http_client", "dispatch",
-                                 "max_request_bytes", "store"});
+                                 "max_request_bytes", "store", "shutdown_grace_ms"});
     daemon_config out;
     if (top.contains("listen"))
         out.listen = check.string(top, "listen", "", true);
@@ -240,6 +240,8 @@ daemon_config load_config(const fs::path& file) {
     }
     out.max_request_bytes = static_cast<std::size_t>(
         check.integer(top, "max_request_bytes", "", static_cast<std::int64_t>(out.max_request_bytes), 1024, 1LL << 31));
+    out.shutdown_grace = std::chrono::milliseconds(
+        check.integer(top, "shutdown_grace_ms", "", out.shutdown_grace.count(), 0, 600'000));
     if (const json::object* store = check.object(top.if_contains("store"), "store")) {
         check.unknown_keys(*store, "store", {"sqlite"});
         const fs::path db(check.string(*store, "sqlite", "store", true));

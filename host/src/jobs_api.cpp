@@ -2,6 +2,7 @@
 
 #include <switchboard/core/job_store.hpp>
 #include <switchboard/core/plugin.hpp>
+#include <switchboard/core/sqlite_job_store.hpp>
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
@@ -159,6 +160,9 @@ http_server_response jobs_api::handle(const http_server_request& request) {
         }
     } catch (const bad_request& bad) {
         return error(400, "invalid_request", bad.message, bad.field);
+    } catch (const core::store_error& e) {
+        spdlog::error("{} {}: {}", request.method, path, e.what());
+        return error(503, "store_unavailable", std::string(e.what()) + "; nothing was changed, try again later");
     }
     return error(404, "not_found", "no such endpoint: " + request.method + " " + path);
 }

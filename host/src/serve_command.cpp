@@ -10,7 +10,11 @@
 #include <switchboard/core/plugin.hpp>
 #include <switchboard/core/sqlite_job_store.hpp>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -62,6 +66,16 @@ std::unique_ptr<core::job_store> open_store(const daemon_config& config) {
     return store;
 }
 
+// Waits until no vendor call is under way, or the grace period is over.
+net::awaitable<void> wait_for_calls(const core::dispatcher& dispatcher, std::chrono::milliseconds grace) {
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    net::steady_timer tick(co_await net::this_coro::executor);
+    while (dispatcher.calls_in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+        tick.expires_after(std::chrono::milliseconds(20));
+        co_await tick.async_wait(net::use_awaitable);
+    }
+}
+
 void use_stderr_for_logs() {
     auto logger = spdlog::stderr_color_mt("switchboard");
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
@@ -96,9 +110,11 @@ int serve(const std::filesystem::path& config_file) {
         signals.async_wait([&](const boost::system::error_code& ec, int signal) {
             if (ec)
                 return;
-            spdlog::info("signal {}: stopping", signal);
+            spdlog::info("signal {}: stopping; calls in flight get up to {} ms to finish", signal,
+                         config.shutdown_grace.count());
             server.stop();
-            io.stop();
+            dispatcher.stop_sending();
+            net::co_spawn(io, wait_for_calls(dispatcher, config.shutdown_grace), [&io](std::exception_ptr) { io.stop(); });
         });
         std::cout << "listening on " << server.url() << std::endl;
         spdlog::info("serving {} provider(s), {} route(s) on {}", providers.size(), config.routes.size(), server.url());
@@ -109,6 +125,10 @@ int serve(const std::filesystem::path& config_file) {
         io.run();
         for (std::thread& t : pool)
             t.join();
+        if (const std::size_t abandoned = dispatcher.abandon_in_flight(); abandoned > 0)
+            spdlog::warn("stopped with {} recipient(s) still in a vendor call: recorded as unknown, not resent",
+                         abandoned);
+        spdlog::info("stopped");
         return 0;
     } catch (const config_error& e) {
         for (const std::string& problem : e.problems())

@@ -53,9 +53,12 @@ void sandbox::start_daemon() {
     api_url_ = wait_for_listening(*daemon_);
 }
 
-void sandbox::kill_daemon() {
-    daemon_->stop(SIGKILL);
+void sandbox::kill_daemon() { stop_daemon(SIGKILL); }
+
+int sandbox::stop_daemon(int signal) {
+    const int status = daemon_->stop(signal);
     daemon_.reset();
+    return status;
 }
 
 sandbox::~sandbox() {

@@ -49,6 +49,8 @@ public:
 
     // Kills the daemon with SIGKILL, as a crash would.
     void kill_daemon();
+    // Sends the daemon `signal` and waits for it to exit; returns its status as waitpid gives it.
+    int stop_daemon(int signal);
     // Starts the daemon again with the same configuration (and store); the API URL changes.
     void start_daemon();
 

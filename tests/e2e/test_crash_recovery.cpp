@@ -9,6 +9,9 @@
 #include <map>
 #include <thread>
 
+#include <signal.h>
+#include <sys/wait.h>
+
 namespace json = boost::json;
 using namespace switchboard::testing;
 
@@ -91,4 +94,29 @@ TEST_CASE("crash: a daemon killed right after answering 202 still has the whole 
     for (const auto& [state, n] : shown.at("counts").as_object())
         total += n.as_int64();
     CHECK(total == 3000);
+}
+
+TEST_CASE("shutdown: SIGTERM lets the call in flight finish and exits 0, and the job resumes at restart",
+          "[e2e][shutdown]") {
+    sandbox_options options;
+    options.durable = true;
+    options.faults_json = R"({"delay": 1, "delay_ms": 300})";
+    uspeedo_sandbox sandbox(options);
+    const std::string job = sandbox.submit(numbered_recipients(3000));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (sandbox.send_calls().empty() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+    const int status = sandbox.stop_daemon(SIGTERM);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    const std::size_t calls_before_restart = sandbox.send_calls().size();
+    CHECK(calls_before_restart < 3);
+
+    sandbox.start_daemon();
+    const json::object finished = sandbox.wait_finished(job);
+    CHECK(finished.at("counts").at("accepted") == 3000);
+    CHECK(finished.at("counts").at("unknown") == 0);  // the call in flight was let finish
+    CHECK(sandbox.send_calls().size() == 3);
+    CHECK(what_the_vendor_took(sandbox).accepted_twice == 0);
 }

@@ -8,6 +8,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -51,6 +52,14 @@ public:
     // they are not sent again. Returns how many jobs it resumed.
     std::size_t resume_unfinished();
 
+    // Graceful stop: no job starts another vendor call; calls already out run to their end.
+    void stop_sending() noexcept { stopping_ = true; }
+    // Vendor calls under way right now.
+    int calls_in_flight() const noexcept { return in_flight_; }
+    // Marks every recipient still inside a vendor call as `unknown` (for a stop whose grace
+    // period ran out). Returns how many.
+    std::size_t abandon_in_flight();
+
     // Sends a stored job until every recipient is final.
     boost::asio::awaitable<void> run(std::string job_id);
 
@@ -75,6 +84,8 @@ private:
     http_client& http_;
     dispatch_options options_;
     std::map<std::string, std::unique_ptr<rate_limiter>, std::less<>> limiters_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int> in_flight_{0};
 };
 
 } // namespace switchboard::core
