@@ -25,7 +25,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::size_t validation_chunk = 1000;
-constexpr std::size_t due_window = 10'000;  // recipients read from the store per batch decision
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -147,13 +146,17 @@ std::size_t settle_in_flight_as_unknown(job_store& store, const std::string& job
 
 std::size_t dispatcher::resume_unfinished() {
     const std::vector<job> unfinished = store_.unfinished_jobs();
+    std::size_t resumed = 0;
     for (const job& j : unfinished) {
+        if (j.state == job_state::open)
+            continue;  // still taking recipients: it starts when its client says so
+        ++resumed;
         const std::size_t unknown = settle_in_flight_as_unknown(store_, j.id);
         spdlog::info("job {}: resumed; {} recipient(s) were in flight when the daemon stopped and are now unknown",
                      j.id, unknown);
         start(j.id);
     }
-    return unfinished.size();
+    return resumed;
 }
 
 std::size_t dispatcher::abandon_in_flight() {
@@ -178,7 +181,8 @@ net::awaitable<void> dispatcher::run(std::string job_id) {
     for (;;) {
         if (stopping_)
             co_return;  // unfinished: resumed when the daemon starts again
-        std::vector<recipient> due = store_.due_recipients(job_id, now_ms(), due_window);
+        // One look at the next due recipient to learn its step, then a batch of that step's size.
+        std::vector<recipient> due = store_.due_recipients(job_id, now_ms(), 1);
         if (due.empty()) {
             const std::optional<std::int64_t> next = store_.next_due_at(job_id);
             if (!next)
@@ -192,6 +196,7 @@ net::awaitable<void> dispatcher::run(std::string job_id) {
         const route_step& step = r.steps.at(static_cast<std::size_t>(step_index));
         const provider_instance& provider = *providers_.find(step.provider)->second;
         const std::size_t limit = static_cast<std::size_t>(provider.owner().manifest().max_recipients_per_call);
+        due = store_.due_recipients(job_id, now_ms(), limit);
         std::vector<recipient> batch;
         for (recipient& candidate : due)
             if (candidate.step == step_index && batch.size() < limit)

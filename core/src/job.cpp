@@ -33,6 +33,7 @@ const char* to_string(job_state state) noexcept {
     case job_state::queued: return "queued";
     case job_state::running: return "running";
     case job_state::finished: return "finished";
+    case job_state::open: return "open";
     }
     return "queued";
 }

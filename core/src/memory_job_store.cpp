@@ -17,6 +17,13 @@ public:
         jobs_.emplace(j.id, entry{j, recipients});
     }
 
+    void append_recipients(const std::string& job_id, const std::vector<recipient>& recipients) override {
+        std::lock_guard lock(mutex_);
+        entry& e = at(job_id);
+        e.recipients.insert(e.recipients.end(), recipients.begin(), recipients.end());
+        e.header.recipient_count = static_cast<std::int64_t>(e.recipients.size());
+    }
+
     std::optional<job> find_job(const std::string& id) const override {
         std::lock_guard lock(mutex_);
         auto it = jobs_.find(id);

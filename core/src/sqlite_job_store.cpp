@@ -32,7 +32,7 @@ CREATE TABLE recipients (
     reason TEXT NOT NULL,
     PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
-CREATE INDEX recipients_by_state ON recipients (job_id, state, next_attempt_at_ms);
+CREATE INDEX recipients_by_state ON recipients (job_id, state, idx);
 )sql";
 
 constexpr const char* recipient_columns =
@@ -137,15 +137,19 @@ public:
         insert_job.bind(1, j.id).bind(2, j.route).bind(3, j.created_at_ms).bind(4, static_cast<std::int64_t>(j.state))
             .bind(5, j.recipient_count);
         insert_job.run();
-        statement insert(db_, "INSERT INTO recipients (job_id, idx, recipient, ref, params, state, step, attempts, "
-                              "next_attempt_at_ms, provider, message_id, code, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
-        for (const recipient& r : recipients) {
-            insert.bind(1, j.id).bind(2, r.index).bind(3, r.to).bind(4, r.ref).bind(5, r.params_json)
-                .bind(6, static_cast<std::int64_t>(r.state)).bind(7, static_cast<std::int64_t>(r.step))
-                .bind(8, static_cast<std::int64_t>(r.attempts)).bind(9, r.next_attempt_at_ms).bind(10, r.provider)
-                .bind(11, r.message_id).bind(12, r.code).bind(13, r.reason);
-            insert.run();
-        }
+        insert_recipients(j.id, recipients);
+        tx.commit();
+    }
+
+    void append_recipients(const std::string& job_id, const std::vector<recipient>& recipients) override {
+        std::lock_guard lock(mutex_);
+        transaction tx(*this);
+        insert_recipients(job_id, recipients);
+        statement count(db_, "UPDATE jobs SET recipient_count = recipient_count + ? WHERE id = ?");
+        count.bind(1, static_cast<std::int64_t>(recipients.size())).bind(2, job_id);
+        count.run();
+        if (sqlite3_changes(db_) != 1)
+            throw std::out_of_range("no job " + job_id);
         tx.commit();
     }
 
@@ -261,6 +265,18 @@ private:
         sqlite_job_store& store_;
         bool committed_ = false;
     };
+
+    void insert_recipients(const std::string& job_id, const std::vector<recipient>& recipients) {
+        statement insert(db_, "INSERT INTO recipients (job_id, idx, recipient, ref, params, state, step, attempts, "
+                              "next_attempt_at_ms, provider, message_id, code, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        for (const recipient& r : recipients) {
+            insert.bind(1, job_id).bind(2, r.index).bind(3, r.to).bind(4, r.ref).bind(5, r.params_json)
+                .bind(6, static_cast<std::int64_t>(r.state)).bind(7, static_cast<std::int64_t>(r.step))
+                .bind(8, static_cast<std::int64_t>(r.attempts)).bind(9, r.next_attempt_at_ms).bind(10, r.provider)
+                .bind(11, r.message_id).bind(12, r.code).bind(13, r.reason);
+            insert.run();
+        }
+    }
 
     void exec(const char* sql) {
         char* message = nullptr;

@@ -87,6 +87,17 @@ void check_store_contract(job_store& store) {
         CHECK(page[0].index == 2);
         CHECK(page[1].index == 3);
     }
+    SECTION("recipients appended to a job continue its indexes") {
+        std::vector<recipient> more = numbered(3);
+        for (recipient& r : more)
+            r.index += 5;
+        store.append_recipients("j1", more);
+        CHECK(store.find_job("j1")->recipient_count == 8);
+        const auto all = store.recipients("j1", 0, 100);
+        REQUIRE(all.size() == 8);
+        CHECK(all[7].index == 7);
+        CHECK(store.count_by_state("j1").at(recipient_state::queued) == 8);
+    }
     SECTION("finished jobs are not unfinished") {
         CHECK(store.unfinished_jobs().size() == 1);
         store.set_job_state("j1", job_state::finished);

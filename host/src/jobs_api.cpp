@@ -66,11 +66,15 @@ json::object read_params(const json::value* v, const std::string& path) {
     return out;
 }
 
-std::vector<core::recipient> read_recipients(const json::object& doc, const json::object& job_params) {
+// The "recipients" array of a job or page; indexes start at `first_index`.
+std::vector<core::recipient> read_recipients(const json::object& doc, const json::object& job_params,
+                                             std::int64_t first_index, bool may_be_empty) {
     const json::value* list = doc.if_contains("recipients");
+    if (list == nullptr && may_be_empty)
+        return {};
     if (list == nullptr)
         throw bad_request{"recipients", "is required"};
-    if (!list->is_array() || list->get_array().empty())
+    if (!list->is_array() || (list->get_array().empty() && !may_be_empty))
         throw bad_request{"recipients", "must be a non-empty array"};
     std::vector<core::recipient> out;
     out.reserve(list->get_array().size());
@@ -89,7 +93,7 @@ std::vector<core::recipient> read_recipients(const json::object& doc, const json
         for (auto& [key, value] : read_params(r.if_contains("params"), path + ".params"))
             params[key] = value;
         core::recipient rec;
-        rec.index = static_cast<std::int64_t>(out.size());
+        rec.index = first_index + static_cast<std::int64_t>(out.size());
         rec.to = std::string(to->get_string());
         rec.ref = ref != nullptr ? std::string(ref->get_string()) : "";
         rec.params_json = json::serialize(params);
@@ -98,11 +102,30 @@ std::vector<core::recipient> read_recipients(const json::object& doc, const json
     return out;
 }
 
+json::object parse_body(const std::string& body) {
+    boost::system::error_code ec;
+    json::value parsed = json::parse(body, ec);
+    if (ec)
+        throw bad_request{"", "the body is not valid JSON (" + ec.message() + ")"};
+    if (!parsed.is_object())
+        throw bad_request{"", "the body must be a JSON object"};
+    return std::move(parsed.get_object());
+}
+
 json::object counts_json(const std::map<core::recipient_state, std::int64_t>& counts) {
     json::object out;
     for (const auto& [state, count] : counts)
         out[core::to_string(state)] = count;
     return out;
+}
+
+json::object job_json(const core::job& j, const std::map<core::recipient_state, std::int64_t>& counts) {
+    return {{"id", j.id},
+            {"route", j.route},
+            {"state", core::to_string(j.state)},
+            {"created_at_ms", j.created_at_ms},
+            {"recipients", j.recipient_count},
+            {"counts", counts_json(counts)}};
 }
 
 json::object recipient_json(const core::recipient& r) {
@@ -150,13 +173,19 @@ http_server_response jobs_api::handle(const http_server_request& request) {
             return submit(request);
         }
         const std::string prefix = "/v1/jobs/";
-        if (path.rfind(prefix, 0) == 0 && request.method == "GET") {
+        if (path.rfind(prefix, 0) == 0) {
             const std::string rest = path.substr(prefix.size());
             const std::size_t slash = rest.find('/');
-            if (slash == std::string::npos)
-                return show(rest);
-            if (rest.substr(slash) == "/recipients")
-                return list_recipients(rest.substr(0, slash), request.target);
+            const std::string id = rest.substr(0, slash);
+            const std::string tail = slash == std::string::npos ? "" : rest.substr(slash);
+            if (tail.empty() && request.method == "GET")
+                return show(id);
+            if (tail == "/recipients" && request.method == "GET")
+                return list_recipients(id, request.target);
+            if (tail == "/recipients" && request.method == "POST")
+                return append(id, request);
+            if (tail == "/start" && request.method == "POST")
+                return start(id);
         }
     } catch (const bad_request& bad) {
         return error(400, "invalid_request", bad.message, bad.field);
@@ -168,52 +197,76 @@ http_server_response jobs_api::handle(const http_server_request& request) {
 }
 
 http_server_response jobs_api::submit(const http_server_request& request) {
-    boost::system::error_code ec;
-    const json::value parsed = json::parse(request.body, ec);
-    if (ec)
-        throw bad_request{"", "the body is not valid JSON (" + ec.message() + ")"};
-    if (!parsed.is_object())
-        throw bad_request{"", "the body must be a JSON object"};
-    const json::object& doc = parsed.get_object();
-
+    const json::object doc = parse_body(request.body);
     const json::value* route_name = doc.if_contains("route");
     if (route_name == nullptr || !route_name->is_string())
         throw bad_request{"route", "is required: the name of a configured route"};
     const auto route = routes_.find(std::string(route_name->get_string()));
     if (route == routes_.end())
         throw bad_request{"route", "no route named '" + std::string(route_name->get_string()) + "' is configured"};
+    const json::value* open = doc.if_contains("open");
+    if (open != nullptr && !open->is_bool())
+        throw bad_request{"open", "must be true (to add recipients in pages, then start) or false"};
+    const bool paged = open != nullptr && open->get_bool();
 
-    std::vector<core::recipient> recipients = read_recipients(doc, read_params(doc.if_contains("params"), "params"));
-    const core::route_step& first = route->second.steps.front();
+    std::vector<core::recipient> recipients =
+        read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, paged);
+    if (auto refused = validate(route->second, recipients))
+        return *refused;
+    core::job j{new_job_id(), route->first, now_ms(), paged ? core::job_state::open : core::job_state::queued,
+                static_cast<std::int64_t>(recipients.size())};
+    store_.create_job(j, recipients);
+    if (!paged)
+        dispatcher_.start(j.id);
+    spdlog::info("job {}: {} {} recipients for route {}", j.id, paged ? "opened with" : "accepted", j.recipient_count,
+                 j.route);
+    return reply(paged ? 201 : 202, job_json(j, store_.count_by_state(j.id)));
+}
+
+http_server_response jobs_api::append(const std::string& job_id, const http_server_request& request) {
+    const std::optional<core::job> j = store_.find_job(job_id);
+    if (!j)
+        return error(404, "not_found", "no job " + job_id);
+    if (j->state != core::job_state::open)
+        return error(409, "conflict", "job " + job_id + " is " + core::to_string(j->state) +
+                                          ": recipients can be added only to a job created with \"open\": true");
+    const json::object doc = parse_body(request.body);
+    std::vector<core::recipient> recipients =
+        read_recipients(doc, read_params(doc.if_contains("params"), "params"), j->recipient_count, false);
+    if (auto refused = validate(routes_.find(j->route)->second, recipients))
+        return *refused;
+    store_.append_recipients(job_id, recipients);
+    return reply(200, json::object{{"id", job_id}, {"state", "open"}, {"recipients", j->recipient_count + static_cast<std::int64_t>(recipients.size())}});
+}
+
+http_server_response jobs_api::start(const std::string& job_id) {
+    std::optional<core::job> j = store_.find_job(job_id);
+    if (!j)
+        return error(404, "not_found", "no job " + job_id);
+    if (j->state != core::job_state::open)
+        return error(409, "conflict", "job " + job_id + " is " + core::to_string(j->state) + ": only an open job can be started");
+    store_.set_job_state(job_id, core::job_state::queued);
+    dispatcher_.start(job_id);
+    j->state = core::job_state::queued;
+    spdlog::info("job {}: started with {} recipients", job_id, j->recipient_count);
+    return reply(202, job_json(*j, store_.count_by_state(job_id)));
+}
+
+std::optional<http_server_response> jobs_api::validate(const core::route& r, std::vector<core::recipient>& recipients) {
+    const core::route_step& first = r.steps.front();
     try {
         core::validate_recipients(*providers_.find(first.provider)->second, first, recipients);
     } catch (const std::runtime_error& e) {
         return error(502, "provider_error", std::string(e.what()) + "; nothing was accepted");
     }
-
-    core::job j{new_job_id(), route->first, now_ms(), core::job_state::queued,
-                static_cast<std::int64_t>(recipients.size())};
-    store_.create_job(j, recipients);
-    dispatcher_.start(j.id);
-    const auto counts = store_.count_by_state(j.id);
-    spdlog::info("job {}: accepted {} recipients for route {}", j.id, j.recipient_count, j.route);
-    return reply(202, json::object{{"id", j.id},
-                                   {"route", j.route},
-                                   {"state", core::to_string(j.state)},
-                                   {"recipients", j.recipient_count},
-                                   {"counts", counts_json(counts)}});
+    return std::nullopt;
 }
 
 http_server_response jobs_api::show(const std::string& job_id) {
     const std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
         return error(404, "not_found", "no job " + job_id);
-    return reply(200, json::object{{"id", j->id},
-                                   {"route", j->route},
-                                   {"state", core::to_string(j->state)},
-                                   {"created_at_ms", j->created_at_ms},
-                                   {"recipients", j->recipient_count},
-                                   {"counts", counts_json(store_.count_by_state(job_id))}});
+    return reply(200, job_json(*j, store_.count_by_state(job_id)));
 }
 
 http_server_response jobs_api::list_recipients(const std::string& job_id, const std::string& target) {

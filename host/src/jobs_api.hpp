@@ -1,5 +1,8 @@
 // The job endpoints of the HTTP API:
-//   POST /v1/jobs                     submit a job; 202 with its id
+//   POST /v1/jobs                     submit a job; 202 with its id. With "open": true the job is
+//                                     created (201) to take its recipients in pages:
+//   POST /v1/jobs/{id}/recipients     add a page of recipients to an open job
+//   POST /v1/jobs/{id}/start          start sending an open job; 202
 //   GET  /v1/jobs/{id}                its state and per-state counts
 //   GET  /v1/jobs/{id}/recipients     each recipient's outcome, paginated (?offset=&limit=&state=)
 // Errors have one shape: {"code": "...", "message": "...", "field": "recipients[3].to"}.
@@ -8,6 +11,8 @@
 #include "http_server.hpp"
 
 #include <switchboard/core/dispatcher.hpp>
+
+#include <optional>
 
 namespace switchboard::core {
 class job_store;
@@ -25,6 +30,10 @@ public:
 
 private:
     http_server_response submit(const http_server_request& request);
+    http_server_response append(const std::string& job_id, const http_server_request& request);
+    http_server_response start(const std::string& job_id);
+    // Validates recipients with the route's first provider; an answer when it could not.
+    std::optional<http_server_response> validate(const core::route& r, std::vector<core::recipient>& recipients);
     http_server_response show(const std::string& job_id);
     http_server_response list_recipients(const std::string& job_id, const std::string& target);
 

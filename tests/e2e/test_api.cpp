@@ -92,3 +92,43 @@ TEST_CASE("api: recipients are paginated in index order", "[e2e][api]") {
     CHECK(last.at("recipients").at(0).at("index") == 20);
     CHECK(last.at("next_offset").is_null());
 }
+
+TEST_CASE("api: a large job arrives in pages: open, append, start", "[e2e][api]") {
+    uspeedo_sandbox sandbox;
+    const json::array all = numbered_recipients(2500);
+    const auto page = [&all](std::size_t from, std::size_t to) {
+        return json::array(all.begin() + static_cast<std::ptrdiff_t>(from), all.begin() + static_cast<std::ptrdiff_t>(to));
+    };
+    const core::http_result opened = fetch("POST", sandbox.api_url() + "/v1/jobs",
+                                           json::serialize(json::object{{"route", "otp"}, {"open", true}, {"recipients", page(0, 1000)}}));
+    REQUIRE(opened.ok());
+    CHECK(opened.response.status == 201);
+    const json::value created = json::parse(opened.response.body);
+    CHECK(created.at("state") == "open");
+    const std::string job(created.at("id").as_string());
+    const std::string base = sandbox.api_url() + "/v1/jobs/" + job;
+
+    CHECK(fetch_json("POST", base + "/recipients", json::serialize(json::object{{"recipients", page(1000, 2000)}}))
+              .at("recipients") == 2000);
+    // A bad page is refused whole, naming the field by its place in the page.
+    check_bad_request(call(sandbox, "POST", "/v1/jobs/" + job + "/recipients", R"({"recipients": [{"to": "+85255311111"}, {}]})"),
+                      "recipients[1].to", "is required: the recipient's number or platform id");
+    CHECK(fetch_json("POST", base + "/recipients", json::serialize(json::object{{"recipients", page(2000, 2500)}}))
+              .at("recipients") == 2500);
+    CHECK(sandbox.send_calls().empty());  // nothing goes out before the start
+
+    const core::http_result started = fetch("POST", base + "/start");
+    REQUIRE(started.ok());
+    CHECK(started.response.status == 202);
+    CHECK(sandbox.wait_finished(job).at("counts").at("accepted") == 2500);
+    CHECK(sandbox.send_calls().size() == 3);
+    const auto recipients = sandbox.recipients(job);
+    REQUIRE(recipients.size() == 2500);
+    CHECK(recipients[2499].at("to") == "+85250002499");
+
+    const api_error again = call(sandbox, "POST", "/v1/jobs/" + job + "/start");
+    CHECK(again.status == 409);
+    const api_error late = call(sandbox, "POST", "/v1/jobs/" + job + "/recipients", R"({"recipients": [{"to": "+85255311111"}]})");
+    CHECK(late.status == 409);
+    CHECK_THAT(std::string(late.body.at("message").as_string()), Catch::Contains("recipients can be added only to a job created with"));
+}

@@ -30,7 +30,8 @@ const char* to_string(recipient_state state) noexcept;
 std::optional<recipient_state> parse_recipient_state(std::string_view text) noexcept;
 bool is_final(recipient_state state) noexcept;
 
-enum class job_state : std::uint8_t { queued, running, finished };
+// `open`: still receiving recipients in pages; nothing is sent until it is started.
+enum class job_state : std::uint8_t { queued, running, finished, open };
 const char* to_string(job_state state) noexcept;
 
 struct recipient {
