@@ -87,7 +87,11 @@ std::optional<std::string> text_of(const json::value& value) {
     case json::kind::string: return std::string(value.get_string());
     case json::kind::int64: return std::to_string(value.get_int64());
     case json::kind::uint64: return std::to_string(value.get_uint64());
-    case json::kind::double_: return json::serialize(value);
+    case json::kind::double_: {
+        char buffer[64];  // the shortest form that reads back the same: 1.5, 1e+21
+        const auto written = std::to_chars(buffer, buffer + sizeof buffer, value.get_double());
+        return std::string(buffer, written.ptr);
+    }
     default: return std::nullopt;
     }
 }
@@ -408,11 +412,12 @@ void check_answer(const sdk::http_response& response, const json::object* answer
                                  ": " + (message.empty() ? "(no Message)" : message);
         if (status == 429 || status >= 500 || listed(transient_codes, code))
             throw sdk::error(sdk::status::transient, "VMS is busy or failing (" + said + ")", response.retry_after_ms());
-        if (listed(authentication_codes, code) || (code.empty() && (status == 401 || status == 403)))
-            throw sdk::error(sdk::status::authentication,
-                             "VMS refused the credentials (" + said + "): check access_key_id, secret_access_key and region");
+        // InvalidTimestamp comes as 400 or 403: the clock, not the credentials, is wrong.
         if (code == "InvalidTimestamp")
             throw sdk::error(sdk::status::permanent, "VMS refused the request's X-Date (" + said + "): check this host's clock");
+        if (listed(authentication_codes, code) || status == 401 || (code.empty() && status == 403))
+            throw sdk::error(sdk::status::authentication,
+                             "VMS refused the credentials (" + said + "): check access_key_id, secret_access_key and region");
         throw sdk::error(sdk::status::permanent, "VMS refused the request (" + said + ")");
     }
     const std::string said = "VMS answered " + http;
