@@ -47,6 +47,7 @@ public:
     // The simulator's records of calls whose "action" is `action`.
     std::vector<boost::json::object> calls(const std::string& action);
 
+    pid_t daemon_pid() const { return daemon_->pid(); }
     // Kills the daemon with SIGKILL, as a crash would.
     void kill_daemon();
     // Sends the daemon `signal` and waits for it to exit; returns its status as waitpid gives it.
