@@ -203,7 +203,7 @@ net::awaitable<void> dispatcher::run(std::string job_id) {
                 batch.push_back(std::move(candidate));
         co_await send_batch(j, step, provider, std::move(batch));
     }
-    store_.set_job_state(job_id, job_state::finished);
+    store_.finish_job(job_id, now_ms());
     spdlog::info("job {}: finished", job_id);
 }
 

@@ -44,6 +44,20 @@ public:
         at(id).header.state = state;
     }
 
+    void finish_job(const std::string& id, std::int64_t at_ms) override {
+        std::lock_guard lock(mutex_);
+        entry& e = at(id);
+        e.header.state = job_state::finished;
+        e.header.finished_at_ms = at_ms;
+    }
+
+    std::size_t delete_finished_before(std::int64_t before_ms) override {
+        std::lock_guard lock(mutex_);
+        return std::erase_if(jobs_, [before_ms](const auto& item) {
+            return item.second.header.state == job_state::finished && item.second.header.finished_at_ms < before_ms;
+        });
+    }
+
     std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
                                       std::optional<recipient_state> state) const override {
         std::lock_guard lock(mutex_);

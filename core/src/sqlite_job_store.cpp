@@ -14,7 +14,8 @@ CREATE TABLE jobs (
     route TEXT NOT NULL,
     created_at_ms INTEGER NOT NULL,
     state INTEGER NOT NULL,
-    recipient_count INTEGER NOT NULL
+    recipient_count INTEGER NOT NULL,
+    finished_at_ms INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE recipients (
     job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
@@ -33,6 +34,22 @@ CREATE TABLE recipients (
     PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
 CREATE INDEX recipients_by_state ON recipients (job_id, state, idx);
+-- Counts per state, kept by triggers, so that a job's counts cost the same at 10 or 10 million recipients.
+CREATE TABLE job_counts (
+    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    state INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (job_id, state)
+) WITHOUT ROWID;
+CREATE TRIGGER recipients_counted_on_insert AFTER INSERT ON recipients BEGIN
+    INSERT INTO job_counts (job_id, state, count) VALUES (NEW.job_id, NEW.state, 1)
+        ON CONFLICT (job_id, state) DO UPDATE SET count = count + 1;
+END;
+CREATE TRIGGER recipients_counted_on_update AFTER UPDATE OF state ON recipients WHEN OLD.state != NEW.state BEGIN
+    UPDATE job_counts SET count = count - 1 WHERE job_id = OLD.job_id AND state = OLD.state;
+    INSERT INTO job_counts (job_id, state, count) VALUES (NEW.job_id, NEW.state, 1)
+        ON CONFLICT (job_id, state) DO UPDATE SET count = count + 1;
+END;
 )sql";
 
 constexpr const char* recipient_columns =
@@ -99,8 +116,10 @@ recipient read_recipient(const statement& s) {
     return r;
 }
 
+constexpr const char* job_columns = "id, route, created_at_ms, state, recipient_count, finished_at_ms";
+
 job read_job(const statement& s) {
-    return job{s.text(0), s.text(1), s.integer(2), static_cast<job_state>(s.integer(3)), s.integer(4)};
+    return job{s.text(0), s.text(1), s.integer(2), static_cast<job_state>(s.integer(3)), s.integer(4), s.integer(5)};
 }
 
 class sqlite_job_store final : public job_store {
@@ -115,6 +134,8 @@ public:
         }
         sqlite3_busy_timeout(db_, 5000);
         try {
+            // Before WAL and before any table: later it has no effect on a new file.
+            exec("PRAGMA auto_vacuum = INCREMENTAL");
             exec("PRAGMA journal_mode=WAL");
             exec("PRAGMA synchronous=FULL");
             exec("PRAGMA foreign_keys=ON");
@@ -155,15 +176,14 @@ public:
 
     std::optional<job> find_job(const std::string& id) const override {
         std::lock_guard lock(mutex_);
-        statement s(db_, "SELECT id, route, created_at_ms, state, recipient_count FROM jobs WHERE id = ?");
+        statement s(db_, (std::string("SELECT ") + job_columns + " FROM jobs WHERE id = ?").c_str());
         s.bind(1, id);
         return s.step() ? std::optional<job>(read_job(s)) : std::nullopt;
     }
 
     std::vector<job> unfinished_jobs() const override {
         std::lock_guard lock(mutex_);
-        statement s(db_, "SELECT id, route, created_at_ms, state, recipient_count FROM jobs WHERE state != ? "
-                         "ORDER BY created_at_ms");
+        statement s(db_, (std::string("SELECT ") + job_columns + " FROM jobs WHERE state != ? ORDER BY created_at_ms").c_str());
         s.bind(1, static_cast<std::int64_t>(job_state::finished));
         std::vector<job> out;
         while (s.step())
@@ -176,6 +196,29 @@ public:
         statement s(db_, "UPDATE jobs SET state = ? WHERE id = ?");
         s.bind(1, static_cast<std::int64_t>(state)).bind(2, id);
         s.run();
+    }
+
+    void finish_job(const std::string& id, std::int64_t at_ms) override {
+        std::lock_guard lock(mutex_);
+        statement s(db_, "UPDATE jobs SET state = ?, finished_at_ms = ? WHERE id = ?");
+        s.bind(1, static_cast<std::int64_t>(job_state::finished)).bind(2, at_ms).bind(3, id);
+        s.run();
+    }
+
+    std::size_t delete_finished_before(std::int64_t before_ms) override {
+        std::lock_guard lock(mutex_);
+        std::size_t deleted = 0;
+        {
+            transaction tx(*this);
+            statement s(db_, "DELETE FROM jobs WHERE state = ? AND finished_at_ms < ?");
+            s.bind(1, static_cast<std::int64_t>(job_state::finished)).bind(2, before_ms);
+            s.run();
+            deleted = static_cast<std::size_t>(sqlite3_changes(db_));
+            tx.commit();
+        }
+        if (deleted > 0)
+            exec("PRAGMA incremental_vacuum");  // the file shrinks, instead of only its free pages growing
+        return deleted;
     }
 
     std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
@@ -224,7 +267,7 @@ public:
         std::map<recipient_state, std::int64_t> counts;
         for (recipient_state state : all_recipient_states)
             counts[state] = 0;
-        statement s(db_, "SELECT state, COUNT(*) FROM recipients WHERE job_id = ? GROUP BY state");
+        statement s(db_, "SELECT state, count FROM job_counts WHERE job_id = ?");
         s.bind(1, job_id);
         while (s.step())
             counts[static_cast<recipient_state>(s.integer(0))] = s.integer(1);

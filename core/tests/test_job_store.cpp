@@ -29,7 +29,7 @@ std::vector<recipient> numbered(int n) {
     return out;
 }
 
-job a_job(const std::string& id, int recipients) { return {id, "otp", 1000, job_state::queued, recipients}; }
+job a_job(const std::string& id, int recipients) { return {id, "otp", 1000, job_state::queued, recipients, 0}; }
 
 recipient_update to_state(std::int64_t index, recipient_state state, std::int64_t next_attempt_at_ms = 0) {
     recipient_update u;
@@ -98,6 +98,15 @@ void check_store_contract(job_store& store) {
         CHECK(all[7].index == 7);
         CHECK(store.count_by_state("j1").at(recipient_state::queued) == 8);
     }
+    SECTION("finished jobs are deleted once they are older than the retention") {
+        store.create_job(a_job("j2", 2), numbered(2));
+        store.finish_job("j1", 5000);
+        CHECK(store.find_job("j1")->finished_at_ms == 5000);
+        CHECK(store.delete_finished_before(5000) == 0);  // not older yet
+        CHECK(store.delete_finished_before(5001) == 1);
+        CHECK_FALSE(store.find_job("j1"));
+        CHECK(store.find_job("j2"));                     // unfinished jobs stay, whatever their age
+    }
     SECTION("finished jobs are not unfinished") {
         CHECK(store.unfinished_jobs().size() == 1);
         store.set_job_state("j1", job_state::finished);
@@ -147,6 +156,28 @@ TEST_CASE("sqlite job store: what was committed is there after reopening", "[cor
     CHECK(all[2].state == recipient_state::accepted);
     CHECK(all[2].message_id == "m-2");
     CHECK(all[0].to == "+85250000000");
+}
+
+TEST_CASE("sqlite job store: deleting finished jobs gives their space back", "[core][store][sqlite]") {
+    scratch_file file;
+    const auto store = open_sqlite_job_store(file.path);
+    store->create_job(a_job("big", 20000), numbered(20000));
+    const auto pages = [&file] {
+        sqlite3* db = nullptr;
+        sqlite3_open(file.path.c_str(), &db);
+        sqlite3_stmt* s = nullptr;
+        sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &s, nullptr);
+        sqlite3_step(s);
+        const auto n = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+        return n;
+    };
+    const auto before = pages();
+    store->finish_job("big", 1);
+    CHECK(store->delete_finished_before(2) == 1);
+    CHECK(store->recipients("big", 0, 10).empty());
+    CHECK(pages() < before / 4);
 }
 
 TEST_CASE("sqlite job store: unusable files are refused with one clear error", "[core][store][sqlite]") {

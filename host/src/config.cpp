@@ -243,8 +243,9 @@ daemon_config load_config(const fs::path& file) {
     out.shutdown_grace = std::chrono::milliseconds(
         check.integer(top, "shutdown_grace_ms", "", out.shutdown_grace.count(), 0, 600'000));
     if (const json::object* store = check.object(top.if_contains("store"), "store")) {
-        check.unknown_keys(*store, "store", {"sqlite"});
-        const fs::path db(check.string(*store, "sqlite", "store", true));
+        check.unknown_keys(*store, "store", {"sqlite", "retention_hours"});
+        out.retention = std::chrono::hours(check.integer(*store, "retention_hours", "store", out.retention.count(), 1, 24 * 3650));
+        const fs::path db(check.string(*store, "sqlite", "store", false));
         if (!db.empty())
             out.sqlite_store = db.is_absolute() ? db : file.parent_path() / db;
     }

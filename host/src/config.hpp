@@ -27,6 +27,7 @@ struct daemon_config {
     core::dispatch_options dispatch;
     std::size_t max_request_bytes = 16 * 1024 * 1024;
     std::filesystem::path sqlite_store;    // empty: jobs live in memory only
+    std::chrono::hours retention{24 * 7};   // finished jobs are deleted this long after they finished
     std::chrono::milliseconds shutdown_grace{10'000};  // how long calls in flight may finish on SIGTERM
 };
 

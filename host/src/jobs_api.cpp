@@ -124,6 +124,7 @@ json::object job_json(const core::job& j, const std::map<core::recipient_state, 
             {"route", j.route},
             {"state", core::to_string(j.state)},
             {"created_at_ms", j.created_at_ms},
+            {"finished_at_ms", j.finished_at_ms},
             {"recipients", j.recipient_count},
             {"counts", counts_json(counts)}};
 }
@@ -214,7 +215,7 @@ http_server_response jobs_api::submit(const http_server_request& request) {
     if (auto refused = validate(route->second, recipients))
         return *refused;
     core::job j{new_job_id(), route->first, now_ms(), paged ? core::job_state::open : core::job_state::queued,
-                static_cast<std::int64_t>(recipients.size())};
+                static_cast<std::int64_t>(recipients.size()), 0};
     store_.create_job(j, recipients);
     if (!paged)
         dispatcher_.start(j.id);

@@ -66,6 +66,20 @@ std::unique_ptr<core::job_store> open_store(const daemon_config& config) {
     return store;
 }
 
+// Deletes finished jobs older than the retention, now and every hour, so the store stays bounded.
+net::awaitable<void> keep_retention(core::job_store& store, std::chrono::hours retention) {
+    net::steady_timer hourly(co_await net::this_coro::executor);
+    for (;;) {
+        const auto cutoff = std::chrono::system_clock::now() - retention;
+        const std::int64_t cutoff_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(cutoff.time_since_epoch()).count();
+        if (const std::size_t deleted = store.delete_finished_before(cutoff_ms); deleted > 0)
+            spdlog::info("retention: deleted {} job(s) finished more than {} h ago", deleted, retention.count());
+        hourly.expires_after(std::chrono::hours(1));
+        co_await hourly.async_wait(net::use_awaitable);
+    }
+}
+
 // Waits until no vendor call is under way, or the grace period is over.
 net::awaitable<void> wait_for_calls(const core::dispatcher& dispatcher, std::chrono::milliseconds grace) {
     const auto deadline = std::chrono::steady_clock::now() + grace;
@@ -100,6 +114,10 @@ int serve(const std::filesystem::path& config_file) {
         core::dispatcher dispatcher(io.get_executor(), *store, config.routes, providers, http, config.dispatch);
         jobs_api api(*store, dispatcher, config.routes, providers);
         dispatcher.resume_unfinished();
+        net::co_spawn(io, keep_retention(*store, config.retention), [](std::exception_ptr error) {
+            if (error)
+                spdlog::error("retention stopped: the store failed");
+        });
 
         http_server_limits limits;
         limits.max_body_bytes = config.max_request_bytes;

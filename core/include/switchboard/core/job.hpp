@@ -55,6 +55,7 @@ struct job {
     std::int64_t created_at_ms = 0;
     job_state state = job_state::queued;
     std::int64_t recipient_count = 0;
+    std::int64_t finished_at_ms = 0;   // when every recipient became final; 0 until then
 };
 
 // One change to one recipient: what a vendor call's outcome (or validation) decides.

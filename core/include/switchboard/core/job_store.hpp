@@ -25,6 +25,11 @@ public:
     // Every job not finished (open ones included), oldest first.
     virtual std::vector<job> unfinished_jobs() const = 0;
     virtual void set_job_state(const std::string& id, job_state state) = 0;
+    // Marks a job finished at `at_ms`.
+    virtual void finish_job(const std::string& id, std::int64_t at_ms) = 0;
+    // Deletes the jobs that finished before `before_ms`, with their recipients, and gives the space
+    // back. Returns how many jobs it deleted.
+    virtual std::size_t delete_finished_before(std::int64_t before_ms) = 0;
 
     // Recipients with index >= `from_index`, in index order, at most `limit`; only those in
     // `state` when given.
