@@ -15,6 +15,9 @@
 //     Host header from the URL, and a second one would be a malformed request.
 //   signature "v1": Format, Version, Action, AccessKeyId, SignatureMethod, SignatureVersion,
 //     SignatureNonce, Timestamp added to the query, then Signature (HMAC-SHA1).
+//   parameters "form" (config): the business parameters go in an application/x-www-form-urlencoded
+//     body instead (as older SDKs sent them; RPC takes both): a URL holding 1000 recipients' SenderList
+//     is long, and some HTTP stacks cap the request line (the simulator kit's server at 8 KiB).
 //   The nonce is derived from the batch id and the host's "now": plugins have no randomness, and a
 //   retry of a batch comes at another time, so it gets another nonce.
 //
@@ -22,6 +25,17 @@
 // for the batch as a whole, so every recipient gets the same verdict. An accepted recipient's
 // message_id is "<GroupMessageId>/<To as sent>" (To as sent: digits without '+' for WhatsApp and
 // Viber, the platform id for Messenger and Instagram), unique per recipient of a call.
+// Errors {RequestId, Code, Message}: System.LimitControl, Throttling*, InternalError,
+// ServiceUnavailable, SignatureNonceUsed, HTTP 408/429/5xx and any error that carries an
+// x-acs-retry-after header are transient, with that header read as integer milliseconds (else
+// Retry-After in seconds); SignatureDoesNotMatch and InvalidAccessKeyId.* are authentication;
+// everything else (InvalidParameter.*, Ram.PermissionDeny, Product.Unsubscript, Forbidden.*, ...)
+// is permanent. A body that is not JSON is transient, except on a 4xx other than 408/429.
+//
+// Receipts (ChatAppStatus, pushed): a JSON array of {MessageId, To, Status, ErrorCode, ...}. They
+// name CAMS's per-message MessageId (and TaskId), never the GroupMessageId the send answered, so a
+// receipt's message_id is CAMS's MessageId and cannot be matched to an outcome's message_id by
+// equality: a host correlates by TaskId (set step.task_id) and To.
 //
 // Route step: {"language": "en", "template_code": "..." | "template_name": "...",
 //              "params": ["code"], "from": "...", "payload": ["..."],
@@ -55,6 +69,7 @@ constexpr std::size_t max_platform_id = 64;         // a generous bound for page
 constexpr const char* default_endpoint = "https://cams.ap-southeast-1.aliyuncs.com";
 constexpr const char* action = "SendChatappMassMessage";
 constexpr const char* api_version = "2020-06-06";
+constexpr const char* form_content_type = "application/x-www-form-urlencoded";
 constexpr const char* empty_body_sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 // ---- small readers ---------------------------------------------------------------------------
@@ -171,11 +186,13 @@ struct settings {
     std::string cust_space_id;
     std::string from;
     signature_style style = signature_style::acs3;
+    bool form = false;     // business parameters in a form body instead of the query
 };
 
 void refuse_unknown_settings(const sdk::object_reader& config) {
     static constexpr std::string_view known[] = {"endpoint",      "access_key_id", "access_key_secret",
-                                                 "cust_space_id", "from",          "signature"};
+                                                 "cust_space_id", "from",          "signature",
+                                                 "parameters"};
     for (const auto& item : config.object())
         if (std::find(std::begin(known), std::end(known), item.key()) == std::end(known))
             throw sdk::field_error(sdk::child_path("config", item.key()), "is not a setting of the cams provider");
@@ -222,6 +239,10 @@ settings read_settings(const sdk::object_reader& config) {
         out.style = signature_style::v1;
     else
         throw sdk::field_error("config.signature", "must be \"acs3\" or \"v1\", got '" + style + "'");
+    const std::string placement = config.string_or("parameters", "query");
+    if (placement != "query" && placement != "form")
+        throw sdk::field_error("config.parameters", "must be \"query\" or \"form\", got '" + placement + "'");
+    out.form = placement == "form";
     return out;
 }
 
@@ -454,13 +475,14 @@ std::int64_t retry_hint_ms(const sdk::http_response& response) {
 }
 
 bool transient_code(std::string_view code) {
+    // SignatureNonceUsed: a retry is encoded at another time, so it carries another nonce.
     return code == "System.LimitControl" || code.rfind("Throttling", 0) == 0 || code == "InternalError" ||
-           code == "ServiceUnavailable" || code.rfind("ServiceUnavailable.", 0) == 0;
+           code == "ServiceUnavailable" || code.rfind("ServiceUnavailable.", 0) == 0 || code == "SignatureNonceUsed";
 }
 
 bool authentication_code(std::string_view code) {
     return code == "SignatureDoesNotMatch" || code.rfind("InvalidAccessKeyId", 0) == 0 ||
-           code == "IncompleteSignature" || code == "SignatureNonceUsed" || code == "InvalidTimeStamp.Expired";
+           code == "IncompleteSignature" || code == "InvalidTimeStamp.Expired";
 }
 
 // Throws unless CAMS took the batch; returns the GroupMessageId (maybe empty).
@@ -557,7 +579,7 @@ public:
         m.receipts = "push";
         m.thread_safe = true;
         m.transient_errors = {"System.LimitControl", "Throttling", "Throttling.User", "Throttling.Api",
-                              "InternalError", "ServiceUnavailable"};
+                              "InternalError", "ServiceUnavailable", "SignatureNonceUsed"};
         m.requests_per_second = 10;  // "單使用者 QPS 限制為 10 次/秒" (seed 003)
         m.recipients_per_second = 0;
         m.config_schema = json::parse(R"schema({
@@ -576,7 +598,9 @@ public:
                 "from": {"type": "string", "minLength": 1,
                          "description": "the sender: WhatsApp/Viber number with country code, Messenger Page ID or Instagram account ID; a route step's from overrides it"},
                 "signature": {"enum": ["acs3", "v1"], "default": "acs3",
-                              "description": "acs3: ACS3-HMAC-SHA256 headers (the SDK default); v1: RPC HMAC-SHA1 query signature"}
+                              "description": "acs3: ACS3-HMAC-SHA256 headers (the SDK default); v1: RPC HMAC-SHA1 query signature"},
+                "parameters": {"enum": ["query", "form"], "default": "query",
+                               "description": "query: every parameter in the URL (the current SDK); form: in an application/x-www-form-urlencoded body (older SDKs), for batches whose URL would be too long"}
             },
             "additionalProperties": false
         })schema");
@@ -705,11 +729,20 @@ private:
         return out;
     }
 
-    sdk::http_request signed_request(std::vector<cams::parameter> query, const std::string& nonce,
+    // `business` goes in the query (or, with parameters "form", in a form body); the signature
+    // goes in headers (acs3) or in the query (v1).
+    sdk::http_request signed_request(std::vector<cams::parameter> business, const std::string& nonce,
                                      std::int64_t now_unix_ms) const {
         sdk::http_request out;
         out.method = "POST";
         const std::string date = sdk::utc_iso8601(now_unix_ms);
+        std::vector<cams::parameter> query;
+        if (settings_.form) {
+            out.body = cams::canonical_query(business);
+            out.headers.push_back({"content-type", form_content_type});
+        } else {
+            query = std::move(business);
+        }
         if (settings_.style == signature_style::v1) {
             query.insert(query.end(), {{"Format", "JSON"},
                                        {"Version", api_version},
@@ -719,22 +752,28 @@ private:
                                        {"SignatureVersion", "1.0"},
                                        {"SignatureNonce", nonce},
                                        {"Timestamp", date}});
-            const std::string signature = cams::rpc_v1_signature("POST", query, settings_.access_key_secret);
+            std::vector<cams::parameter> signed_params = query;  // v1 signs the form's parameters too
+            if (settings_.form)
+                signed_params.insert(signed_params.end(), business.begin(), business.end());
+            const std::string signature = cams::rpc_v1_signature("POST", signed_params, settings_.access_key_secret);
             out.url = settings_.endpoint + "/?" + cams::canonical_query(query) +
                       "&Signature=" + sdk::percent_encode(signature);
             return out;
         }
-        const std::vector<cams::parameter> headers{{"host", settings_.host},
-                                                   {"x-acs-action", action},
-                                                   {"x-acs-version", api_version},
-                                                   {"x-acs-date", date},
-                                                   {"x-acs-signature-nonce", nonce},
-                                                   {"x-acs-content-sha256", empty_body_sha256}};
+        const std::string body_hash = settings_.form ? sdk::hex(sdk::sha256(out.body)) : empty_body_sha256;
+        std::vector<cams::parameter> headers{{"host", settings_.host},
+                                             {"x-acs-action", action},
+                                             {"x-acs-version", api_version},
+                                             {"x-acs-date", date},
+                                             {"x-acs-signature-nonce", nonce},
+                                             {"x-acs-content-sha256", body_hash}};
+        if (settings_.form)
+            headers.emplace_back("content-type", form_content_type);
         const cams::acs3_parts parts =
-            cams::acs3_sign("POST", "/", query, headers, empty_body_sha256, settings_.access_key_secret);
-        out.url = settings_.endpoint + "/?" + cams::canonical_query(std::move(query));
+            cams::acs3_sign("POST", "/", query, headers, body_hash, settings_.access_key_secret);
+        out.url = settings_.endpoint + "/" + (query.empty() ? "" : "?" + cams::canonical_query(std::move(query)));
         for (const cams::parameter& h : headers)
-            if (h.first != "host")  // the HTTP client writes Host from the URL
+            if (h.first != "host" && h.first != "content-type")  // the HTTP client writes Host from the URL
                 out.headers.push_back({h.first, h.second});
         out.headers.push_back({"Authorization", cams::acs3_authorization(settings_.access_key_id, parts)});
         return out;

@@ -354,7 +354,7 @@ std::optional<std::string> percent_decode(std::string_view text) {
             out += text[i];
             continue;
         }
-        if (i + 2 >= text.size() + 0 && i + 2 > text.size() - 1 + 0 && i + 2 >= text.size())
+        if (i + 2 >= text.size())
             return std::nullopt;
         int value = 0;
         for (std::size_t k = 1; k <= 2; ++k) {
@@ -390,6 +390,12 @@ std::string percent_encode(std::string_view text) {
 void cams_api::reset() {
     next_group_ = 1;
     windows_.clear();
+    nonces_.clear();
+}
+
+bool cams_api::fresh_nonce(const std::string& access_key_id, const std::string& nonce, std::int64_t now_unix_ms) {
+    std::erase_if(nonces_, [&](const auto& item) { return item.second < now_unix_ms - clock_window_ms; });
+    return nonces_.emplace(access_key_id + "\n" + nonce, now_unix_ms).second;
 }
 
 bool cams_api::admit(const std::string& access_key_id, std::int64_t now_unix_ms) {
@@ -410,16 +416,24 @@ response cams_api::handle(const simulator::request& call, const simulator::fault
     if (call.method != "POST" && call.method != "GET")
         return error_answer(405, "UnsupportedHTTPMethod", "RPC APIs take GET or POST", request_id);
 
-    params_map params;
+    params_map query_params;
     std::string problem_text;
     const std::size_t question = call.target.find('?');
-    if (question != std::string::npos && !parse_query(std::string_view(call.target).substr(question + 1), params, problem_text))
+    if (question != std::string::npos &&
+        !parse_query(std::string_view(call.target).substr(question + 1), query_params, problem_text))
         return error_answer(400, "InvalidParameter", problem_text, request_id);
-    // Older SDKs send the parameters as a form body: they count as parameters too.
+    // Older SDKs send the parameters as a form body: they count as parameters too (and v1 signs
+    // them; ACS3 signs the query and the body's hash).
+    params_map params = query_params;
     const std::string* content_type = call.header("Content-Type");
-    if (content_type != nullptr && content_type->rfind("application/x-www-form-urlencoded", 0) == 0 &&
-        !parse_query(call.body, params, problem_text))
-        return error_answer(400, "InvalidParameter", problem_text, request_id);
+    if (content_type != nullptr && content_type->rfind("application/x-www-form-urlencoded", 0) == 0) {
+        params_map form;
+        if (!parse_query(call.body, form, problem_text))
+            return error_answer(400, "InvalidParameter", problem_text, request_id);
+        for (auto& [key, value] : form)
+            if (!params.emplace(key, value).second)
+                return error_answer(400, "InvalidParameter", "parameter '" + key + "' given twice", request_id);
+    }
 
     const std::string* authorization = call.header("Authorization");
     const bool acs3 = authorization != nullptr && authorization->rfind("ACS3-HMAC-SHA256 ", 0) == 0;
@@ -429,7 +443,7 @@ response cams_api::handle(const simulator::request& call, const simulator::fault
     std::string access_key_id, nonce;
     problem auth;
     if (acs3)
-        auth = check_acs3(call, params, credentials_, now_unix_ms, access_key_id, nonce);
+        auth = check_acs3(call, query_params, credentials_, now_unix_ms, access_key_id, nonce);
     else if (params.count("Signature") != 0 || params.count("AccessKeyId") != 0)
         auth = check_v1(call, params, credentials_, now_unix_ms, access_key_id, nonce);
     else
@@ -438,6 +452,10 @@ response cams_api::handle(const simulator::request& call, const simulator::fault
     if (auth) {
         record["auth_problem"] = auth.message;
         return error_answer(auth.status, auth.code, auth.message, request_id);
+    }
+    if (!fresh_nonce(access_key_id, nonce, now_unix_ms)) {
+        record["problem"] = "nonce used";
+        return error_answer(400, "SignatureNonceUsed", "Specified signature nonce was used already.", request_id);
     }
     if (vendor_error) {
         response r = error_answer(400, "System.LimitControl", "The system is under flow control.", request_id);

@@ -7,6 +7,7 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 #include <utility>
 
 namespace switchboard::cams_simulator {
@@ -29,6 +30,8 @@ public:
 private:
     // Whether one more call by `access_key_id` at `now` fits the sliding one-second window.
     bool admit(const std::string& access_key_id, std::int64_t now_unix_ms);
+    // Whether `nonce` is new within the 15 minutes a signature is valid; remembers it.
+    bool fresh_nonce(const std::string& access_key_id, const std::string& nonce, std::int64_t now_unix_ms);
 
     simulator::response send(const std::map<std::string, std::string>& params, const simulator::faults& settings,
                              std::int64_t now_unix_ms, boost::json::object& record);
@@ -36,6 +39,7 @@ private:
     credentials credentials_;
     std::int64_t next_group_ = 1;
     std::map<std::string, std::deque<std::int64_t>> windows_;  // access key id -> admitted call times
+    std::map<std::string, std::int64_t> nonces_;                // signature nonce -> when first seen
 };
 
 // Decodes %XX (and nothing else: '+' stays '+', as RFC 3986 queries have it); nullopt when malformed.
