@@ -33,22 +33,33 @@ start() {
     url=${line#listening on }
 }
 
-start simulator "$build/bin/uspeedo-simulator" --listen 127.0.0.1:0 --faults '{"block_list": ["+85255319999"]}'
-simulator_url=$url
-echo "simulator: uSpeedo API on $simulator_url"
+# One simulator per vendor, each refusing one number the way that vendor does.
+blocked='{"block_list": ["+85255319999"]}'
+declare -A sim_url
+for vendor in uspeedo cams vms smn; do
+    start "$vendor" "$build/bin/$vendor-simulator" --listen 127.0.0.1:0 --faults "$blocked"
+    sim_url[$vendor]=$url
+    echo "simulator: $vendor API on $url"
+done
 
-sed -e "s|@SIMULATOR_URL@|$simulator_url|" -e "s|@PLUGIN_DIR@|$build/lib/switchboard/plugins|" \
-    scripts/sandbox/switchboard.json.in >"$work/switchboard.json"
-export USPEEDO_ACCESS_KEY_SECRET=sim-access-secret
+sed -e "s|@USPEEDO_URL@|${sim_url[uspeedo]}|" -e "s|@CAMS_URL@|${sim_url[cams]}|" \
+    -e "s|@VMS_URL@|${sim_url[vms]}|" -e "s|@SMN_URL@|${sim_url[smn]}|" \
+    -e "s|@PLUGIN_DIR@|$build/lib/switchboard/plugins|" scripts/sandbox/switchboard.json.in >"$work/switchboard.json"
+export USPEEDO_ACCESS_KEY_SECRET=sim-access-secret CAMS_ACCESS_KEY_SECRET=sim-access-secret
+export VMS_SECRET_ACCESS_KEY=sim-secret-key SMN_SECRET_ACCESS_KEY=sim-secret-key
 start daemon "$build/bin/switchboard" serve --config "$work/switchboard.json"
 echo "daemon: API on $url"
-echo
 
 status=0
-"$build/bin/switchboard" send --server "$url" --route otp scripts/sandbox/recipients.json || status=$?
+for route in otp whatsapp voice promo; do
+    echo
+    echo "== switchboard send --route $route"
+    "$build/bin/switchboard" send --server "$url" --route "$route" scripts/sandbox/recipients.json || status=$?
+    # 'switchboard send' exits 2 when some recipients did not get through, which this demo shows on purpose.
+    [ "$status" -le 2 ] || exit "$status"
+done
 echo
-# 'switchboard send' exits 2 when some recipients did not get through, which this demo shows on purpose.
-[ "$status" -le 2 ] || exit "$status"
-echo "demo: done. Three recipients fail on purpose: user-4 is on the simulator's block list (the vendor"
-echo "refuses it), user-5's number is not E.164 and user-6 lacks the template's code (both refused by"
-echo "validation, before any send)."
+echo "demo: done. Some recipients fail on purpose: +85255319999 is on every simulator's block list"
+echo "(the uSpeedo, VMS and SMN vendors refuse it at once; CAMS accepts it and would report it failed"
+echo "in a delivery receipt), user-5's number is not E.164 and user-6 lacks the template's code (both"
+echo "refused by validation, before any send, where the route's template needs a code)."
