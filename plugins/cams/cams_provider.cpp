@@ -74,23 +74,6 @@ constexpr const char* empty_body_sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae4
 
 // ---- small readers ---------------------------------------------------------------------------
 
-std::optional<std::string> text_of(const json::value& value) {
-    switch (value.kind()) {
-    case json::kind::string: return std::string(value.get_string());
-    case json::kind::int64: return std::to_string(value.get_int64());
-    case json::kind::uint64: return std::to_string(value.get_uint64());
-    default: return std::nullopt;
-    }
-}
-
-// A field of a vendor answer read leniently: what the vendor says matters more than its type.
-std::string text_field(const json::object& object, std::string_view key) {
-    const json::value* v = object.if_contains(key);
-    return v != nullptr ? text_of(*v).value_or("") : "";
-}
-
-std::string reason_of(const sdk::field_error& e) { return std::string(e.what()).substr(e.path().size() + 2); }
-
 bool all_digits(std::string_view text) {
     return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
 }
@@ -450,7 +433,7 @@ checked_recipient check_recipient(const route_step& step, std::string_view chann
         const json::value* value = r.params.if_contains(name);
         if (value == nullptr || value->is_null())
             return refuse(field, "is required by step.params");
-        std::optional<std::string> text = text_of(*value);
+        std::optional<std::string> text = sdk::integer_or_string(*value);
         if (!text && value->is_double())
             return refuse(field, "must be a string or an integer; write decimals as strings");
         if (!text)
@@ -501,12 +484,12 @@ std::string accepted_group(const sdk::http_response& response) {
         throw sdk::error(sdk::status::transient, http + ", and the body is not a JSON object: " +
                                                      sdk::excerpt(response.body), hint);
     }
-    const std::string code = text_field(*answer, "Code");
+    const std::string code = sdk::text_field(*answer, "Code");
     const bool ok_status = response.status >= 200 && response.status <= 299;
     if (ok_status && code == "OK")
-        return text_field(*answer, "GroupMessageId");
-    const std::string message = text_field(*answer, "Message");
-    const std::string request_id = text_field(*answer, "RequestId");
+        return sdk::text_field(*answer, "GroupMessageId");
+    const std::string message = sdk::text_field(*answer, "Message");
+    const std::string request_id = sdk::text_field(*answer, "RequestId");
     const std::string said = http + " Code " + (code.empty() ? "(none)" : code) + ": " +
                              (message.empty() ? "(no Message)" : message) +
                              (request_id.empty() ? "" : " (RequestId " + request_id + ")");
@@ -540,18 +523,18 @@ std::optional<sdk::receipt> read_receipt(const json::value& item, const std::str
     if (status == "subscribe" || status == "unsubscribe")
         return std::nullopt;
     sdk::receipt out;
-    out.message_id = text_field(r.object(), "MessageId");
+    out.message_id = sdk::text_field(r.object(), "MessageId");
     if (out.message_id.empty())
         throw sdk::field_error(path + ".MessageId", "is required");
-    out.to = host_to(text_field(r.object(), "To"));
+    out.to = host_to(sdk::text_field(r.object(), "To"));
     if (status == "Delivered" || status == "Read") {
         out.status = sdk::delivery::delivered;
     } else if (status == "Failed") {
         out.status = sdk::delivery::undelivered;
-        out.code = text_field(r.object(), "ErrorCode");
-        out.reason = text_field(r.object(), "ErrorDescription");
+        out.code = sdk::text_field(r.object(), "ErrorCode");
+        out.reason = sdk::text_field(r.object(), "ErrorDescription");
         if (out.reason.empty())
-            out.reason = text_field(r.object(), "StatusDescription");
+            out.reason = sdk::text_field(r.object(), "StatusDescription");
     } else {
         out.status = sdk::delivery::pending;  // Sent, and whatever CAMS adds later
         if (status != "Sent")
@@ -617,7 +600,7 @@ protected:
         try {
             step = read_step(request.channel, request.step, settings_);
         } catch (const sdk::field_error& e) {
-            step_problem = sdk::verdict::invalid(e.path(), reason_of(e));
+            step_problem = sdk::verdict::invalid(e.path(), e.reason());
         }
         std::vector<sdk::verdict> verdicts;
         verdicts.reserve(request.recipients.size());

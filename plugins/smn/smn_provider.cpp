@@ -54,38 +54,12 @@ constexpr const char* duplicate_code = "duplicate";
 
 // ---- text ------------------------------------------------------------------------------------
 
-// Numbers are compared by their digits alone: SMN echoes "8615911119348" for "+8615911119348".
-std::string digits_of(std::string_view phone) {
-    std::string out;
-    for (char c : phone)
-        if (c >= '0' && c <= '9')
-            out += c;
-    return out;
-}
-
 bool all_of(std::string_view text, std::string_view allowed) {
     return text.find_first_not_of(allowed) == std::string_view::npos;
 }
 
 constexpr std::string_view hex_digits = "0123456789abcdefABCDEF";
 constexpr std::string_view decimal_digits = "0123456789";
-
-std::optional<std::string> text_of(const json::value& value) {
-    switch (value.kind()) {
-    case json::kind::string: return std::string(value.get_string());
-    case json::kind::int64: return std::to_string(value.get_int64());
-    case json::kind::uint64: return std::to_string(value.get_uint64());
-    default: return std::nullopt;
-    }
-}
-
-// A field of a vendor answer read leniently: what the vendor says matters more than its type.
-std::string text_field(const json::object& object, std::string_view key) {
-    const json::value* v = object.if_contains(key);
-    return v != nullptr ? text_of(*v).value_or("") : "";
-}
-
-std::string reason_of(const sdk::field_error& e) { return std::string(e.what()).substr(e.path().size() + 2); }
 
 // Why `to` is not E.164 ('+', then 7 to 15 digits, the first not 0), or nothing when it is.
 std::optional<std::string> e164_problem(const std::string& to) {
@@ -247,11 +221,11 @@ struct vendor_error {
 };
 
 std::optional<vendor_error> error_in(const json::object& answer) {
-    std::string code = text_field(answer, "error_code");
-    std::string message = text_field(answer, "error_msg");
+    std::string code = sdk::text_field(answer, "error_code");
+    std::string message = sdk::text_field(answer, "error_msg");
     if (code.empty()) {
-        code = text_field(answer, "code");
-        message = text_field(answer, "message");
+        code = sdk::text_field(answer, "code");
+        message = sdk::text_field(answer, "message");
     }
     if (code.empty())
         return std::nullopt;
@@ -319,13 +293,13 @@ std::unordered_map<std::string, item_result> results_by_number(const json::objec
         if (o == nullptr)
             continue;
         item_result r;
-        r.message_id = text_field(*o, "message_id");
-        r.code = text_field(*o, "code");
-        r.message = text_field(*o, "message");
+        r.message_id = sdk::text_field(*o, "message_id");
+        r.code = sdk::text_field(*o, "code");
+        r.message = sdk::text_field(*o, "message");
         r.accepted = !r.message_id.empty() && r.code.empty();
         if (!r.accepted && r.code.empty())
             continue;  // neither an id nor a code: says nothing about the number
-        out.emplace(digits_of(text_field(*o, "endpoint")), std::move(r));
+        out.emplace(sdk::digits_of(sdk::text_field(*o, "endpoint")), std::move(r));
     }
     return out;
 }
@@ -358,13 +332,13 @@ std::int64_t time_of(std::string_view text) {
 
 sdk::receipt read_report(const json::object& item) {
     sdk::receipt out;
-    out.message_id = text_field(item, "message_id");
-    const std::string mobile = text_field(item, "mobile");
-    const std::string nation = digits_of(text_field(item, "nation_code"));
+    out.message_id = sdk::text_field(item, "message_id");
+    const std::string mobile = sdk::text_field(item, "mobile");
+    const std::string nation = sdk::digits_of(sdk::text_field(item, "nation_code"));
     // SMN lists mobiles either with their country code ("+8613...") or beside a nation_code.
-    out.to = mobile.empty() ? "" : (mobile.front() == '+' || nation.empty()) ? "+" + digits_of(mobile)
-                                                                              : "+" + nation + digits_of(mobile);
-    const std::string state = text_field(item, "status_desc");
+    out.to = mobile.empty() ? "" : (mobile.front() == '+' || nation.empty()) ? "+" + sdk::digits_of(mobile)
+                                                                              : "+" + nation + sdk::digits_of(mobile);
+    const std::string state = sdk::text_field(item, "status_desc");
     out.code = state;
     out.status = sdk::delivery::pending;
     const auto known = std::find_if(std::begin(cmpp_states), std::end(cmpp_states),
@@ -373,9 +347,9 @@ sdk::receipt read_report(const json::object& item) {
         out.status = known->status;
         out.reason = state + ": " + std::string(known->meaning);
     } else {
-        out.reason = "unrecognised status_desc '" + state + "' (status " + text_field(item, "status") + ")";
+        out.reason = "unrecognised status_desc '" + state + "' (status " + sdk::text_field(item, "status") + ")";
     }
-    out.at_unix_ms = time_of(text_field(item, "deliver_time"));
+    out.at_unix_ms = time_of(sdk::text_field(item, "deliver_time"));
     return out;
 }
 
@@ -438,7 +412,7 @@ protected:
         try {
             step = read_step(request.step);
         } catch (const sdk::field_error& e) {
-            step_problem = sdk::verdict::invalid(e.path(), reason_of(e));
+            step_problem = sdk::verdict::invalid(e.path(), e.reason());
         }
         std::vector<sdk::verdict> verdicts;
         verdicts.reserve(request.recipients.size());
@@ -491,7 +465,7 @@ protected:
                 outcomes.push_back(sdk::outcome::rejected(r.id, duplicate_code, "the same number is already in this call"));
                 continue;
             }
-            const auto it = results.find(digits_of(r.to));
+            const auto it = results.find(sdk::digits_of(r.to));
             if (it == results.end())
                 outcomes.push_back(sdk::outcome::unknown(
                     r.id, has_result ? "SMN's answer does not mention this number"
@@ -530,7 +504,7 @@ protected:
             const json::object* item = data->get_array()[i].if_object();
             if (item == nullptr)
                 throw sdk::field_error(sdk::index_path("answer.data", i), "must be an object");
-            if (wanted.count(text_field(*item, "message_id")) > 0)
+            if (wanted.count(sdk::text_field(*item, "message_id")) > 0)
                 out.receipts.push_back(read_report(*item));
         }
         return out;

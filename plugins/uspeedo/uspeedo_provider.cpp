@@ -41,23 +41,6 @@ constexpr const char* fail_content_code = "FailContent";
 // ---- text ------------------------------------------------------------------------------------
 
 
-// uSpeedo limits messages in characters, so count code points, not bytes (the text is valid
-// UTF-8: Boost.JSON refuses anything else).
-std::size_t code_points(std::string_view text) {
-    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-        return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    }));
-}
-
-// Numbers are compared by their digits alone: uSpeedo echoes "(852)55311111" for 85255311111.
-std::string digits_of(std::string_view phone) {
-    std::string out;
-    for (char c : phone)
-        if (c >= '0' && c <= '9')
-            out += c;
-    return out;
-}
-
 // A string as is, a number as its decimal text, anything else as nothing.
 std::optional<std::string> text_of(const json::value& value) {
     switch (value.kind()) {
@@ -68,20 +51,6 @@ std::optional<std::string> text_of(const json::value& value) {
     default: return std::nullopt;
     }
 }
-
-// A field of a vendor answer read leniently: what the vendor says matters more than its type.
-std::string text_field(const json::object& object, std::string_view key) {
-    const json::value* v = object.if_contains(key);
-    return v != nullptr ? text_of(*v).value_or("") : "";
-}
-
-const json::array* array_field(const json::object& object, std::string_view key) {
-    const json::value* v = object.if_contains(key);
-    return v != nullptr ? v->if_array() : nullptr;
-}
-
-// The reason alone, for verdicts that carry the field separately.
-std::string reason_of(const sdk::field_error& e) { return std::string(e.what()).substr(e.path().size() + 2); }
 
 // Why `to` is not E.164 ('+', then 7 to 15 digits, the first not 0), or nothing when it is.
 std::optional<std::string> e164_problem(const std::string& to) {
@@ -210,12 +179,12 @@ checked_recipient check_recipient(const route_step& step, const sdk::recipient& 
         std::optional<std::string> text = text_of(*value);
         if (!text)
             return refuse(field, std::string("must be a string or a number, not ") + sdk::object_reader::kind(*value));
-        if (const std::size_t length = code_points(*text); length > max_message_chars)
+        if (const std::size_t length = sdk::code_points(*text); length > max_message_chars)
             return refuse(field, "is " + std::to_string(length) + " characters; a message holds at most 500");
         out.template_params.push_back(std::move(*text));
     }
     if (step.template_text) {
-        const std::size_t length = code_points(render(*step.template_text, out.template_params));
+        const std::size_t length = sdk::code_points(render(*step.template_text, out.template_params));
         if (length > max_message_chars)
             return refuse("params", "make the message " + std::to_string(length) +
                                         " characters long with step.template_text; uSpeedo sends at most 500");
@@ -331,7 +300,7 @@ void check_ret_code(const json::object& answer, const sdk::http_response& respon
     const std::int64_t code = value->is_int64() ? value->get_int64() : -1;
     if (code == 0)
         return;
-    const std::string message = text_field(answer, "Message");
+    const std::string message = sdk::text_field(answer, "Message");
     const std::string said = "RetCode " + text_of(*value).value_or("") + ": " + (message.empty() ? "(no Message)" : message);
     if (code == bad_credentials)
         throw sdk::error(sdk::status::authentication,
@@ -356,16 +325,16 @@ public:
     explicit recipient_index(const std::vector<sdk::recipient>& recipients) {
         for (std::size_t i = 0; i < recipients.size(); ++i) {
             by_id_.emplace(recipients[i].id, i);
-            by_phone_.emplace(digits_of(recipients[i].to), i);
+            by_phone_.emplace(sdk::digits_of(recipients[i].to), i);
         }
     }
 
     std::vector<std::size_t> find(const json::object& target) const {
-        if (const std::string user_id = text_field(target, "UserId"); !user_id.empty())
+        if (const std::string user_id = sdk::text_field(target, "UserId"); !user_id.empty())
             if (auto it = by_id_.find(user_id); it != by_id_.end())
                 return {it->second};
         std::vector<std::size_t> out;
-        const auto [first, last] = by_phone_.equal_range(digits_of(text_field(target, "Phone")));
+        const auto [first, last] = by_phone_.equal_range(sdk::digits_of(sdk::text_field(target, "Phone")));
         for (auto it = first; it != last; ++it)
             out.push_back(it->second);
         return out;
@@ -380,20 +349,20 @@ private:
 // FailContent item when the template/SenderId check failed for the whole item.
 std::unordered_map<std::size_t, std::string> failures(const sdk::batch& batch, const json::object& answer) {
     std::unordered_map<std::size_t, std::string> out;
-    const json::array* items = array_field(answer, "FailContent");
+    const json::array* items = sdk::array_field(answer, "FailContent");
     if (items == nullptr)
         return out;
     const recipient_index index(batch.recipients);
     for (const json::value& item : *items) {
         const json::object* failed = item.if_object();
-        const json::array* targets = failed != nullptr ? array_field(*failed, "Target") : nullptr;
+        const json::array* targets = failed != nullptr ? sdk::array_field(*failed, "Target") : nullptr;
         if (targets == nullptr)
             continue;
-        const std::string item_reason = text_field(*failed, "FailureDetails");
+        const std::string item_reason = sdk::text_field(*failed, "FailureDetails");
         for (const json::value& target : *targets) {
             if (!target.is_object())
                 continue;
-            std::string reason = text_field(target.get_object(), "FailureDetails");
+            std::string reason = sdk::text_field(target.get_object(), "FailureDetails");
             if (reason.empty())
                 reason = item_reason.empty() ? "listed in FailContent without FailureDetails" : item_reason;
             for (std::size_t i : index.find(target.get_object()))
@@ -418,10 +387,10 @@ sdk::receipt read_receipt(const json::value& item, const std::string& path, cons
     const std::string result = r.required_string("ReceiptResult");
     sdk::receipt out;
     out.message_id = session_no;
-    out.to = "+" + digits_of(r.required_string("Phone"));
+    out.to = "+" + sdk::digits_of(r.required_string("Phone"));
     out.status = delivery_of(result);
-    out.code = text_field(r.object(), "ReceiptCode");
-    out.reason = text_field(r.object(), "ReceiptDesc");
+    out.code = sdk::text_field(r.object(), "ReceiptCode");
+    out.reason = sdk::text_field(r.object(), "ReceiptDesc");
     if (out.status == sdk::delivery::pending && result != "Unknow")
         out.reason = "unrecognised ReceiptResult '" + result + "'" + (out.reason.empty() ? "" : ": " + out.reason);
     out.at_unix_ms = r.int_or("ReceiptTime", 0) * 1000;
@@ -480,7 +449,7 @@ protected:
         try {
             step = read_step(request.step);
         } catch (const sdk::field_error& e) {
-            step_problem = sdk::verdict::invalid(e.path(), reason_of(e));
+            step_problem = sdk::verdict::invalid(e.path(), e.reason());
         }
         std::vector<sdk::verdict> verdicts;
         verdicts.reserve(request.recipients.size());
@@ -505,7 +474,7 @@ protected:
 
     std::vector<sdk::outcome> do_decode(const sdk::batch& batch, const sdk::http_response& response) override {
         const json::object answer = successful_answer(response);
-        const std::string session_no = text_field(answer, "SessionNo");
+        const std::string session_no = sdk::text_field(answer, "SessionNo");
         const std::unordered_map<std::size_t, std::string> failed = failures(batch, answer);
         std::vector<sdk::outcome> outcomes;
         outcomes.reserve(batch.recipients.size());
@@ -540,14 +509,14 @@ protected:
     sdk::receipt_batch do_decode_receipt_query(const sdk::receipt_query&, const sdk::http_response& response) override {
         const json::object answer = successful_answer(response);
         sdk::receipt_batch out;
-        const json::array* data = array_field(answer, "Data");
+        const json::array* data = sdk::array_field(answer, "Data");
         for (std::size_t i = 0; data != nullptr && i < data->size(); ++i) {
             const std::string path = sdk::index_path("answer.Data", i);
             if (!(*data)[i].is_object())
                 throw sdk::field_error(path, "must be an object");
             const sdk::object_reader session((*data)[i].get_object(), path);
             const std::string session_no = session.required_string("SessionNo");
-            const json::array* receipts = array_field(session.object(), "ReceiptSet");
+            const json::array* receipts = sdk::array_field(session.object(), "ReceiptSet");
             for (std::size_t j = 0; receipts != nullptr && j < receipts->size(); ++j)
                 out.receipts.push_back(read_receipt((*receipts)[j], sdk::index_path(path + ".ReceiptSet", j), session_no));
         }

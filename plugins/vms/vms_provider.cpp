@@ -67,21 +67,6 @@ bool listed(const std::string_view (&codes)[N], std::string_view code) {
 
 // ---- text ------------------------------------------------------------------------------------
 
-// VMS limits text in characters: count code points (Boost.JSON guarantees valid UTF-8).
-std::size_t code_points(std::string_view text) {
-    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-        return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    }));
-}
-
-std::string digits_of(std::string_view phone) {
-    std::string out;
-    for (char c : phone)
-        if (c >= '0' && c <= '9')
-            out += c;
-    return out;
-}
-
 std::optional<std::string> text_of(const json::value& value) {
     switch (value.kind()) {
     case json::kind::string: return std::string(value.get_string());
@@ -95,18 +80,6 @@ std::optional<std::string> text_of(const json::value& value) {
     default: return std::nullopt;
     }
 }
-
-std::string text_field(const json::object& object, std::string_view key) {
-    const json::value* v = object.if_contains(key);
-    return v != nullptr ? text_of(*v).value_or("") : "";
-}
-
-const json::array* array_field(const json::object& object, std::string_view key) {
-    const json::value* v = object.if_contains(key);
-    return v != nullptr ? v->if_array() : nullptr;
-}
-
-std::string reason_of(const sdk::field_error& e) { return std::string(e.what()).substr(e.path().size() + 2); }
 
 // Why `to` is not E.164, or nothing when it is.
 std::optional<std::string> e164_problem(const std::string& to) {
@@ -139,7 +112,7 @@ std::string phone_of(const std::string& to) {
 
 // The E.164 number of a callee as VMS writes it, when it is recognisably mainland; else nothing.
 std::string e164_of_callee(std::string_view callee) {
-    const std::string digits = digits_of(callee);
+    const std::string digits = sdk::digits_of(callee);
     if (digits.size() == 11 && digits.front() == '1')
         return "+86" + digits;
     if (digits.size() == 13 && digits.starts_with("861"))
@@ -246,8 +219,8 @@ route_step read_step(const json::object& object) {
         throw sdk::field_error("step.tts_content", "is required for type 3 (TTS text)");
     if (out.tts_content && out.type != 3)
         throw sdk::field_error("step.tts_content", "is used only with type 3 (TTS text), not type " + std::to_string(out.type));
-    if (out.tts_content && code_points(*out.tts_content) > max_tts_chars)
-        throw sdk::field_error("step.tts_content", "is " + std::to_string(code_points(*out.tts_content)) +
+    if (out.tts_content && sdk::code_points(*out.tts_content) > max_tts_chars)
+        throw sdk::field_error("step.tts_content", "is " + std::to_string(sdk::code_points(*out.tts_content)) +
                                                        " characters; VMS takes at most 250");
 
     out.number_type = step.optional_int("number_type");
@@ -283,8 +256,8 @@ route_step read_step(const json::object& object) {
     if (step.has("forbid_time_list"))
         out.forbid_time_list = read_forbid_time_list(step);
     out.ext = step.optional_string("ext");
-    if (out.ext && code_points(*out.ext) > max_ext_chars)
-        throw sdk::field_error("step.ext", "is " + std::to_string(code_points(*out.ext)) + " characters; VMS takes at most 250");
+    if (out.ext && sdk::code_points(*out.ext) > max_ext_chars)
+        throw sdk::field_error("step.ext", "is " + std::to_string(sdk::code_points(*out.ext)) + " characters; VMS takes at most 250");
     return out;
 }
 
@@ -313,7 +286,7 @@ checked_recipient check_recipient(const route_step& step, const sdk::recipient& 
         out.phone_param[name] = std::move(*text);
     }
     if (!step.params.empty()) {
-        const std::size_t length = code_points(json::serialize(out.phone_param));
+        const std::size_t length = sdk::code_points(json::serialize(out.phone_param));
         if (length > max_phone_param_chars)
             return refuse("params", "make PhoneParam " + std::to_string(length) + " characters of JSON; VMS takes at most 2048");
     }
@@ -405,9 +378,9 @@ void check_answer(const sdk::http_response& response, const json::object* answer
                 error = &e->get_object();
     const std::string http = "HTTP " + std::to_string(status);
     if (error != nullptr) {
-        const std::string code = text_field(*error, "Code");
-        const std::string code_n = text_field(*error, "CodeN");
-        const std::string message = text_field(*error, "Message");
+        const std::string code = sdk::text_field(*error, "Code");
+        const std::string code_n = sdk::text_field(*error, "CodeN");
+        const std::string message = sdk::text_field(*error, "Message");
         const std::string said = http + " " + (code.empty() ? "(no Code)" : code) + (code_n.empty() ? "" : " " + code_n) +
                                  ": " + (message.empty() ? "(no Message)" : message);
         if (status == 429 || status >= 500 || listed(transient_codes, code))
@@ -544,7 +517,7 @@ std::string query_value(std::string_view url, std::string_view name) {
 sdk::receipt read_cdr(const json::object& cdr, const std::string& path, const std::string& open_id) {
     sdk::receipt out;
     out.message_id = open_id;
-    out.to = e164_of_callee(text_field(cdr, "callee"));
+    out.to = e164_of_callee(sdk::text_field(cdr, "callee"));
     const std::optional<std::int64_t> result = integer_field(cdr, "callResult");
     if (!result)
         throw sdk::field_error(path + ".callResult", cdr.contains("callResult") ? "must be an integer" : "is required");
@@ -636,7 +609,7 @@ protected:
         try {
             step = read_step(request.step);
         } catch (const sdk::field_error& e) {
-            step_problem = sdk::verdict::invalid(e.path(), reason_of(e));
+            step_problem = sdk::verdict::invalid(e.path(), e.reason());
         }
         std::vector<sdk::verdict> verdicts;
         verdicts.reserve(request.recipients.size());
@@ -685,29 +658,29 @@ protected:
         std::vector<std::optional<sdk::outcome>> found(batch.recipients.size());
         const auto matches = [&](const json::object& item) {
             std::vector<std::size_t> out;
-            if (auto it = by_open_id.find(text_field(item, "SingleOpenId")); it != by_open_id.end())
+            if (auto it = by_open_id.find(sdk::text_field(item, "SingleOpenId")); it != by_open_id.end())
                 return std::vector<std::size_t>{it->second};
-            const auto [first, last] = by_phone.equal_range(digits_of(text_field(item, "Phone")));
+            const auto [first, last] = by_phone.equal_range(sdk::digits_of(sdk::text_field(item, "Phone")));
             for (auto it = first; it != last; ++it)
                 out.push_back(it->second);
             return out;
         };
         const json::object& lists = result->get_object();
-        if (const json::array* success = array_field(lists, "SuccessList"))
+        if (const json::array* success = sdk::array_field(lists, "SuccessList"))
             for (const json::value& v : *success)
                 if (const json::object* item = v.if_object())
                     for (std::size_t i : matches(*item))
                         found[i] = sdk::outcome::accepted(batch.recipients[i].id, open_ids[i]);
-        if (const json::array* failed = array_field(lists, "FailList"))
+        if (const json::array* failed = sdk::array_field(lists, "FailList"))
             for (const json::value& v : *failed)
                 if (const json::object* item = v.if_object())
                     for (std::size_t i : matches(*item)) {
-                        const std::string type = text_field(*item, "Type");
+                        const std::string type = sdk::text_field(*item, "Type");
                         if (type == reduplicated) {
                             found[i] = sdk::outcome::accepted(batch.recipients[i].id, open_ids[i]);
                             continue;
                         }
-                        std::string reason = text_field(*item, "Desc");
+                        std::string reason = sdk::text_field(*item, "Desc");
                         if (reason.empty())
                             reason = type.empty() ? "listed in FailList without Type" : fail_meaning(type);
                         found[i] = sdk::outcome::rejected(batch.recipients[i].id, type.empty() ? "FailList" : type, reason);
@@ -750,7 +723,7 @@ protected:
                 throw sdk::field_error(path, "must be an object");
             const json::object& cdr = items[i]->get_object();
             // Call-status events and task-mode CDRs carry no singleOpenId: nothing of ours to settle.
-            const std::string open_id = text_field(cdr, "singleOpenId");
+            const std::string open_id = sdk::text_field(cdr, "singleOpenId");
             if (open_id.empty())
                 continue;
             out.receipts.push_back(read_cdr(cdr, path, open_id));
@@ -766,7 +739,7 @@ private:
     }
 
     static std::string phone_of_any(const std::string& to) {
-        return e164_problem(to) ? digits_of(to) : phone_of(to);
+        return e164_problem(to) ? sdk::digits_of(to) : phone_of(to);
     }
 
     json::object item(const route_step& step, const sdk::batch& batch, std::size_t i, std::int64_t now_unix_ms) const {

@@ -9,3 +9,4 @@
 #include <switchboard/sdk/json.hpp>
 #include <switchboard/sdk/messages.hpp>
 #include <switchboard/sdk/provider.hpp>
+#include <switchboard/sdk/text.hpp>

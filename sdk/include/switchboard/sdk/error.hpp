@@ -57,6 +57,8 @@ public:
         : std::runtime_error(path + ": " + reason), path_(path) {}
 
     const std::string& path() const noexcept { return path_; }
+    // The reason alone, without the path: for verdicts, which carry the field separately.
+    std::string reason() const { return std::string(what()).substr(path_.size() + 2); }
 
 private:
     std::string path_;
