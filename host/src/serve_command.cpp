@@ -104,12 +104,13 @@ int serve(const std::filesystem::path& config_file) {
         daemon_config config = load_config(config_file);
         if (config.plugin_dirs.empty())
             config.plugin_dirs.push_back(default_plugin_dir());
+        // The store first: a store that cannot be used is the one thing to report.
+        const std::unique_ptr<core::job_store> store = open_store(config);
         const core::provider_map providers = create_providers(config);
         check_channels(config.routes, providers);
 
         const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
         net::io_context io(static_cast<int>(threads));
-        const std::unique_ptr<core::job_store> store = open_store(config);
         core::http_client http(io.get_executor(), config.http);
         core::dispatcher dispatcher(io.get_executor(), *store, config.routes, providers, http, config.dispatch);
         jobs_api api(*store, dispatcher, config.routes, providers);

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -119,4 +120,48 @@ TEST_CASE("shutdown: SIGTERM lets the call in flight finish and exits 0, and the
     CHECK(finished.at("counts").at("unknown") == 0);  // the call in flight was let finish
     CHECK(sandbox.send_calls().size() == 3);
     CHECK(what_the_vendor_took(sandbox).accepted_twice == 0);
+}
+
+TEST_CASE("crash: a daemon killed while a large job arrives in pages keeps every page it acknowledged",
+          "[e2e][crash]") {
+    sandbox_options options;
+    options.durable = true;
+    uspeedo_sandbox sandbox(options);
+    const json::value opened = fetch_json("POST", sandbox.api_url() + "/v1/jobs",
+                                          json::serialize(json::object{{"route", "otp"}, {"open", true}}));
+    const std::string job(opened.at("id").as_string());
+    const json::array all = numbered_recipients(50'000);
+    constexpr std::size_t page_size = 5000;
+
+    // Pages go up from another thread; the daemon is killed after the third acknowledgement.
+    std::atomic<int> acknowledged{0};
+    std::thread uploader([&] {
+        for (std::size_t from = 0; from < all.size(); from += page_size) {
+            const json::array page(all.begin() + static_cast<std::ptrdiff_t>(from),
+                                   all.begin() + static_cast<std::ptrdiff_t>(from + page_size));
+            const auto r = fetch("POST", sandbox.api_url() + "/v1/jobs/" + job + "/recipients",
+                                 json::serialize(json::object{{"recipients", page}}));
+            if (!r.ok() || r.response.status != 200)
+                return;
+            ++acknowledged;
+        }
+    });
+    while (acknowledged < 3)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    sandbox.kill_daemon();
+    uploader.join();
+    const int acked = acknowledged;
+
+    sandbox.start_daemon();
+    const json::value kept = fetch_json("GET", sandbox.api_url() + "/v1/jobs/" + job);
+    const std::int64_t stored = kept.at("recipients").as_int64();
+    CHECK(kept.at("state") == "open");
+    CHECK(stored % static_cast<std::int64_t>(page_size) == 0);           // pages are all or nothing
+    CHECK(stored >= acked * static_cast<std::int64_t>(page_size));       // nothing acknowledged is lost
+    CHECK(stored <= (acked + 1) * static_cast<std::int64_t>(page_size)); // at most the page in flight more
+
+    fetch_json("POST", sandbox.api_url() + "/v1/jobs/" + job + "/start");
+    CHECK(sandbox.wait_finished(job).at("counts").at("accepted") == stored);
+    std::cout << "crash while accepting: " << acked << " pages acknowledged before the kill, " << stored / page_size
+              << " stored\n";
 }
