@@ -259,7 +259,7 @@ TEST_CASE("encode (v1): AccountId is sent when configured", "[encode]") {
     CHECK_FALSE(body.contains("Action"));
 }
 
-TEST_CASE("encode: a template without params sends no TemplateParams, and SenderId always", "[encode]") {
+TEST_CASE("encode: SenderId is always sent, as seed 002's table requires though seed 001's does not, and a template without params sends no TemplateParams", "[encode]") {
     const auto p = instance();
     for (const std::string step : {R"({"template": "UTA1"})", R"({"template": "UTA1", "params": []})"}) {
         const json::object body = body_of(encoded(*p, batch(step, three)));

@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
     app.add_option("--access-key-id", creds.access_key_id, "The AccessKeyId clients must use")->capture_default_str();
     app.add_option("--secret-access-key", creds.secret_access_key, "The SecretAccessKey clients must sign with");
     app.add_option("--region", creds.region, "The region clients must sign for")->capture_default_str();
+    app.add_option("--callback-token", creds.callback_token, "The authToken CDR callbacks are signed with")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     switchboard::vms_simulator::vms_api api(creds);

@@ -393,10 +393,11 @@ response vms_api::handle(const simulator::request& call, const simulator::faults
         const json::object error = error_of("InvalidParameter", "the body is not a JSON object");
         return envelope(400, &error);
     }
-    return single_batch_append(parsed.get_object(), settings, record);
+    return single_batch_append(parsed.get_object(), settings, now_unix_ms, record);
 }
 
-response vms_api::single_batch_append(const json::object& body, const simulator::faults& settings, json::object& record) {
+response vms_api::single_batch_append(const json::object& body, const simulator::faults& settings,
+                                      std::int64_t now_unix_ms, json::object& record) {
     const json::value* list = body.if_contains("List");
     std::string problem, code = "MissingParameter";
     if (list == nullptr || !list->is_array() || list->get_array().empty())
@@ -409,7 +410,7 @@ response vms_api::single_batch_append(const json::object& body, const simulator:
         return envelope(400, &error);
     }
 
-    json::array numbers, accepted, success, fail;
+    json::array numbers, accepted, success, fail, callbacks;
     for (const json::value& value : list->get_array()) {
         const json::object& item = value.get_object();
         const std::string phone(item.at("Phone").get_string());
@@ -428,6 +429,7 @@ response vms_api::single_batch_append(const json::object& body, const simulator:
         }
         accepted_open_ids_.insert(open_id);
         accepted.emplace_back(phone);
+        callbacks.push_back(cdr_callback(phone, open_id, now_unix_ms));
         json::object ok{{"Phone", phone}, {"SingleOpenId", open_id}};
         if (const json::value* ext = item.if_contains("Ext"))
             ok["Ext"] = *ext;
@@ -436,7 +438,22 @@ response vms_api::single_batch_append(const json::object& body, const simulator:
     record["count"] = numbers.size();
     record["numbers"] = std::move(numbers);
     record["accepted"] = std::move(accepted);
+    record["callbacks"] = std::move(callbacks);  // what VMS would post once each call ended, for tests to replay
     return envelope(200, nullptr, {{"SuccessList", std::move(success)}, {"FailList", std::move(fail)}});
+}
+
+json::object vms_api::cdr_callback(const std::string& phone, const std::string& open_id, std::int64_t now_unix_ms) {
+    const std::int64_t ended_ms = now_unix_ms + 30'000;
+    const json::object cdr{{"accountId", "sim-account"},   {"callId", "V" + std::to_string(next_request_)},
+                           {"serviceType", 100},           {"subServiceType", 102},
+                           {"caller", "02100000000"},      {"callee", phone},
+                           {"beginCallTime", now_unix_ms}, {"endTime", ended_ms},
+                           {"callDuration", 12},           {"callResult", 1},
+                           {"singleOpenId", open_id}};
+    const std::string body = json::serialize(cdr);
+    const std::string timestamp = std::to_string(ended_ms / 1000);
+    const std::string auth_code = sha256_hex(timestamp + sha256_hex(body) + credentials_.callback_token);
+    return {{"query", "?timestamp=" + timestamp + "&authCode=" + auth_code}, {"body", body}};
 }
 
 } // namespace switchboard::vms_simulator

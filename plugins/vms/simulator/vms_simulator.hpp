@@ -12,6 +12,7 @@ struct credentials {
     std::string access_key_id = "sim-access-key";
     std::string secret_access_key = "sim-secret-key";
     std::string region = "cn-north-1";
+    std::string callback_token = "sim-callback-token";  // the console's authToken for CDR callbacks
 };
 
 class vms_api final : public simulator::vendor_api {
@@ -24,7 +25,10 @@ public:
 
 private:
     simulator::response single_batch_append(const boost::json::object& body, const simulator::faults& settings,
-                                            boost::json::object& record);
+                                            std::int64_t now_unix_ms, boost::json::object& record);
+    // The call-record (CDR) callback VMS would post for a finished call: its query (timestamp and
+    // authCode) and its body.
+    boost::json::object cdr_callback(const std::string& phone, const std::string& open_id, std::int64_t now_unix_ms);
     simulator::response envelope(int status, const boost::json::object* error, boost::json::object result = {});
 
     credentials credentials_;

@@ -37,7 +37,8 @@ struct simulator {
                                                       const std::string& region = "cn-north-1") const {
         static const auto plugin = core::plugin::load(std::filesystem::path(SWITCHBOARD_PLUGIN_DIR) / "vms.so");
         return plugin->create_instance("vms-sim", R"({"endpoint": ")" + url + R"(", "access_key_id": "sim-access-key",
-            "secret_access_key": ")" + secret + R"(", "region": ")" + region + R"(", "number_pool_no": "NP1"})");
+            "secret_access_key": ")" + secret + R"(", "region": ")" + region + R"(", "number_pool_no": "NP1",
+            "callback_token": "sim-callback-token"})");
     }
 
     // Encodes `batch` with the plugin, sends it, and decodes the answer.
@@ -177,4 +178,28 @@ TEST_CASE("simulator: a tampered body or missing field is refused", "[simulator]
     CHECK(answer.at("ResponseMetadata").at("Error").at("Code") == "MissingParameter");
     CHECK(answer.at("ResponseMetadata").at("Error").at("Message") == "List[0].NumberPoolNo is required");
     CHECK(sim.last_record().at("auth_ok") == true);
+}
+
+TEST_CASE("simulator: the CDR callback of each accepted call verifies and becomes a delivered receipt", "[simulator]") {
+    const simulator sim;
+    const auto p = sim.instance();
+    const core::plugin_call_result sent = sim.send(*p, batch);
+    REQUIRE(sent.ok());
+    const json::object record = sim.last_record();
+    const json::array& callbacks = record.at("callbacks").as_array();
+    REQUIRE(callbacks.size() == 3);
+    for (const json::value& callback : callbacks) {
+        const std::string url = "https://hooks.example/v1/receipts/vms-sim" + std::string(callback.at("query").as_string());
+        const std::string body(callback.at("body").as_string());
+        const core::plugin_call_result receipt = p->parse_receipt({"POST", url, {}, body}, now_ms());
+        INFO(receipt.error);
+        REQUIRE(receipt.ok());
+        const json::value parsed = json::parse(receipt.json);
+        REQUIRE(parsed.at("receipts").as_array().size() == 1);
+        CHECK(parsed.at("receipts").at(0).at("status") == "delivered");
+
+        // The same callback with its body changed no longer verifies.
+        const core::plugin_call_result forged = p->parse_receipt({"POST", url, {}, body + " "}, now_ms());
+        CHECK(forged.status == SB_STATUS_AUTHENTICATION);
+    }
 }
