@@ -323,6 +323,9 @@ net::awaitable<void> dispatcher::send_batch(const job& j, const route_step& step
     } else {
         const plugin_call_result decoded = provider.decode(document, sent.response);
         if (!decoded.ok()) {
+            // A vendor that asks to come back later slows the whole instance down, not just this job.
+            if (decoded.status == SB_STATUS_TRANSIENT && decoded.retry_after_ms > 0)
+                limiters_.at(provider.name())->hold(std::chrono::milliseconds(decoded.retry_after_ms));
             settle_all(decoded.status == SB_STATUS_TRANSIENT ? recipient_state::queued : recipient_state::failed,
                        status_name(decoded.status), decoded.error, decoded.retry_after_ms);
         } else {

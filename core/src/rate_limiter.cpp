@@ -29,7 +29,13 @@ rate_limiter::rate_limiter(double requests_per_second, double recipients_per_sec
 
 token_bucket::clock::duration rate_limiter::reserve(std::size_t recipients, token_bucket::clock::time_point now) {
     std::lock_guard lock(mutex_);
-    return std::max(requests_.reserve(1, now), recipients_.reserve(static_cast<double>(recipients), now));
+    const token_bucket::clock::duration held = held_until_ > now ? held_until_ - now : token_bucket::clock::duration::zero();
+    return std::max({held, requests_.reserve(1, now), recipients_.reserve(static_cast<double>(recipients), now)});
+}
+
+void rate_limiter::hold(token_bucket::clock::duration wait, token_bucket::clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    held_until_ = std::max(held_until_, now + wait);
 }
 
 } // namespace switchboard::core

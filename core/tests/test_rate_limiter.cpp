@@ -46,3 +46,14 @@ TEST_CASE("rate limiter: an idle bucket saves up only its burst", "[core][rate]"
     CHECK(bucket.reserve(1, start + 1h) == 0s);          // an hour idle buys one call, not 36000
     CHECK(bucket.reserve(1, start + 1h) == 100ms);
 }
+
+TEST_CASE("rate limiter: a vendor's throttling answer holds every later call of the instance", "[core][rate]") {
+    rate_limiter limiter(0, 0);
+    const clock_type::time_point start{};
+    limiter.hold(2s, start);
+    CHECK(limiter.reserve(1, start) == 2s);
+    CHECK(limiter.reserve(1, start + 500ms) == 1500ms);
+    limiter.hold(1s, start + 500ms);                  // a shorter hold never shortens a longer one
+    CHECK(limiter.reserve(1, start + 1s) == 1s);
+    CHECK(limiter.reserve(1, start + 3s) == 0s);
+}

@@ -36,8 +36,13 @@ public:
     // Thread safe.
     token_bucket::clock::duration reserve(std::size_t recipients, token_bucket::clock::time_point now = token_bucket::clock::now());
 
+    // Back-pressure: the vendor said "throttled, come back in `wait`", so no call of this instance
+    // goes out before then, whichever job it belongs to. Thread safe.
+    void hold(token_bucket::clock::duration wait, token_bucket::clock::time_point now = token_bucket::clock::now());
+
 private:
     std::mutex mutex_;
+    token_bucket::clock::time_point held_until_{};
     token_bucket requests_;
     token_bucket recipients_;
 };
