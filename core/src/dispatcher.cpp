@@ -108,7 +108,13 @@ dispatcher::dispatcher(net::any_io_executor executor, job_store& store, const ro
       options_(options) {
     for (const auto& [name, instance] : providers_) {
         const plugin_manifest& m = instance->owner().manifest();
-        limiters_.emplace(name, std::make_unique<rate_limiter>(m.requests_per_second, m.recipients_per_second));
+        double requests = m.requests_per_second;
+        double recipients = m.recipients_per_second;
+        if (const auto o = options_.rate_overrides.find(name); o != options_.rate_overrides.end()) {
+            requests = o->second.requests_per_second.value_or(requests);
+            recipients = o->second.recipients_per_second.value_or(recipients);
+        }
+        limiters_.emplace(name, std::make_unique<rate_limiter>(requests, recipients));
     }
 }
 

@@ -167,7 +167,21 @@ void read_providers(const json::object& doc, daemon_config& out, checker& check)
         const json::object* p = check.object(&value, path);
         if (p == nullptr)
             continue;
-        check.unknown_keys(*p, path, {"plugin", "config"});
+        check.unknown_keys(*p, path, {"plugin", "config", "rate_limits"});
+        if (const json::object* limits = check.object(p->if_contains("rate_limits"), path + ".rate_limits")) {
+            check.unknown_keys(*limits, path + ".rate_limits", {"requests_per_second", "recipients_per_second"});
+            core::rate_override o;
+            for (const auto& [key, value] : *limits) {
+                if (key != "requests_per_second" && key != "recipients_per_second")
+                    continue;  // reported above as not a known setting
+                if (!value.is_number() || value.to_number<double>() < 0) {
+                    check.problem(path + ".rate_limits." + std::string(key), "expected a number of at least 0 (0: no limit)");
+                    continue;
+                }
+                (key == "requests_per_second" ? o.requests_per_second : o.recipients_per_second) = value.to_number<double>();
+            }
+            out.dispatch.rate_overrides.emplace(std::string(name), o);
+        }
         provider_config pc{std::string(name), check.string(*p, "plugin", path, true), "{}"};
         if (const json::object* config = check.object(p->if_contains("config"), path + ".config"))
             pc.config_json = json::serialize(*config);

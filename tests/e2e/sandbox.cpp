@@ -102,7 +102,13 @@ std::vector<json::object> sandbox::recipients(const std::string& job_id, const s
 
 std::vector<json::object> sandbox::calls(const std::string& action) {
     std::vector<json::object> out;
-    const json::value calls = fetch_json("GET", simulator_url_ + "/_simulator/calls");
+    // A long run's record is large (one entry per number): read it with a cap to match.
+    core::http_client_options large;
+    large.max_response_bytes = std::size_t(1) << 30;
+    const core::http_result answer = fetch("GET", simulator_url_ + "/_simulator/calls", {}, large);
+    if (!answer.ok())
+        throw std::runtime_error("GET " + simulator_url_ + "/_simulator/calls: " + answer.error);
+    const json::value calls = json::parse(answer.response.body);
     for (const json::value& call : calls.as_array())
         if (call.as_object().contains("action") && call.at("action") == action.c_str())
             out.push_back(call.as_object());

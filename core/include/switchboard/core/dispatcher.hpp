@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,17 @@ class rate_limiter;
 using provider_map = std::map<std::string, std::unique_ptr<provider_instance>, std::less<>>;
 using route_map = std::map<std::string, route, std::less<>>;
 
+// A provider instance's pace when the configuration overrides its manifest's (0: no limit).
+struct rate_override {
+    std::optional<double> requests_per_second;
+    std::optional<double> recipients_per_second;
+};
+
 struct dispatch_options {
     int max_attempts = 3;                              // vendor calls per recipient and step
     std::chrono::milliseconds base_backoff{500};       // first retry waits up to this (full jitter)
     std::chrono::milliseconds max_backoff{30'000};
+    std::map<std::string, rate_override, std::less<>> rate_overrides;  // by provider instance
 };
 
 // Validates `recipients` against the provider of `step`, many per plugin call; those refused

@@ -28,8 +28,9 @@ private:
 
 class rate_limiter {
 public:
-    // Limits of 0 mean none. Calls are spaced evenly (a burst of one call), so that no one-second
-    // window ever holds more than `requests_per_second` calls.
+    // Limits of 0 mean none. Calls are spaced evenly (a burst of one call) at 95% of
+    // `requests_per_second`, so that no one-second window at the vendor holds more than the limit
+    // even when a call goes out a little late.
     rate_limiter(double requests_per_second, double recipients_per_second);
 
     // Reserves one call carrying `recipients`; returns how long to wait before sending it.

@@ -1,0 +1,49 @@
+// Pacing end to end: the CAMS simulator counts, per one-second window, the calls it received, and
+// allows 10 per second per key. The daemon paces the instance at its manifest's 10 calls/s.
+#include "sandbox.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <deque>
+#include <iostream>
+
+namespace json = boost::json;
+using namespace switchboard::testing;
+
+TEST_CASE("rate limit: the CAMS simulator never sees more than 10 calls in a second, and gets at least 9 a second",
+          "[e2e][rate]") {
+    sandbox_spec spec;
+    spec.simulator = CAMS_SIMULATOR;
+    spec.simulator_args = {"--access-key-id", "rate-ak", "--access-key-secret", "rate-sk", "--cust-space-id", "cams-rate"};
+    spec.plugin = "cams";
+    spec.provider_config = {{"access_key_id", "rate-ak"}, {"cust_space_id", "cams-rate"}, {"from", "8613800000000"},
+                            {"parameters", "form"}};
+    spec.secret_field = "access_key_secret";
+    spec.secret = "rate-sk";
+    spec.route_step = {{"channel", "whatsapp"}, {"template_code", "tpl"}, {"language", "en"}, {"params", json::array{"code"}}};
+    sandbox box(spec);
+
+    const std::string job = box.submit(numbered_recipients(40'000));  // 40 calls of 1000
+    const json::object finished = box.wait_finished(job);
+    CHECK(finished.at("counts").at("accepted") == 40'000);
+
+    std::vector<std::int64_t> at;
+    for (const json::object& call : box.calls("SendChatappMassMessage"))
+        at.push_back(call.at("at_unix_ms").as_int64());
+    std::sort(at.begin(), at.end());
+    REQUIRE(at.size() == 40);
+    std::size_t busiest = 0;
+    std::deque<std::int64_t> window;
+    for (std::int64_t t : at) {
+        window.push_back(t);
+        while (window.front() <= t - 1000)
+            window.pop_front();
+        busiest = std::max(busiest, window.size());
+    }
+    const double seconds = static_cast<double>(at.back() - at.front()) / 1000.0;
+    const double rate = static_cast<double>(at.size() - 1) / seconds;
+    CHECK(busiest <= 10);
+    CHECK(rate >= 9.0);
+    std::cout << "rate limit: 40 calls, busiest second " << busiest << " calls, achieved " << rate << " calls/s\n";
+}
