@@ -1,4 +1,5 @@
 // The `switchboard` program: one binary, one subcommand per task.
+#include "config_check_command.hpp"
 #include "plugins_command.hpp"
 #include "send_command.hpp"
 #include "serve_command.hpp"
@@ -55,6 +56,20 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     serve->callback([config, &exit_code] { exit_code = switchboard::host::serve(*config); });
 }
 
+void add_config_command(CLI::App& app, int& exit_code) {
+    CLI::App* config = app.add_subcommand("config", "Check a configuration file");
+    config->require_subcommand(0, 1);
+    config->callback([config] {
+        if (config->get_subcommands().empty())
+            throw CLI::CallForHelp();
+    });
+    auto file = std::make_shared<std::filesystem::path>();
+    CLI::App* check = config->add_subcommand(
+        "check", "Everything `serve` checks at start (settings, secrets, plugins and their settings, routes), without serving");
+    check->add_option("FILE", *file, "The configuration file")->required();
+    check->callback([file, &exit_code] { exit_code = switchboard::host::check_config(*file, std::cout, std::cerr); });
+}
+
 void add_send_command(CLI::App& app, int& exit_code) {
     auto options = std::make_shared<switchboard::host::send_options>();
     CLI::App* send = app.add_subcommand("send", "Submit a job to a running daemon, wait, and print every recipient");
@@ -77,6 +92,7 @@ int main(int argc, char** argv) {
     add_plugins_command(app, exit_code);
     add_serve_command(app, exit_code);
     add_send_command(app, exit_code);
+    add_config_command(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -4,6 +4,7 @@
 #include "http_server.hpp"
 #include "jobs_api.hpp"
 #include "plugins_command.hpp"
+#include "provider_setup.hpp"
 
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/job_store.hpp>
@@ -28,32 +29,6 @@ namespace switchboard::host {
 namespace net = boost::asio;
 
 namespace {
-
-core::provider_map create_providers(const daemon_config& config) {
-    core::provider_map providers;
-    for (const provider_config& p : config.providers) {
-        const std::shared_ptr<core::plugin> plugin = core::find_plugin(p.plugin, config.plugin_dirs);
-        providers.emplace(p.name, plugin->create_instance(p.name, p.config_json));
-        spdlog::info("provider {}: plugin {} {} from {}", p.name, plugin->manifest().name, plugin->manifest().version,
-                     plugin->file().string());
-    }
-    return providers;
-}
-
-// Each route step's channel must be one its provider's plugin offers.
-void check_channels(const core::route_map& routes, const core::provider_map& providers) {
-    std::vector<std::string> problems;
-    for (const auto& [name, r] : routes)
-        for (std::size_t i = 0; i < r.steps.size(); ++i) {
-            const core::route_step& step = r.steps[i];
-            const auto& channels = providers.find(step.provider)->second->owner().manifest().channels;
-            if (std::find(channels.begin(), channels.end(), step.channel) == channels.end())
-                problems.push_back("routes." + name + "[" + std::to_string(i) + "].channel: provider '" + step.provider +
-                                   "' has no channel '" + step.channel + "'");
-        }
-    if (!problems.empty())
-        throw config_error(problems);
-}
 
 std::unique_ptr<core::job_store> open_store(const daemon_config& config) {
     if (config.sqlite_store.empty()) {
@@ -107,7 +82,6 @@ int serve(const std::filesystem::path& config_file) {
         // The store first: a store that cannot be used is the one thing to report.
         const std::unique_ptr<core::job_store> store = open_store(config);
         const core::provider_map providers = create_providers(config);
-        check_channels(config.routes, providers);
 
         const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
         net::io_context io(static_cast<int>(threads));

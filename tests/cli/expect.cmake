@@ -1,5 +1,6 @@
 # Runs one command and checks its exit code and output, for tests of the `switchboard` program.
 #   cmake -DCOMMAND="prog|arg|arg" -DEXIT=1 [-DSTDOUT=regex] [-DSTDERR=regex] [-DSTDERR_LINES=n]
+#         [-DNEVER=text]   (text that must appear in neither output, e.g. a secret)
 #         -P expect.cmake
 string(REPLACE "|" ";" command "${COMMAND}")
 execute_process(COMMAND ${command} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -12,6 +13,12 @@ if(DEFINED STDOUT AND NOT out MATCHES "${STDOUT}")
 endif()
 if(DEFINED STDERR AND NOT err MATCHES "${STDERR}")
     message(FATAL_ERROR "stderr does not match '${STDERR}'\n${shown}")
+endif()
+if(DEFINED NEVER)
+    string(FIND "${out}${err}" "${NEVER}" found)
+    if(NOT found EQUAL -1)
+        message(FATAL_ERROR "the output shows '${NEVER}', which it must never show\n${shown}")
+    endif()
 endif()
 if(DEFINED STDERR_LINES)
     string(REGEX MATCHALL "\n" newlines "${err}")

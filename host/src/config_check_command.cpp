@@ -1,0 +1,34 @@
+#include "config_check_command.hpp"
+
+#include "config.hpp"
+#include "plugins_command.hpp"
+#include "provider_setup.hpp"
+
+#include <switchboard/core/plugin.hpp>
+#include <switchboard/core/sqlite_job_store.hpp>
+
+#include <ostream>
+
+namespace switchboard::host {
+
+int check_config(const std::filesystem::path& file, std::ostream& out, std::ostream& err) {
+    try {
+        daemon_config config = load_config(file);
+        if (config.plugin_dirs.empty())
+            config.plugin_dirs.push_back(default_plugin_dir());
+        const core::provider_map providers = create_providers(config);
+        out << file.string() << ": ok: " << providers.size() << " provider(s), " << config.routes.size()
+            << " route(s), listening on " << config.listen << ", "
+            << (config.sqlite_store.empty() ? std::string("jobs in memory only") : "store " + config.sqlite_store.string())
+            << '\n';
+        return 0;
+    } catch (const config_error& e) {
+        for (const std::string& problem : e.problems())
+            err << "error: " << problem << '\n';
+    } catch (const std::exception& e) {
+        err << "error: " << e.what() << '\n';
+    }
+    return 1;
+}
+
+} // namespace switchboard::host
