@@ -47,6 +47,9 @@ sed -e "s|@USPEEDO_URL@|${sim_url[uspeedo]}|" -e "s|@CAMS_URL@|${sim_url[cams]}|
     -e "s|@PLUGIN_DIR@|$build/lib/switchboard/plugins|" scripts/sandbox/switchboard.json.in >"$work/switchboard.json"
 export USPEEDO_ACCESS_KEY_SECRET=sim-access-secret CAMS_ACCESS_KEY_SECRET=sim-access-secret
 export VMS_SECRET_ACCESS_KEY=sim-secret-key SMN_SECRET_ACCESS_KEY=sim-secret-key
+# The daemon's API key: the daemon reads it through its configuration, 'switchboard send' from here.
+SWITCHBOARD_API_KEY=demo-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+export SWITCHBOARD_API_KEY
 start daemon "$build/bin/switchboard" serve --config "$work/switchboard.json"
 echo "daemon: API on $url"
 

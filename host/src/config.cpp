@@ -189,6 +189,25 @@ void read_providers(const json::object& doc, daemon_config& out, checker& check)
     }
 }
 
+void read_api_access(const json::object& doc, daemon_config& out, checker& check) {
+    if (const json::value* open = doc.if_contains("open_api")) {
+        if (!open->is_bool())
+            check.problem("open_api", "expected true or false");
+        else
+            out.open_api = open->get_bool();
+    }
+    if (const json::object* keys = check.object(doc.if_contains("api_keys"), "api_keys"))
+        for (const auto& [name, key] : *keys) {
+            if (!key.is_string() || key.get_string().size() < 16)
+                check.problem("api_keys." + std::string(name), "expected a key of at least 16 characters (use ${env:NAME})");
+            else
+                out.api_keys.emplace(std::string(name), std::string(key.get_string()));
+        }
+    if (out.api_keys.empty() && !out.open_api)
+        check.problem("api_keys", "is required: name at least one client key, or set \"open_api\": true to serve "
+                                  "the API without keys (only where the network is trusted)");
+}
+
 void read_http(const json::object& doc, daemon_config& out, checker& check) {
     const json::object* http = check.object(doc.if_contains("http_client"), "http_client");
     if (http == nullptr)
@@ -235,7 +254,7 @@ daemon_config load_config(const fs::path& file) {
     resolve_secrets(doc, "", check);
     const json::object& top = doc.get_object();
     check.unknown_keys(top, "", {"listen", "plugin_dirs", "providers", "routes", "http_client", "dispatch",
-                                 "max_request_bytes", "store", "shutdown_grace_ms"});
+                                 "max_request_bytes", "store", "shutdown_grace_ms", "api_keys", "open_api"});
     daemon_config out;
     if (top.contains("listen"))
         out.listen = check.string(top, "listen", "", true);
@@ -263,6 +282,7 @@ daemon_config load_config(const fs::path& file) {
         if (!db.empty())
             out.sqlite_store = db.is_absolute() ? db : file.parent_path() / db;
     }
+    read_api_access(top, out, check);
     read_providers(top, out, check);
     read_routes(top, out, check);
     read_http(top, out, check);

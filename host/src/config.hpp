@@ -6,6 +6,7 @@
 #include <switchboard/core/http_client.hpp>
 
 #include <filesystem>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -27,7 +28,9 @@ struct daemon_config {
     core::dispatch_options dispatch;
     std::size_t max_request_bytes = 16 * 1024 * 1024;
     std::filesystem::path sqlite_store;    // empty: jobs live in memory only
-    std::chrono::hours retention{24 * 7};   // finished jobs are deleted this long after they finished
+    std::chrono::hours retention{24 * 7};
+    std::map<std::string, std::string> api_keys;   // client name -> key (a secret)
+    bool open_api = false;                          // serve the API without keys   // finished jobs are deleted this long after they finished
     std::chrono::milliseconds shutdown_grace{10'000};  // how long calls in flight may finish on SIGTERM
 };
 

@@ -135,7 +135,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 
             http::request<http::string_body> raw = parser.release();
             http_server_request request{std::string(raw.method_string()), std::string(raw.target()), {},
-                                        std::move(raw.body())};
+                                        std::move(raw.body()), {}};
             for (const auto& field : raw)
                 request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
             http_server_response response;

@@ -17,6 +17,7 @@ struct http_server_request {
     std::string target;   // path and query as received
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
+    std::string client;   // the API client's name, once its key is checked
 };
 
 struct http_server_response {

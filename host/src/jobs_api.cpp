@@ -168,6 +168,12 @@ http_server_response jobs_api::handle(const http_server_request& request) {
         return error(400, "invalid_request", "the request target is not a valid path");
     const std::string path = url->path();
     try {
+        if (path == "/healthz" && request.method == "GET")
+            return reply(200, json::object{{"status", "ok"}});
+        if (path == "/readyz" && request.method == "GET") {
+            store_.find_job("");  // the store answers: a store that fails throws store_error, answered 503
+            return reply(200, json::object{{"status", "ready"}});
+        }
         if (path == "/v1/jobs") {
             if (request.method != "POST")
                 return error(405, "method_not_allowed", "use POST to submit a job");
@@ -219,8 +225,8 @@ http_server_response jobs_api::submit(const http_server_request& request) {
     store_.create_job(j, recipients);
     if (!paged)
         dispatcher_.start(j.id);
-    spdlog::info("job {}: {} {} recipients for route {}", j.id, paged ? "opened with" : "accepted", j.recipient_count,
-                 j.route);
+    spdlog::info("job {}: {} {} recipients for route {} (client {})", j.id, paged ? "opened with" : "accepted",
+                 j.recipient_count, j.route, request.client);
     return reply(paged ? 201 : 202, job_json(j, store_.count_by_state(j.id)));
 }
 

@@ -79,6 +79,8 @@ void add_send_command(CLI::App& app, int& exit_code) {
         ->required()
         ->check(CLI::ExistingFile);
     send->add_option("--timeout", options->timeout_seconds, "Seconds to wait for the job to finish")->capture_default_str();
+    send->add_option("--api-key", options->api_key, "The daemon's API key (default: $SWITCHBOARD_API_KEY)")
+        ->envname("SWITCHBOARD_API_KEY");
     send->callback([options, &exit_code] { exit_code = switchboard::host::send_job(*options, std::cout, std::cerr); });
 }
 

@@ -18,8 +18,12 @@ namespace json = boost::json;
 namespace {
 
 // One daemon request, answered with its JSON body; throws with the daemon's own message.
-json::value call(const std::string& method, const std::string& url, const std::string& body = {}) {
-    const core::http_result r = core::fetch({method, url, {{"Content-Type", "application/json"}}, body});
+json::value call(const std::string& method, const std::string& url, const std::string& api_key,
+                 const std::string& body = {}) {
+    core::http_request request{method, url, {{"Content-Type", "application/json"}}, body};
+    if (!api_key.empty())
+        request.headers.push_back({"Authorization", "Bearer " + api_key});
+    const core::http_result r = core::fetch(std::move(request));
     if (!r.ok())
         throw std::runtime_error(r.error);
     boost::system::error_code ec;
@@ -65,12 +69,13 @@ std::string counts_line(const json::object& counts) {
     return line.empty() ? "no recipients" : line;
 }
 
-void print_recipients(const std::string& base, std::ostream& out) {
+void print_recipients(const std::string& base, const std::string& api_key, std::ostream& out) {
     constexpr std::string_view row = "{:>5}  {:<16} {:<10} {:<16} {:<12} {}\n";
     out << fmt::format(fmt::runtime(row), "#", "TO", "REF", "STATE", "PROVIDER", "MESSAGE ID / REASON");
     json::value next = 0;
     while (!next.is_null()) {
-        const json::value page = call("GET", base + "/recipients?limit=1000&offset=" + std::to_string(next.as_int64()));
+        const json::value page =
+            call("GET", base + "/recipients?limit=1000&offset=" + std::to_string(next.as_int64()), api_key);
         for (const json::value& item : page.at("recipients").as_array()) {
             const json::object& r = item.as_object();
             // A validation verdict names the field it refused in `code`.
@@ -89,14 +94,14 @@ void print_recipients(const std::string& base, std::ostream& out) {
 int send_job(const send_options& options, std::ostream& out, std::ostream& err) {
     try {
         const json::array recipients = read_recipients(options.recipients_file);
-        const json::value submitted = call("POST", options.server + "/v1/jobs",
+        const json::value submitted = call("POST", options.server + "/v1/jobs", options.api_key,
                                            json::serialize(json::object{{"route", options.route}, {"recipients", recipients}}));
         const std::string id(submitted.at("id").as_string());
         out << "job " << id << ": " << recipients.size() << " recipients on route " << options.route << '\n';
 
         const std::string base = options.server + "/v1/jobs/" + id;
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
-        json::value job = call("GET", base);
+        json::value job = call("GET", base, options.api_key);
         auto next_progress = std::chrono::steady_clock::now() + std::chrono::seconds(2);
         while (job.at("state") != "finished") {
             if (std::chrono::steady_clock::now() > deadline)
@@ -106,9 +111,9 @@ int send_job(const send_options& options, std::ostream& out, std::ostream& err) 
                 next_progress += std::chrono::seconds(2);
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            job = call("GET", base);
+            job = call("GET", base, options.api_key);
         }
-        print_recipients(base, out);
+        print_recipients(base, options.api_key, out);
 
         std::int64_t not_sent = 0;
         for (const auto& [state, count] : job.at("counts").as_object())

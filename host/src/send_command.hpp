@@ -12,6 +12,7 @@ struct send_options {
     std::string route;
     std::filesystem::path recipients_file;   // a JSON array of {"to", "params", "ref"}
     int timeout_seconds = 600;
+    std::string api_key;                     // sent as Authorization: Bearer; never printed
 };
 
 // Returns the exit code: 0 when every recipient ended accepted or delivered, 2 when some did not,

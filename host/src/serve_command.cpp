@@ -1,5 +1,6 @@
 #include "serve_command.hpp"
 
+#include "api_access.hpp"
 #include "config.hpp"
 #include "http_server.hpp"
 #include "jobs_api.hpp"
@@ -96,8 +97,11 @@ int serve(const std::filesystem::path& config_file) {
 
         http_server_limits limits;
         limits.max_body_bytes = config.max_request_bytes;
+        const api_access access(config.api_keys, config.open_api);
+        if (config.open_api)
+            spdlog::warn("open_api is set: the API takes requests without keys");
         http_server server(io.get_executor(), config.listen,
-                           [&api](const http_server_request& r) { return api.handle(r); }, limits);
+                           access.guard([&api](const http_server_request& r) { return api.handle(r); }), limits);
 
         net::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& ec, int signal) {

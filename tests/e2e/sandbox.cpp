@@ -40,6 +40,10 @@ sandbox::sandbox(const sandbox_spec& spec) {
         {"http_client", {{"request_timeout_ms", spec.request_timeout_ms}}},
         {"max_request_bytes", spec.max_request_bytes}};
     json::object with_store = config;
+    if (spec.api_key.empty())
+        with_store["open_api"] = true;
+    else
+        with_store["api_keys"] = {{"tests", spec.api_key}};
     if (spec.durable)
         with_store["store"] = {{"sqlite", (dir_ / "switchboard.db").string()}};
     std::ofstream(dir_ / "switchboard.json") << json::serialize(with_store);

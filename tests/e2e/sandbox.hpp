@@ -26,6 +26,7 @@ struct sandbox_spec {
     int request_timeout_ms = 5000;
     std::int64_t max_request_bytes = 16 * 1024 * 1024;
     bool durable = false;                       // keep jobs in an SQLite file in the scratch directory
+    std::string api_key;                        // empty: the API is open; else clients need this key
 };
 
 class sandbox {

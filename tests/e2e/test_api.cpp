@@ -132,3 +132,29 @@ TEST_CASE("api: a large job arrives in pages: open, append, start", "[e2e][api]"
     CHECK(late.status == 409);
     CHECK_THAT(std::string(late.body.at("message").as_string()), Catch::Contains("recipients can be added only to a job created with"));
 }
+
+TEST_CASE("api: without a valid API key every job endpoint answers 401, health does not ask", "[e2e][api][auth]") {
+    sandbox_spec spec;
+    spec.simulator = USPEEDO_SIMULATOR;
+    spec.plugin = "uspeedo";
+    spec.provider_config = {{"account_id", 1}, {"access_key_id", "sim-access-key"}, {"access_key_secret", "sim-access-secret"}};
+    spec.route_step = {{"channel", "sms"}, {"template", "UTA1"}, {"params", json::array{"code"}}};
+    spec.api_key = "key-0123456789abcdef";
+    sandbox box(spec);
+    const std::string body = json::serialize(json::object{{"route", "otp"}, {"recipients", numbered_recipients(1)}});
+    const auto post = [&](std::vector<core::http_header> headers) {
+        headers.push_back({"Content-Type", "application/json"});
+        const core::http_result r = core::fetch({"POST", box.api_url() + "/v1/jobs", headers, body});
+        REQUIRE(r.ok());
+        return r.response;
+    };
+    CHECK(post({}).status == 401);
+    CHECK(post({{"Authorization", "Bearer key-0123456789abcdeX"}}).status == 401);
+    CHECK(post({{"Authorization", "Basic key-0123456789abcdef"}}).status == 401);
+    const core::http_response refused = post({});
+    CHECK(json::parse(refused.body).at("code") == "unauthorized");
+    CHECK(post({{"Authorization", "Bearer key-0123456789abcdef"}}).status == 202);
+    CHECK(fetch("GET", box.api_url() + "/v1/jobs/job_x").response.status == 401);
+    CHECK(fetch("GET", box.api_url() + "/healthz").response.status == 200);
+    CHECK(fetch("GET", box.api_url() + "/readyz").response.status == 200);
+}

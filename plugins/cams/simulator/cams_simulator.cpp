@@ -512,8 +512,10 @@ response cams_api::send(const params_map& params, const simulator::faults& setti
         if (!v || *v < 30 || *v > 1209600)
             return fail(bad("InvalidParameter.Ttl", "Ttl must be 30 to 1209600"));
     }
-    if (const std::string label = param(params, "Label"); !label.empty() && label != "promotion" && label != "transaction")
-        return fail(bad("InvalidParameter.Label", "Label must be promotion or transaction"));
+    // The seed's table lists "pormotion" and "transaction" (its sample value is "promotion"): accept all three.
+    if (const std::string label = param(params, "Label");
+        !label.empty() && label != "pormotion" && label != "promotion" && label != "transaction")
+        return fail(bad("InvalidParameter.Label", "Label must be pormotion, promotion or transaction"));
 
     boost::system::error_code ec;
     const json::value list = json::parse(param(params, "SenderList"), ec);

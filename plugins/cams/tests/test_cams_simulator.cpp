@@ -284,3 +284,32 @@ TEST_CASE("simulator: a request replayed with the same nonce is refused, and the
     CHECK(code_of(replay.response) == "SignatureNonceUsed");
     CHECK(provider->decode(b, replay.response).status == SB_STATUS_TRANSIENT);
 }
+
+TEST_CASE("seed vs VENDORS.md: Label is 'pormotion' or 'transaction' in the seed's table, so the simulator accepts it "
+          "and the sample 'promotion', the plugin sends only 'promotion' (VENDORS.md: a typo)",
+          "[simulator]") {
+    const simulator sim("1000");
+    for (const char* label : {"pormotion", "promotion", "transaction"}) {
+        INFO(label);
+        CHECK(post_v1(sim, with(with(good_params(), "ChannelType", "viber"), "Label", label)).status == 200);
+    }
+    CHECK(code_of(post_v1(sim, with(with(good_params(), "ChannelType", "viber"), "Label", "news"))) ==
+          "InvalidParameter.Label");
+
+    const auto viber = [](const std::string& label) {
+        return R"({"id": "b1", "job_id": "j", "channel": "viber",
+                   "step": {"template_code": "tpl-1", "language": "en", "params": ["code"], "label": ")" +
+               label + R"("}, "recipients": [{"id": "r1", "to": "+8613900000001", "params": {"code": "1"}}]})";
+    };
+    const core::plugin_call_result typo = sim.provider()->encode(viber("pormotion"), now_ms());
+    CHECK_FALSE(typo.ok());
+    CHECK(typo.error.find("step.label") != std::string::npos);
+    const core::plugin_call_result encoded = sim.provider()->encode(viber("promotion"), now_ms());
+    REQUIRE(encoded.ok());
+    CHECK(encoded.request->url.find("Label=promotion") != std::string::npos);
+    const core::plugin_call_result r = send(*sim.provider(), viber("promotion"));
+    INFO(r.error);
+    REQUIRE(r.ok());
+    CHECK(outcome(r, 0, "result") == "accepted");
+    CHECK(sim.last_record().at("auth_ok") == true);
+}

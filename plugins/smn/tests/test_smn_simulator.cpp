@@ -332,3 +332,24 @@ TEST_CASE("smn simulator: X-Sdk-Date must be signed and well formed", "[simulato
     CHECK(call("HMAC-SHA256 Credential=AKID", sdk::utc_compact(now_ms())) ==
           "Authorization is not 'SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...'");
 }
+
+TEST_CASE("seed vs VENDORS.md: sign_id is optional in the seed's table, so the simulator accepts a request without it, "
+          "the plugin requires config.sign_id and always sends it as the legacy SDKs do",
+          "[simulator]") {
+    simulator sim;
+    const core::http_response unsigned_template = sim.signed_call(
+        "POST", promotion, R"({"sms_template_id": ")" + template_id + R"(", "endpoints": ["+8613900000001"]})");
+    REQUIRE(unsigned_template.status == 200);
+    CHECK(body_of(unsigned_template).at("result").as_array().at(0).as_object().contains("message_id"));
+
+    CHECK_THROWS_WITH(plugin()->create_instance("smn-sim", R"({"endpoint": ")" + sim.url + R"(", "project_id": "pid",
+                                                    "access_key_id": "AKID", "secret_access_key": "SECRET"})"),
+                      Catch::Contains("config.sign_id"));
+    const std::unique_ptr<core::provider_instance> p = sim.instance();
+    const core::plugin_call_result encoded = p->encode(batch({"+8613900000001"}), now_ms());
+    REQUIRE(encoded.ok());
+    CHECK(json::parse(encoded.request->body).at("sign_id") == "sign-1");
+    const json::array o = outcomes(send(*p, batch({"+8613900000001"})));
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].at("result") == "accepted");
+}
