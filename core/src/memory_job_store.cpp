@@ -102,6 +102,18 @@ public:
         return counts;
     }
 
+    std::size_t cancel_queued(const std::string& job_id) override {
+        std::lock_guard lock(mutex_);
+        std::size_t cancelled = 0;
+        for (recipient& r : at(job_id).recipients)
+            if (r.state == recipient_state::queued) {
+                r.state = recipient_state::cancelled;
+                r.reason = "cancelled before it was sent";
+                ++cancelled;
+            }
+        return cancelled;
+    }
+
     void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {
         std::lock_guard lock(mutex_);
         std::vector<recipient>& all = at(job_id).recipients;

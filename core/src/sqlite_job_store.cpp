@@ -274,6 +274,19 @@ public:
         return counts;
     }
 
+    std::size_t cancel_queued(const std::string& job_id) override {
+        std::lock_guard lock(mutex_);
+        transaction tx(*this);
+        statement s(db_, "UPDATE recipients SET state = ?, reason = 'cancelled before it was sent' "
+                         "WHERE job_id = ? AND state = ?");
+        s.bind(1, static_cast<std::int64_t>(recipient_state::cancelled)).bind(2, job_id)
+            .bind(3, static_cast<std::int64_t>(recipient_state::queued));
+        s.run();
+        const auto cancelled = static_cast<std::size_t>(sqlite3_changes(db_));
+        tx.commit();
+        return cancelled;
+    }
+
     void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {
         std::lock_guard lock(mutex_);
         transaction tx(*this);

@@ -107,6 +107,16 @@ void check_store_contract(job_store& store) {
         CHECK_FALSE(store.find_job("j1"));
         CHECK(store.find_job("j2"));                     // unfinished jobs stay, whatever their age
     }
+    SECTION("cancelling touches only the recipients still queued") {
+        store.apply("j1", {to_state(0, recipient_state::accepted), to_state(1, recipient_state::sending)});
+        CHECK(store.cancel_queued("j1") == 3);
+        const auto counts = store.count_by_state("j1");
+        CHECK(counts.at(recipient_state::cancelled) == 3);
+        CHECK(counts.at(recipient_state::accepted) == 1);
+        CHECK(counts.at(recipient_state::sending) == 1);
+        CHECK(store.recipients("j1", 2, 1)[0].reason == "cancelled before it was sent");
+        CHECK_FALSE(store.next_due_at("j1"));
+    }
     SECTION("finished jobs are not unfinished") {
         CHECK(store.unfinished_jobs().size() == 1);
         store.set_job_state("j1", job_state::finished);

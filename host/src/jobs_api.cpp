@@ -193,6 +193,8 @@ http_server_response jobs_api::handle(const http_server_request& request) {
                 return append(id, request);
             if (tail == "/start" && request.method == "POST")
                 return start(id);
+            if (tail == "/cancel" && request.method == "POST")
+                return cancel(id, request.client);
         }
     } catch (const bad_request& bad) {
         return error(400, "invalid_request", bad.message, bad.field);
@@ -257,6 +259,21 @@ http_server_response jobs_api::start(const std::string& job_id) {
     j->state = core::job_state::queued;
     spdlog::info("job {}: started with {} recipients", job_id, j->recipient_count);
     return reply(202, job_json(*j, store_.count_by_state(job_id)));
+}
+
+http_server_response jobs_api::cancel(const std::string& job_id, const std::string& client) {
+    const std::optional<core::job> j = store_.find_job(job_id);
+    if (!j)
+        return error(404, "not_found", "no job " + job_id);
+    if (j->state == core::job_state::finished)
+        return error(409, "conflict", "job " + job_id + " is finished: there is nothing left to cancel");
+    const std::size_t cancelled = store_.cancel_queued(job_id);
+    if (j->state == core::job_state::open)
+        store_.finish_job(job_id, now_ms());  // never started: nothing is in flight
+    spdlog::info("job {}: cancelled {} recipient(s) not yet sent (client {})", job_id, cancelled, client);
+    json::object body = job_json(*store_.find_job(job_id), store_.count_by_state(job_id));
+    body["cancelled"] = cancelled;
+    return reply(200, body);
 }
 
 std::optional<http_server_response> jobs_api::validate(const core::route& r, std::vector<core::recipient>& recipients) {

@@ -3,6 +3,7 @@
 //                                     created (201) to take its recipients in pages:
 //   POST /v1/jobs/{id}/recipients     add a page of recipients to an open job
 //   POST /v1/jobs/{id}/start          start sending an open job; 202
+//   POST /v1/jobs/{id}/cancel         cancel every recipient not yet sent; calls in flight finish
 //   GET  /v1/jobs/{id}                its state and per-state counts
 //   GET  /v1/jobs/{id}/recipients     each recipient's outcome, paginated (?offset=&limit=&state=)
 // Errors have one shape: {"code": "...", "message": "...", "field": "recipients[3].to"}.
@@ -32,6 +33,7 @@ private:
     http_server_response submit(const http_server_request& request);
     http_server_response append(const std::string& job_id, const http_server_request& request);
     http_server_response start(const std::string& job_id);
+    http_server_response cancel(const std::string& job_id, const std::string& client);
     // Validates recipients with the route's first provider; an answer when it could not.
     std::optional<http_server_response> validate(const core::route& r, std::vector<core::recipient>& recipients);
     http_server_response show(const std::string& job_id);

@@ -45,6 +45,10 @@ public:
 
     virtual std::map<recipient_state, std::int64_t> count_by_state(const std::string& job_id) const = 0;
 
+    // Cancels every recipient of the job still waiting for a call (queued); those inside a call
+    // now finish as the vendor answers. Returns how many it cancelled.
+    virtual std::size_t cancel_queued(const std::string& job_id) = 0;
+
     // Applies the updates of one vendor call together.
     virtual void apply(const std::string& job_id, const std::vector<recipient_update>& updates) = 0;
 };
