@@ -14,6 +14,8 @@ public:
         std::lock_guard lock(mutex_);
         if (jobs_.count(j.id) != 0)
             throw std::invalid_argument("job " + j.id + " exists already");
+        if (!j.idempotency_key.empty() && find_by_key(j.idempotency_key))
+            throw std::invalid_argument("idempotency key " + j.idempotency_key + " is taken");
         jobs_.emplace(j.id, entry{j, recipients});
     }
 
@@ -28,6 +30,11 @@ public:
         std::lock_guard lock(mutex_);
         auto it = jobs_.find(id);
         return it == jobs_.end() ? std::nullopt : std::optional<job>(it->second.header);
+    }
+
+    std::optional<job> find_job_by_idempotency_key(const std::string& key) const override {
+        std::lock_guard lock(mutex_);
+        return find_by_key(key);
     }
 
     std::vector<job> unfinished_jobs() const override {
@@ -136,6 +143,13 @@ private:
         job header;
         std::vector<recipient> recipients;
     };
+
+    std::optional<job> find_by_key(const std::string& key) const {
+        for (const auto& [id, e] : jobs_)
+            if (!key.empty() && e.header.idempotency_key == key)
+                return e.header;
+        return std::nullopt;
+    }
 
     entry& at(const std::string& id) {
         auto it = jobs_.find(id);

@@ -15,7 +15,9 @@ CREATE TABLE jobs (
     created_at_ms INTEGER NOT NULL,
     state INTEGER NOT NULL,
     recipient_count INTEGER NOT NULL,
-    finished_at_ms INTEGER NOT NULL DEFAULT 0
+    finished_at_ms INTEGER NOT NULL DEFAULT 0,
+    idempotency_key TEXT UNIQUE,
+    request_hash TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE recipients (
     job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
@@ -116,10 +118,12 @@ recipient read_recipient(const statement& s) {
     return r;
 }
 
-constexpr const char* job_columns = "id, route, created_at_ms, state, recipient_count, finished_at_ms";
+constexpr const char* job_columns =
+    "id, route, created_at_ms, state, recipient_count, finished_at_ms, COALESCE(idempotency_key, ''), request_hash";
 
 job read_job(const statement& s) {
-    return job{s.text(0), s.text(1), s.integer(2), static_cast<job_state>(s.integer(3)), s.integer(4), s.integer(5)};
+    return job{s.text(0), s.text(1), s.integer(2), static_cast<job_state>(s.integer(3)), s.integer(4), s.integer(5),
+               s.text(6), s.text(7)};
 }
 
 class sqlite_job_store final : public job_store {
@@ -150,13 +154,14 @@ public:
     void create_job(const job& j, const std::vector<recipient>& recipients) override {
         std::lock_guard lock(mutex_);
         transaction tx(*this);
-        statement existing(db_, "SELECT 1 FROM jobs WHERE id = ?");
-        existing.bind(1, j.id);
+        statement existing(db_, "SELECT 1 FROM jobs WHERE id = ? OR idempotency_key = ?");
+        existing.bind(1, j.id).bind(2, j.idempotency_key);
         if (existing.step())
-            throw std::invalid_argument("job " + j.id + " exists already");
-        statement insert_job(db_, "INSERT INTO jobs (id, route, created_at_ms, state, recipient_count) VALUES (?,?,?,?,?)");
+            throw std::invalid_argument("job " + j.id + " or idempotency key '" + j.idempotency_key + "' exists already");
+        statement insert_job(db_, "INSERT INTO jobs (id, route, created_at_ms, state, recipient_count, "
+                                  "idempotency_key, request_hash) VALUES (?,?,?,?,?,NULLIF(?, ''),?)");
         insert_job.bind(1, j.id).bind(2, j.route).bind(3, j.created_at_ms).bind(4, static_cast<std::int64_t>(j.state))
-            .bind(5, j.recipient_count);
+            .bind(5, j.recipient_count).bind(6, j.idempotency_key).bind(7, j.request_hash);
         insert_job.run();
         insert_recipients(j.id, recipients);
         tx.commit();
@@ -178,6 +183,13 @@ public:
         std::lock_guard lock(mutex_);
         statement s(db_, (std::string("SELECT ") + job_columns + " FROM jobs WHERE id = ?").c_str());
         s.bind(1, id);
+        return s.step() ? std::optional<job>(read_job(s)) : std::nullopt;
+    }
+
+    std::optional<job> find_job_by_idempotency_key(const std::string& key) const override {
+        std::lock_guard lock(mutex_);
+        statement s(db_, (std::string("SELECT ") + job_columns + " FROM jobs WHERE idempotency_key = ?").c_str());
+        s.bind(1, key);
         return s.step() ? std::optional<job>(read_job(s)) : std::nullopt;
     }
 

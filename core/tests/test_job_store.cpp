@@ -29,7 +29,9 @@ std::vector<recipient> numbered(int n) {
     return out;
 }
 
-job a_job(const std::string& id, int recipients) { return {id, "otp", 1000, job_state::queued, recipients, 0}; }
+job a_job(const std::string& id, int recipients, const std::string& key = {}) {
+    return {id, "otp", 1000, job_state::queued, recipients, 0, key, key.empty() ? "" : "hash-of-" + key};
+}
 
 recipient_update to_state(std::int64_t index, recipient_state state, std::int64_t next_attempt_at_ms = 0) {
     recipient_update u;
@@ -48,6 +50,17 @@ void check_store_contract(job_store& store) {
         CHECK_FALSE(store.find_job("j2"));
         CHECK(store.count_by_state("j1").at(recipient_state::queued) == 5);
         CHECK(store.recipients("j1", 0, 100).size() == 5);
+    }
+    SECTION("a job is found by its idempotency key, and a key is never reused") {
+        store.create_job(a_job("j2", 1, "client-key-1"), numbered(1));
+        const auto found = store.find_job_by_idempotency_key("client-key-1");
+        REQUIRE(found);
+        CHECK(found->id == "j2");
+        CHECK(found->request_hash == "hash-of-client-key-1");
+        CHECK_FALSE(store.find_job_by_idempotency_key("client-key-2"));
+        CHECK_FALSE(store.find_job_by_idempotency_key(""));
+        CHECK_THROWS_AS(store.create_job(a_job("j3", 1, "client-key-1"), numbered(1)), std::invalid_argument);
+        store.create_job(a_job("j4", 1), numbered(1));  // jobs without a key never collide
     }
     SECTION("a job id is never reused") {
         CHECK_THROWS_AS(store.create_job(a_job("j1", 1), numbered(1)), std::invalid_argument);

@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -34,6 +35,19 @@ http_server_response error(int status, const std::string& code, const std::strin
     if (!field.empty())
         body["field"] = field;
     return reply(status, body);
+}
+
+std::string sha256_hex(const std::string& text) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < size; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 0x0f];
+    }
+    return out;
 }
 
 std::string new_job_id() {
@@ -218,12 +232,31 @@ http_server_response jobs_api::submit(const http_server_request& request) {
         throw bad_request{"open", "must be true (to add recipients in pages, then start) or false"};
     const bool paged = open != nullptr && open->get_bool();
 
+    // The same key with the same request answers with the job made the first time; the same key
+    // with another request is refused, so a client retrying after a lost answer never sends twice.
+    std::string key;
+    if (const json::value* k = doc.if_contains("idempotency_key")) {
+        if (!k->is_string() || k->get_string().empty() || k->get_string().size() > 200)
+            throw bad_request{"idempotency_key", "must be a string of 1 to 200 characters"};
+        key = std::string(k->get_string());
+    }
+    const std::string request_hash = key.empty() ? "" : sha256_hex(json::serialize(doc));
+    std::lock_guard one_submission_at_a_time(submissions_);
+    if (!key.empty()) {
+        if (const std::optional<core::job> earlier = store_.find_job_by_idempotency_key(key)) {
+            if (earlier->request_hash != request_hash)
+                return error(409, "conflict", "idempotency_key '" + key + "' was used for a different request (job " +
+                                                  earlier->id + ")", "idempotency_key");
+            return reply(200, job_json(*earlier, store_.count_by_state(earlier->id)));
+        }
+    }
+
     std::vector<core::recipient> recipients =
         read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, paged);
     if (auto refused = validate(route->second, recipients))
         return *refused;
     core::job j{new_job_id(), route->first, now_ms(), paged ? core::job_state::open : core::job_state::queued,
-                static_cast<std::int64_t>(recipients.size()), 0};
+                static_cast<std::int64_t>(recipients.size()), 0, key, request_hash};
     store_.create_job(j, recipients);
     if (!paged)
         dispatcher_.start(j.id);

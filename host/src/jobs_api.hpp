@@ -13,6 +13,7 @@
 
 #include <switchboard/core/dispatcher.hpp>
 
+#include <mutex>
 #include <optional>
 
 namespace switchboard::core {
@@ -39,6 +40,7 @@ private:
     http_server_response show(const std::string& job_id);
     http_server_response list_recipients(const std::string& job_id, const std::string& target);
 
+    std::mutex submissions_;   // a key's lookup and its job's creation happen as one
     core::job_store& store_;
     core::dispatcher& dispatcher_;
     const core::route_map& routes_;

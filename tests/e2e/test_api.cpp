@@ -178,3 +178,28 @@ TEST_CASE("api: cancel stops what is not yet sent, and the counts still add up",
     CHECK(accepted == static_cast<std::int64_t>(sandbox.send_calls().size()) * 1000);  // only what went out
     CHECK(call(sandbox, "POST", "/v1/jobs/" + job + "/cancel").status == 409);
 }
+
+TEST_CASE("api: an idempotency key returns the first job for the same request and refuses another", "[e2e][api]") {
+    uspeedo_sandbox sandbox;
+    const auto submit = [&](const json::array& recipients) {
+        return fetch("POST", sandbox.api_url() + "/v1/jobs",
+                     json::serialize(json::object{{"route", "otp"}, {"idempotency_key", "order-7731"}, {"recipients", recipients}}));
+    };
+    const core::http_result first = submit(numbered_recipients(3));
+    REQUIRE(first.ok());
+    CHECK(first.response.status == 202);
+    const std::string job(json::parse(first.response.body).at("id").as_string());
+
+    const core::http_result again = submit(numbered_recipients(3));  // a client retrying after a lost answer
+    REQUIRE(again.ok());
+    CHECK(again.response.status == 200);
+    CHECK(json::parse(again.response.body).at("id") == job.c_str());
+
+    const core::http_result other = submit(numbered_recipients(4));
+    REQUIRE(other.ok());
+    CHECK(other.response.status == 409);
+    CHECK(json::parse(other.response.body).at("field") == "idempotency_key");
+
+    sandbox.wait_finished(job);
+    CHECK(sandbox.send_calls().size() == 1);  // sent once
+}

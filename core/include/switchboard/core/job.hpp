@@ -56,6 +56,8 @@ struct job {
     job_state state = job_state::queued;
     std::int64_t recipient_count = 0;
     std::int64_t finished_at_ms = 0;   // when every recipient became final; 0 until then
+    std::string idempotency_key;       // the client's key for this submission, if it gave one
+    std::string request_hash;          // what was submitted under that key (SHA-256 hex)
 };
 
 // One change to one recipient: what a vendor call's outcome (or validation) decides.

@@ -15,6 +15,7 @@ public:
     virtual ~job_store() = default;
 
     // Stores a job with all its recipients, at once: when this returns, the job exists whole.
+    // Throws std::invalid_argument when its id, or its idempotency key, is taken.
     virtual void create_job(const job& j, const std::vector<recipient>& recipients) = 0;
 
     // Adds recipients to a stored job, at once; their indexes continue the job's. The job's
@@ -22,6 +23,8 @@ public:
     virtual void append_recipients(const std::string& job_id, const std::vector<recipient>& recipients) = 0;
 
     virtual std::optional<job> find_job(const std::string& id) const = 0;
+    // The job submitted under a client's idempotency key, if any.
+    virtual std::optional<job> find_job_by_idempotency_key(const std::string& key) const = 0;
     // Every job not finished (open ones included), oldest first.
     virtual std::vector<job> unfinished_jobs() const = 0;
     virtual void set_job_state(const std::string& id, job_state state) = 0;
