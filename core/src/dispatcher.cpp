@@ -187,13 +187,21 @@ net::awaitable<void> dispatcher::run(std::string job_id) {
     for (;;) {
         if (stopping_)
             co_return;  // unfinished: resumed when the daemon starts again
+        if (j.deadline_ms > 0 && now_ms() >= j.deadline_ms) {
+            const std::size_t expired = store_.settle_queued(job_id, recipient_state::failed,
+                                                             "the job's deadline passed before it could be sent");
+            if (expired > 0)
+                spdlog::info("job {}: deadline passed; {} recipient(s) not sent", job_id, expired);
+        }
         // One look at the next due recipient to learn its step, then a batch of that step's size.
         std::vector<recipient> due = store_.due_recipients(job_id, now_ms(), 1);
         if (due.empty()) {
             const std::optional<std::int64_t> next = store_.next_due_at(job_id);
             if (!next)
                 break;
-            timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(*next - now_ms(), 1)));
+            // Wake for the next due recipient, or at the deadline, whichever comes first.
+            const std::int64_t wake = j.deadline_ms > 0 ? std::min(*next, j.deadline_ms) : *next;
+            timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(wake - now_ms(), 1)));
             co_await timer.async_wait(net::use_awaitable);
             continue;
         }

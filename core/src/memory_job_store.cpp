@@ -109,16 +109,16 @@ public:
         return counts;
     }
 
-    std::size_t cancel_queued(const std::string& job_id) override {
+    std::size_t settle_queued(const std::string& job_id, recipient_state state, const std::string& reason) override {
         std::lock_guard lock(mutex_);
-        std::size_t cancelled = 0;
+        std::size_t settled = 0;
         for (recipient& r : at(job_id).recipients)
             if (r.state == recipient_state::queued) {
-                r.state = recipient_state::cancelled;
-                r.reason = "cancelled before it was sent";
-                ++cancelled;
+                r.state = state;
+                r.reason = reason;
+                ++settled;
             }
-        return cancelled;
+        return settled;
     }
 
     void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {

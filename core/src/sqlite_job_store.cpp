@@ -17,7 +17,8 @@ CREATE TABLE jobs (
     recipient_count INTEGER NOT NULL,
     finished_at_ms INTEGER NOT NULL DEFAULT 0,
     idempotency_key TEXT UNIQUE,
-    request_hash TEXT NOT NULL DEFAULT ''
+    request_hash TEXT NOT NULL DEFAULT '',
+    deadline_ms INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE recipients (
     job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
@@ -119,11 +120,12 @@ recipient read_recipient(const statement& s) {
 }
 
 constexpr const char* job_columns =
-    "id, route, created_at_ms, state, recipient_count, finished_at_ms, COALESCE(idempotency_key, ''), request_hash";
+    "id, route, created_at_ms, state, recipient_count, finished_at_ms, COALESCE(idempotency_key, ''), request_hash, "
+    "deadline_ms";
 
 job read_job(const statement& s) {
     return job{s.text(0), s.text(1), s.integer(2), static_cast<job_state>(s.integer(3)), s.integer(4), s.integer(5),
-               s.text(6), s.text(7)};
+               s.text(6), s.text(7), s.integer(8)};
 }
 
 class sqlite_job_store final : public job_store {
@@ -159,9 +161,9 @@ public:
         if (existing.step())
             throw std::invalid_argument("job " + j.id + " or idempotency key '" + j.idempotency_key + "' exists already");
         statement insert_job(db_, "INSERT INTO jobs (id, route, created_at_ms, state, recipient_count, "
-                                  "idempotency_key, request_hash) VALUES (?,?,?,?,?,NULLIF(?, ''),?)");
+                                  "idempotency_key, request_hash, deadline_ms) VALUES (?,?,?,?,?,NULLIF(?, ''),?,?)");
         insert_job.bind(1, j.id).bind(2, j.route).bind(3, j.created_at_ms).bind(4, static_cast<std::int64_t>(j.state))
-            .bind(5, j.recipient_count).bind(6, j.idempotency_key).bind(7, j.request_hash);
+            .bind(5, j.recipient_count).bind(6, j.idempotency_key).bind(7, j.request_hash).bind(8, j.deadline_ms);
         insert_job.run();
         insert_recipients(j.id, recipients);
         tx.commit();
@@ -286,17 +288,16 @@ public:
         return counts;
     }
 
-    std::size_t cancel_queued(const std::string& job_id) override {
+    std::size_t settle_queued(const std::string& job_id, recipient_state state, const std::string& reason) override {
         std::lock_guard lock(mutex_);
         transaction tx(*this);
-        statement s(db_, "UPDATE recipients SET state = ?, reason = 'cancelled before it was sent' "
-                         "WHERE job_id = ? AND state = ?");
-        s.bind(1, static_cast<std::int64_t>(recipient_state::cancelled)).bind(2, job_id)
-            .bind(3, static_cast<std::int64_t>(recipient_state::queued));
+        statement s(db_, "UPDATE recipients SET state = ?, reason = ? WHERE job_id = ? AND state = ?");
+        s.bind(1, static_cast<std::int64_t>(state)).bind(2, reason).bind(3, job_id)
+            .bind(4, static_cast<std::int64_t>(recipient_state::queued));
         s.run();
-        const auto cancelled = static_cast<std::size_t>(sqlite3_changes(db_));
+        const auto settled = static_cast<std::size_t>(sqlite3_changes(db_));
         tx.commit();
-        return cancelled;
+        return settled;
     }
 
     void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {

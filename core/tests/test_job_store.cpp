@@ -30,7 +30,7 @@ std::vector<recipient> numbered(int n) {
 }
 
 job a_job(const std::string& id, int recipients, const std::string& key = {}) {
-    return {id, "otp", 1000, job_state::queued, recipients, 0, key, key.empty() ? "" : "hash-of-" + key};
+    return {id, "otp", 1000, job_state::queued, recipients, 0, key, key.empty() ? "" : "hash-of-" + key, 0};
 }
 
 recipient_update to_state(std::int64_t index, recipient_state state, std::int64_t next_attempt_at_ms = 0) {
@@ -122,7 +122,7 @@ void check_store_contract(job_store& store) {
     }
     SECTION("cancelling touches only the recipients still queued") {
         store.apply("j1", {to_state(0, recipient_state::accepted), to_state(1, recipient_state::sending)});
-        CHECK(store.cancel_queued("j1") == 3);
+        CHECK(store.settle_queued("j1", recipient_state::cancelled, "cancelled before it was sent") == 3);
         const auto counts = store.count_by_state("j1");
         CHECK(counts.at(recipient_state::cancelled) == 3);
         CHECK(counts.at(recipient_state::accepted) == 1);

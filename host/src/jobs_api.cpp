@@ -9,7 +9,9 @@
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <charconv>
+#include <ctime>
 #include <chrono>
 #include <random>
 
@@ -48,6 +50,48 @@ std::string sha256_hex(const std::string& text) {
         out += hex[digest[i] & 0x0f];
     }
     return out;
+}
+
+// "2026-11-23T17:00:00Z", "2026-11-23T17:00:00.250+08:00": RFC 3339, as unix milliseconds.
+std::optional<std::int64_t> parse_rfc3339(const std::string& text) {
+    std::tm parts{};
+    int consumed = 0;
+    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &parts.tm_year, &parts.tm_mon, &parts.tm_mday,
+                    &parts.tm_hour, &parts.tm_min, &parts.tm_sec, &consumed) != 6)
+        return std::nullopt;
+    parts.tm_year -= 1900;
+    parts.tm_mon -= 1;
+    std::int64_t ms = static_cast<std::int64_t>(timegm(&parts)) * 1000;
+    std::string_view rest = std::string_view(text).substr(static_cast<std::size_t>(consumed));
+    if (!rest.empty() && rest.front() == '.') {
+        std::size_t digits = 1;
+        while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits])))
+            ++digits;
+        const std::string fraction = std::string(rest.substr(1, std::min<std::size_t>(digits - 1, 3))) + "000";
+        ms += std::stoi(fraction.substr(0, 3));
+        rest.remove_prefix(digits);
+    }
+    if (rest == "Z" || rest == "z")
+        return ms;
+    int hours = 0;
+    int minutes = 0;
+    if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') &&
+        std::sscanf(std::string(rest.substr(1)).c_str(), "%2d:%2d", &hours, &minutes) == 2) {
+        const std::int64_t offset = (hours * 60 + minutes) * 60'000LL;
+        return rest[0] == '+' ? ms - offset : ms + offset;
+    }
+    return std::nullopt;
+}
+
+// An optional RFC 3339 time field of the job: milliseconds, or 0 when absent.
+std::int64_t time_field(const json::object& doc, std::string_view field) {
+    const json::value* v = doc.if_contains(field);
+    if (v == nullptr)
+        return 0;
+    const std::optional<std::int64_t> ms = v->is_string() ? parse_rfc3339(std::string(v->get_string())) : std::nullopt;
+    if (!ms)
+        throw bad_request{std::string(field), "must be an RFC 3339 time such as \"2026-11-23T17:00:00Z\""};
+    return *ms;
 }
 
 std::string new_job_id() {
@@ -139,6 +183,7 @@ json::object job_json(const core::job& j, const std::map<core::recipient_state, 
             {"state", core::to_string(j.state)},
             {"created_at_ms", j.created_at_ms},
             {"finished_at_ms", j.finished_at_ms},
+            {"deadline_ms", j.deadline_ms},
             {"recipients", j.recipient_count},
             {"counts", counts_json(counts)}};
 }
@@ -251,12 +296,19 @@ http_server_response jobs_api::submit(const http_server_request& request) {
         }
     }
 
+    const std::int64_t send_at = time_field(doc, "send_at");
+    const std::int64_t deadline = time_field(doc, "deadline");
+    if (deadline > 0 && deadline <= std::max(send_at, now_ms()))
+        throw bad_request{"deadline", "must be later than now and than send_at"};
+
     std::vector<core::recipient> recipients =
         read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, paged);
     if (auto refused = validate(route->second, recipients))
         return *refused;
+    for (core::recipient& r : recipients)
+        r.next_attempt_at_ms = send_at;  // nothing goes out before send_at; a restart keeps it
     core::job j{new_job_id(), route->first, now_ms(), paged ? core::job_state::open : core::job_state::queued,
-                static_cast<std::int64_t>(recipients.size()), 0, key, request_hash};
+                static_cast<std::int64_t>(recipients.size()), 0, key, request_hash, deadline};
     store_.create_job(j, recipients);
     if (!paged)
         dispatcher_.start(j.id);
@@ -300,7 +352,8 @@ http_server_response jobs_api::cancel(const std::string& job_id, const std::stri
         return error(404, "not_found", "no job " + job_id);
     if (j->state == core::job_state::finished)
         return error(409, "conflict", "job " + job_id + " is finished: there is nothing left to cancel");
-    const std::size_t cancelled = store_.cancel_queued(job_id);
+    const std::size_t cancelled =
+        store_.settle_queued(job_id, core::recipient_state::cancelled, "cancelled before it was sent");
     if (j->state == core::job_state::open)
         store_.finish_job(job_id, now_ms());  // never started: nothing is in flight
     spdlog::info("job {}: cancelled {} recipient(s) not yet sent (client {})", job_id, cancelled, client);

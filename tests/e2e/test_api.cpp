@@ -4,7 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <ctime>
 #include <thread>
+
+using namespace std::chrono_literals;
 
 namespace json = boost::json;
 using namespace switchboard;
@@ -202,4 +205,48 @@ TEST_CASE("api: an idempotency key returns the first job for the same request an
 
     sandbox.wait_finished(job);
     CHECK(sandbox.send_calls().size() == 1);  // sent once
+}
+
+namespace {
+std::string rfc3339_in(std::chrono::milliseconds from_now) {
+    const auto at = std::chrono::system_clock::now() + from_now;
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(at);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count() % 1000;
+    std::tm parts{};
+    gmtime_r(&seconds, &parts);
+    char text[40];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &parts);
+    return std::string(text) + "." + std::to_string(1000 + ms).substr(1) + "Z";
+}
+} // namespace
+
+TEST_CASE("api: send_at holds a job until its time", "[e2e][api][schedule]") {
+    uspeedo_sandbox sandbox;
+    const auto submitted = std::chrono::steady_clock::now();
+    const json::value job = fetch_json("POST", sandbox.api_url() + "/v1/jobs",
+                                       json::serialize(json::object{{"route", "otp"}, {"send_at", rfc3339_in(1500ms)},
+                                                                    {"recipients", numbered_recipients(2)}}));
+    std::this_thread::sleep_for(700ms);
+    CHECK(sandbox.send_calls().empty());
+    sandbox.wait_finished(std::string(job.at("id").as_string()));
+    CHECK(std::chrono::steady_clock::now() - submitted >= 1400ms);
+    CHECK(sandbox.send_calls().size() == 1);
+}
+
+TEST_CASE("api: recipients not sent by the deadline fail with that reason", "[e2e][api][schedule]") {
+    sandbox_options options;
+    options.max_attempts = 100;
+    options.faults_json = R"({"server_error": 1})";  // the vendor never takes it: retries until the deadline
+    uspeedo_sandbox sandbox(options);
+    const json::value job = fetch_json("POST", sandbox.api_url() + "/v1/jobs",
+                                       json::serialize(json::object{{"route", "otp"}, {"deadline", rfc3339_in(800ms)},
+                                                                    {"recipients", numbered_recipients(3)}}));
+    const json::object finished = sandbox.wait_finished(std::string(job.at("id").as_string()), std::chrono::seconds(10));
+    CHECK(finished.at("counts").at("failed") == 3);
+    for (const json::object& r : sandbox.recipients(std::string(job.at("id").as_string())))
+        CHECK(r.at("reason") == "the job's deadline passed before it could be sent");
+
+    check_bad_request(call(sandbox, "POST", "/v1/jobs",
+                           json::serialize(json::object{{"route", "otp"}, {"deadline", "tomorrow"}, {"recipients", numbered_recipients(1)}})),
+                      "deadline", "must be an RFC 3339 time such as \"2026-11-23T17:00:00Z\"");
 }

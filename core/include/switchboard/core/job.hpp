@@ -58,6 +58,7 @@ struct job {
     std::int64_t finished_at_ms = 0;   // when every recipient became final; 0 until then
     std::string idempotency_key;       // the client's key for this submission, if it gave one
     std::string request_hash;          // what was submitted under that key (SHA-256 hex)
+    std::int64_t deadline_ms = 0;      // recipients not sent by then fail; 0: none
 };
 
 // One change to one recipient: what a vendor call's outcome (or validation) decides.

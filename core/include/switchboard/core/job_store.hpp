@@ -48,9 +48,9 @@ public:
 
     virtual std::map<recipient_state, std::int64_t> count_by_state(const std::string& job_id) const = 0;
 
-    // Cancels every recipient of the job still waiting for a call (queued); those inside a call
-    // now finish as the vendor answers. Returns how many it cancelled.
-    virtual std::size_t cancel_queued(const std::string& job_id) = 0;
+    // Moves every recipient of the job still waiting for a call (queued) to `state` with `reason`
+    // (a cancel, a deadline); those inside a call finish as the vendor answers. Returns how many.
+    virtual std::size_t settle_queued(const std::string& job_id, recipient_state state, const std::string& reason) = 0;
 
     // Applies the updates of one vendor call together.
     virtual void apply(const std::string& job_id, const std::vector<recipient_update>& updates) = 0;
