@@ -1,4 +1,5 @@
 #include "cams_simulator.hpp"
+#include "vendor_crypto.hpp"
 
 #include <boost/json.hpp>
 #include <openssl/evp.h>
@@ -27,52 +28,11 @@ constexpr const char* host_id = "cams.ap-southeast-1.aliyuncs.com";
 
 // ---- crypto and encodings, independent of the plugin's SDK ------------------------------------
 
-std::string to_hex(const unsigned char* bytes, std::size_t size) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < size; ++i) {
-        out += digits[bytes[i] >> 4];
-        out += digits[bytes[i] & 0x0f];
-    }
-    return out;
-}
 
-std::string sha256_hex(std::string_view data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-    return to_hex(digest, size);
-}
 
-std::string hmac_raw(const EVP_MD* md, std::string_view key, std::string_view data) {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-         data.size(), out, &size);
-    return std::string(reinterpret_cast<const char*>(out), size);
-}
 
-std::string base64_encode(std::string_view bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
-    return out;
-}
 
-std::string trim(std::string_view text) {
-    const std::size_t first = text.find_first_not_of(" \t");
-    if (first == std::string_view::npos)
-        return {};
-    return std::string(text.substr(first, text.find_last_not_of(" \t") - first + 1));
-}
 
 using params_map = std::map<std::string, std::string>;
 
@@ -183,7 +143,7 @@ problem check_acs3(const simulator::request& call, const params_map& params, con
     if (std::llabs(*at - now_unix_ms) > clock_window_ms)
         return signature_problem("x-acs-date " + *date + " is more than 15 minutes from the server's time");
     const std::string* content_hash = call.header("x-acs-content-sha256");
-    const std::string body_hash = sha256_hex(call.body);
+    const std::string body_hash = simulator::sha256_hex(call.body);
     if (content_hash == nullptr || *content_hash != body_hash)
         return signature_problem("x-acs-content-sha256 is not the SHA-256 of the body");
     const std::string* action = call.header("x-acs-action");
@@ -200,8 +160,8 @@ problem check_acs3(const simulator::request& call, const params_map& params, con
     for (const std::string& name : signed_names) {
         std::vector<std::string> values;
         for (const core::http_header& h : call.headers)
-            if (lower(h.name) == name)
-                values.push_back(trim(h.value));
+            if (simulator::lower(h.name) == name)
+                values.push_back(simulator::trim(h.value));
         if (values.empty())
             return signature_problem("signed header '" + name + "' is not in the request");
         std::sort(values.begin(), values.end());
@@ -213,9 +173,9 @@ problem check_acs3(const simulator::request& call, const params_map& params, con
     const std::string canonical_request = call.method + "\n" + std::string(call.path()) + "\n" +
                                           canonical(params, false) + "\n" + canonical_headers + "\n" +
                                           parts["SignedHeaders"] + "\n" + body_hash;
-    const std::string string_to_sign = "ACS3-HMAC-SHA256\n" + sha256_hex(canonical_request);
-    const std::string expected = hmac_raw(EVP_sha256(), creds.access_key_secret, string_to_sign);
-    if (parts["Signature"] != to_hex(reinterpret_cast<const unsigned char*>(expected.data()), expected.size()))
+    const std::string string_to_sign = "ACS3-HMAC-SHA256\n" + simulator::sha256_hex(canonical_request);
+    const std::string expected = simulator::hmac(EVP_sha256(), creds.access_key_secret, string_to_sign);
+    if (parts["Signature"] != simulator::to_hex(expected))
         return signature_problem("The request signature does not conform to Aliyun standards. server string to sign is:" +
                                  string_to_sign);
     return {};
@@ -250,7 +210,7 @@ problem check_v1(const simulator::request& call, const params_map& params, const
         return {400, "InvalidVersion", "Specified parameter Version is not valid."};
     nonce = params.at("SignatureNonce");
     const std::string string_to_sign = call.method + "&" + percent_encode("/") + "&" + percent_encode(canonical(params, true));
-    const std::string expected = base64_encode(hmac_raw(EVP_sha1(), creds.access_key_secret + "&", string_to_sign));
+    const std::string expected = simulator::base64(simulator::hmac(EVP_sha1(), creds.access_key_secret + "&", string_to_sign));
     if (params.at("Signature") != expected)
         return signature_problem("Specified signature is not matched with our calculation. server string to sign is:" +
                                  string_to_sign);

@@ -1,4 +1,5 @@
 #include "smn_simulator.hpp"
+#include "vendor_crypto.hpp"
 
 #include <boost/json.hpp>
 #include <openssl/evp.h>
@@ -45,30 +46,8 @@ response gateway_error(int status, const std::string& code, const std::string& m
 
 // ---- the SDK-HMAC-SHA256 check, written apart from the plugin's signer ------------------------
 
-std::string to_hex(const unsigned char* data, std::size_t size) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < size; ++i) {
-        out += digits[data[i] >> 4];
-        out += digits[data[i] & 0x0f];
-    }
-    return out;
-}
 
-std::string sha256_hex(std::string_view data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-    return to_hex(digest, size);
-}
 
-std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-         data.size(), mac, &size);
-    return to_hex(mac, size);
-}
 
 std::string rfc3986(std::string_view text) {
     static constexpr char digits[] = "0123456789ABCDEF";
@@ -147,18 +126,7 @@ std::string canonical_path(std::string_view path) {
     return out;
 }
 
-std::string lowercase(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
-std::string trimmed(std::string_view text) {
-    const std::size_t a = text.find_first_not_of(" \t");
-    if (a == std::string_view::npos)
-        return {};
-    return std::string(text.substr(a, text.find_last_not_of(" \t") - a + 1));
-}
 
 // "20191115T033655Z" as Unix seconds, or -1.
 std::int64_t parse_sdk_date(const std::string& text) {
@@ -188,7 +156,7 @@ bool parse_authorization(const std::string& value, authorization_parts& out) {
     std::string_view rest = std::string_view(value).substr(prefix.size());
     while (!rest.empty()) {
         const std::size_t comma = rest.find(',');
-        const std::string item = trimmed(rest.substr(0, comma));
+        const std::string item = simulator::trim(rest.substr(0, comma));
         const std::size_t eq = item.find('=');
         if (eq == std::string::npos)
             return false;
@@ -278,12 +246,12 @@ std::string authentication_problem(const simulator::request& call, const credent
     std::string canonical_headers;
     for (std::size_t i = 0; i < auth.signed_headers.size(); ++i) {
         const std::string& name = auth.signed_headers[i];
-        if (name != lowercase(name) || (i > 0 && auth.signed_headers[i - 1] >= name))
+        if (name != simulator::lower(name) || (i > 0 && auth.signed_headers[i - 1] >= name))
             return "SignedHeaders must be lower-case and sorted";
         const std::string* value = call.header(name);
         if (value == nullptr)
             return "signed header '" + name + "' is missing";
-        canonical_headers += name + ":" + trimmed(*value) + "\n";
+        canonical_headers += name + ":" + simulator::trim(*value) + "\n";
     }
     std::vector<std::pair<std::string, std::string>> query = query_of(call.target);
     std::sort(query.begin(), query.end());
@@ -296,9 +264,9 @@ std::string authentication_problem(const simulator::request& call, const credent
     const std::string* content_hash = call.header("X-Sdk-Content-Sha256");
     const std::string canonical = call.method + "\n" + canonical_path(call.path()) + "\n" + canonical_query + "\n" +
                                   canonical_headers + "\n" + signed_names + "\n" +
-                                  (content_hash != nullptr ? *content_hash : sha256_hex(call.body));
-    const std::string to_sign = "SDK-HMAC-SHA256\n" + *date + "\n" + sha256_hex(canonical);
-    if (auth.signature != hmac_sha256_hex(creds.secret_access_key, to_sign))
+                                  (content_hash != nullptr ? *content_hash : simulator::sha256_hex(call.body));
+    const std::string to_sign = "SDK-HMAC-SHA256\n" + *date + "\n" + simulator::sha256_hex(canonical);
+    if (auth.signature != simulator::to_hex(simulator::hmac(EVP_sha256(), creds.secret_access_key, to_sign)))
         return "signature mismatch";
     return {};
 }
@@ -350,7 +318,7 @@ response smn_api::publish(const simulator::request& call, const simulator::fault
         return smn_error(400, code, message);
     };
     const std::string* type = call.header("Content-Type");
-    if (type == nullptr || lowercase(*type).rfind("application/json", 0) != 0)
+    if (type == nullptr || simulator::lower(*type).rfind("application/json", 0) != 0)
         return refuse("SMN.0001", "Content-Type must be application/json");
     boost::system::error_code ec;
     const json::value parsed = json::parse(call.body, ec);

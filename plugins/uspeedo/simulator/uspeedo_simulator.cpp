@@ -1,4 +1,5 @@
 #include "uspeedo_simulator.hpp"
+#include "vendor_crypto.hpp"
 
 #include <boost/json.hpp>
 #include <openssl/evp.h>
@@ -27,13 +28,6 @@ response answer(const std::string& action, std::int64_t ret_code, const std::str
     return response::json(200, extra);
 }
 
-std::string base64_encode(std::string_view bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
 
 void flatten(const json::value& v, std::string& out) {
     switch (v.kind()) {
@@ -104,7 +98,7 @@ std::string check_basic(const simulator::request& call, const credentials& creds
     const std::string* auth = call.header("Authorization");
     if (auth == nullptr)
         return "missing Authorization";
-    if (*auth != "Basic " + base64_encode(creds.access_key_id + ":" + creds.access_key_secret))
+    if (*auth != "Basic " + simulator::base64(creds.access_key_id + ":" + creds.access_key_secret))
         return "wrong Basic credentials";
     return {};
 }

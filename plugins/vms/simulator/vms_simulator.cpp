@@ -1,4 +1,5 @@
 #include "vms_simulator.hpp"
+#include "vendor_crypto.hpp"
 
 #include <boost/json.hpp>
 #include <openssl/evp.h>
@@ -23,30 +24,8 @@ constexpr const char* version_name = "2022-01-01";
 
 // ---- crypto, written here rather than borrowed from the SDK, so a plugin bug cannot cancel out --
 
-std::string to_hex(const unsigned char* bytes, std::size_t size) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < size; ++i) {
-        out += digits[bytes[i] >> 4];
-        out += digits[bytes[i] & 0x0f];
-    }
-    return out;
-}
 
-std::string sha256_hex(std::string_view data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-    return to_hex(digest, size);
-}
 
-std::string hmac(std::string_view key, std::string_view data) {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-         data.size(), out, &size);
-    return std::string(reinterpret_cast<const char*>(out), size);
-}
 
 // RFC 3986: unreserved characters stay, everything else is %XX in upper case.
 std::string uri_encode(std::string_view text) {
@@ -100,18 +79,7 @@ std::multimap<std::string, std::string> query_of(std::string_view target) {
     return out;
 }
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
-std::string trim(std::string_view text) {
-    const std::size_t first = text.find_first_not_of(" \t");
-    if (first == std::string_view::npos)
-        return {};
-    return std::string(text.substr(first, text.find_last_not_of(" \t") - first + 1));
-}
 
 std::vector<std::string> split(std::string_view text, char separator) {
     std::vector<std::string> out;
@@ -241,7 +209,7 @@ std::string check_signature(const simulator::request& call, const credentials& c
         return "Authorization does not start with 'HMAC-SHA256 '";
     std::map<std::string, std::string> parts;
     for (const std::string& part : split(std::string_view(*authorization).substr(prefix.size()), ',')) {
-        const std::string item = trim(part);
+        const std::string item = simulator::trim(part);
         const std::size_t eq = item.find('=');
         if (eq != std::string::npos)
             parts[item.substr(0, eq)] = item.substr(eq + 1);
@@ -284,14 +252,14 @@ std::string check_signature(const simulator::request& call, const credentials& c
         return "SignedHeaders must be sorted";
     std::string canonical_headers;
     for (const std::string& name : names) {
-        if (name != lower(name))
+        if (name != simulator::lower(name))
             return "SignedHeaders must be lower case";
         const std::string* value = call.header(name);
         if (value == nullptr)
             return "signed header '" + name + "' is missing";
-        canonical_headers += name + ":" + trim(*value) + "\n";
+        canonical_headers += name + ":" + simulator::trim(*value) + "\n";
     }
-    const std::string body_hash = sha256_hex(call.body);
+    const std::string body_hash = simulator::sha256_hex(call.body);
     if (const std::string* declared = call.header("X-Content-Sha256"); declared != nullptr && *declared != body_hash)
         return "X-Content-Sha256 does not match the body";
 
@@ -306,10 +274,12 @@ std::string check_signature(const simulator::request& call, const credentials& c
     const std::string canonical = call.method + "\n" + std::string(call.path()) + "\n" + canonical_query + "\n" +
                                   canonical_headers + "\n" + parts["SignedHeaders"] + "\n" + body_hash;
     const std::string string_to_sign = "HMAC-SHA256\n" + *x_date + "\n" + scope[1] + "/" + scope[2] + "/" + scope[3] +
-                                       "/request\n" + sha256_hex(canonical);
-    const std::string key = hmac(hmac(hmac(hmac(creds.secret_access_key, scope[1]), scope[2]), scope[3]), "request");
-    const std::string expected = hmac(key, string_to_sign);
-    if (parts["Signature"] != to_hex(reinterpret_cast<const unsigned char*>(expected.data()), expected.size()))
+                                       "/request\n" + simulator::sha256_hex(canonical);
+    std::string key = creds.secret_access_key;
+    for (const std::string& part : {scope[1], scope[2], scope[3], std::string("request")})
+        key = simulator::hmac(EVP_sha256(), key, part);  // date, region, service, "request"
+    const std::string expected = simulator::hmac(EVP_sha256(), key, string_to_sign);
+    if (parts["Signature"] != simulator::to_hex(expected))
         return "signature mismatch";
     code.clear();
     return {};
@@ -452,7 +422,7 @@ json::object vms_api::cdr_callback(const std::string& phone, const std::string& 
                            {"singleOpenId", open_id}};
     const std::string body = json::serialize(cdr);
     const std::string timestamp = std::to_string(ended_ms / 1000);
-    const std::string auth_code = sha256_hex(timestamp + sha256_hex(body) + credentials_.callback_token);
+    const std::string auth_code = simulator::sha256_hex(timestamp + simulator::sha256_hex(body) + credentials_.callback_token);
     return {{"query", "?timestamp=" + timestamp + "&authCode=" + auth_code}, {"body", body}};
 }
 
