@@ -12,7 +12,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
-#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <iostream>
@@ -278,16 +277,6 @@ boost::json::object faults::to_json() const {
     return {{"reset", reset},       {"delay", delay},         {"delay_ms", delay_ms},
             {"server_error", server_error}, {"throttle", throttle}, {"malformed", malformed},
             {"vendor_error", vendor_error}, {"block_list", std::move(blocked)}};
-}
-
-void add_server_options(CLI::App& app, server_options& options) {
-    app.add_option("--listen", options.listen, "HOST:PORT to listen on; port 0 picks a free one")
-        ->capture_default_str()
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-    app.add_option("--tls-cert", options.tls_cert, "PEM certificate chain: serve HTTPS");
-    app.add_option("--tls-key", options.tls_key, "PEM private key for --tls-cert");
-    app.add_option("--faults", options.faults_json, "Initial fault settings as JSON (see POST /_simulator/faults)");
-    app.add_option("--seed", options.seed, "Seed of the fault dice, for repeatable runs")->capture_default_str();
 }
 
 int run(vendor_api& api, const server_options& options) {

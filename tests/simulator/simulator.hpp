@@ -12,14 +12,12 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
-
-namespace CLI {
-class App;
-}
 
 namespace switchboard::simulator {
 
@@ -85,8 +83,28 @@ struct server_options {
     std::size_t max_body_bytes = 16 * 1024 * 1024;
 };
 
-// Adds --listen, --tls-cert, --tls-key, --faults and --seed to a simulator's command line.
-void add_server_options(CLI::App& app, server_options& options);
+// A simulator's command line: the server's options (--listen, --tls-cert, --tls-key, --faults,
+// --seed) and the vendor's own. Keeps the argument parser out of every simulator's main().
+class command_line {
+public:
+    explicit command_line(const std::string& description);
+    ~command_line();
+    command_line(const command_line&) = delete;
+    command_line& operator=(const command_line&) = delete;
+
+    // A vendor option; the value's default is shown in --help.
+    void add(const std::string& flag, std::string& value, const std::string& help);
+    void add(const std::string& flag, std::int64_t& value, const std::string& help);
+    void add(const std::string& flag, std::size_t& value, const std::string& help);
+
+    // Parses argv into `server` and the vendor options. Returns the exit code when the program
+    // should end now (after --help, or a usage error it has reported), nothing to go on.
+    std::optional<int> parse(int argc, char** argv, server_options& server);
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
 
 // Serves `api` until SIGTERM or SIGINT. Prints "listening on http://127.0.0.1:PORT" (or https)
 // on stdout once it accepts connections. Returns the process exit code.

@@ -2,21 +2,19 @@
 // and the sandbox demo.
 #include "smn_simulator.hpp"
 
-#include <CLI/CLI.hpp>
-
 int main(int argc, char** argv) {
-    CLI::App app{"A Huawei Cloud SMN SMS API simulator (PromotionSmsPublish, SMS report list) on loopback"};
+    switchboard::simulator::command_line cli(
+        "A Huawei Cloud SMN SMS API simulator (PromotionSmsPublish, SMS report list) on loopback");
     switchboard::simulator::server_options server;
     switchboard::smn_simulator::credentials creds;
     std::int64_t receipt_delay_ms = 1000;
-    switchboard::simulator::add_server_options(app, server);
-    app.add_option("--access-key-id", creds.access_key_id, "The AK clients must sign with")->capture_default_str();
-    app.add_option("--secret-access-key", creds.secret_access_key, "The SK clients must sign with");
-    app.add_option("--project-id", creds.project_id, "The project id the paths must name")->capture_default_str();
-    app.add_option("--auth-token", creds.auth_token, "The X-Auth-Token accepted instead of a signature");
-    app.add_option("--receipt-delay-ms", receipt_delay_ms, "How long after acceptance a report becomes available")
-        ->capture_default_str();
-    CLI11_PARSE(app, argc, argv);
+    cli.add("--access-key-id", creds.access_key_id, "The AK clients must sign with");
+    cli.add("--secret-access-key", creds.secret_access_key, "The SK clients must sign with");
+    cli.add("--project-id", creds.project_id, "The project id the paths must name");
+    cli.add("--auth-token", creds.auth_token, "The X-Auth-Token accepted instead of a signature");
+    cli.add("--receipt-delay-ms", receipt_delay_ms, "How long after acceptance a report becomes available");
+    if (const std::optional<int> exit_code = cli.parse(argc, argv, server))
+        return *exit_code;
 
     switchboard::smn_simulator::smn_api api(creds, receipt_delay_ms);
     return switchboard::simulator::run(api, server);
