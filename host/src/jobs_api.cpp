@@ -318,6 +318,8 @@ http_server_response jobs_api::submit(const http_server_request& request) {
 }
 
 http_server_response jobs_api::append(const std::string& job_id, const http_server_request& request) {
+    // Pages of one job must not race each other (indexes) or its start.
+    std::lock_guard one_change_at_a_time(submissions_);
     const std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
         return error(404, "not_found", "no job " + job_id);
@@ -334,6 +336,8 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
 }
 
 http_server_response jobs_api::start(const std::string& job_id) {
+    // Checking "open" and starting are one step: two starts at once must not send the job twice.
+    std::lock_guard one_change_at_a_time(submissions_);
     std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
         return error(404, "not_found", "no job " + job_id);
@@ -347,6 +351,7 @@ http_server_response jobs_api::start(const std::string& job_id) {
 }
 
 http_server_response jobs_api::cancel(const std::string& job_id, const std::string& client) {
+    std::lock_guard one_change_at_a_time(submissions_);
     const std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
         return error(404, "not_found", "no job " + job_id);

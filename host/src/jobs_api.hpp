@@ -40,7 +40,9 @@ private:
     http_server_response show(const std::string& job_id);
     http_server_response list_recipients(const std::string& job_id, const std::string& target);
 
-    std::mutex submissions_;   // a key's lookup and its job's creation happen as one
+    // Changes that check a job's state and then act on it (submit with a key, append, start,
+    // cancel) happen one at a time, so that two of them never act on the same stale state.
+    std::mutex submissions_;
     core::job_store& store_;
     core::dispatcher& dispatcher_;
     const core::route_map& routes_;
