@@ -188,7 +188,7 @@ net::awaitable<void> dispatcher::run(std::string job_id) {
         if (stopping_)
             co_return;  // unfinished: resumed when the daemon starts again
         if (j.deadline_ms > 0 && now_ms() >= j.deadline_ms) {
-            const std::size_t expired = store_.settle_queued(job_id, recipient_state::failed,
+            const std::size_t expired = store_.settle_queued(job_id, recipient_state::failed, "deadline",
                                                              "the job's deadline passed before it could be sent");
             if (expired > 0)
                 spdlog::info("job {}: deadline passed; {} recipient(s) not sent", job_id, expired);
@@ -209,16 +209,63 @@ net::awaitable<void> dispatcher::run(std::string job_id) {
         const int step_index = due.front().step;
         const route_step& step = r.steps.at(static_cast<std::size_t>(step_index));
         const provider_instance& provider = *providers_.find(step.provider)->second;
-        const std::size_t limit = static_cast<std::size_t>(provider.owner().manifest().max_recipients_per_call);
-        due = store_.due_recipients(job_id, now_ms(), limit);
-        std::vector<recipient> batch;
-        for (recipient& candidate : due)
-            if (candidate.step == step_index && batch.size() < limit)
-                batch.push_back(std::move(candidate));
-        co_await send_batch(j, step, provider, std::move(batch));
+        std::vector<recipient> candidates;
+        for (recipient& candidate : store_.due_recipients(job_id, now_ms(), batch_limit(step.provider, provider)))
+            if (candidate.step == step_index)
+                candidates.push_back(std::move(candidate));
+
+        // Pace first, then claim: the signature carries the sending time, and a stop, a cancel or a
+        // deadline during the wait must find these recipients still queued, not "in a call".
+        co_await pace(provider.name(), candidates.size());
+        if (stopping_)
+            co_return;
+        std::vector<recipient> batch = claim(job_id, provider.name(), std::move(candidates));
+        if (batch.empty())
+            continue;
+
+        bool failed = false;
+        try {
+            co_await send_batch(j, step, provider, std::move(batch));
+        } catch (const std::exception& e) {
+            // The store failed (a full disk, say): the batch stays "in a call", and becomes unknown
+            // at the next start. Keep the job alive, and try the rest again in a moment.
+            spdlog::error("job {}: recording a vendor call failed: {}", job_id, e.what());
+            failed = true;
+        }
+        if (failed) {
+            timer.expires_after(std::chrono::seconds(1));
+            co_await timer.async_wait(net::use_awaitable);
+        }
     }
     store_.finish_job(job_id, now_ms());
     spdlog::info("job {}: finished", job_id);
+}
+
+std::vector<recipient> dispatcher::claim(const std::string& job_id, const std::string& provider,
+                                         std::vector<recipient> candidates) {
+    std::vector<recipient_update> sending;
+    sending.reserve(candidates.size());
+    for (recipient& r : candidates) {
+        r.state = recipient_state::sending;
+        ++r.attempts;
+        sending.push_back(update_of(r, provider));
+    }
+    const std::vector<std::int64_t> claimed = store_.claim(job_id, sending);
+    std::vector<recipient> batch;
+    batch.reserve(claimed.size());
+    std::size_t next = 0;
+    for (recipient& r : candidates)
+        if (next < claimed.size() && claimed[next] == r.index) {
+            batch.push_back(std::move(r));
+            ++next;
+        }
+    return batch;
+}
+
+std::size_t dispatcher::batch_limit(const std::string& name, const provider_instance& provider) const {
+    const auto limit = static_cast<std::size_t>(provider.owner().manifest().max_recipients_per_call);
+    const auto o = options_.batch_limits.find(name);
+    return o == options_.batch_limits.end() ? limit : std::min(limit, o->second);
 }
 
 void dispatcher::settle(recipient_update& u, const recipient& r, recipient_state state, const std::string& code,
@@ -290,19 +337,16 @@ std::int64_t dispatcher::backoff_ms(int attempts, std::int64_t retry_after_ms) {
 
 net::awaitable<void> dispatcher::send_batch(const job& j, const route_step& step, const provider_instance& provider,
                                             std::vector<recipient> batch) {
+    // Shares the counter: a frame destroyed with the io_context may outlive the dispatcher.
     struct counted {
-        std::atomic<int>& count;
-        explicit counted(std::atomic<int>& c) : count(c) { ++count; }
-        ~counted() { --count; }
+        std::shared_ptr<std::atomic<int>> count;
+        explicit counted(std::shared_ptr<std::atomic<int>> c) : count(std::move(c)) { ++*count; }
+        ~counted() { --*count; }
     } in_flight(in_flight_);
     std::vector<recipient_update> updates;
     updates.reserve(batch.size());
-    for (recipient& r : batch) {
-        r.state = recipient_state::sending;
-        ++r.attempts;
+    for (const recipient& r : batch)
         updates.push_back(update_of(r, provider.name()));
-    }
-    store_.apply(j.id, updates);
 
     // One backoff for the whole batch, so that what failed together is retried together.
     int most_attempts = 0;
@@ -317,11 +361,14 @@ net::awaitable<void> dispatcher::send_batch(const job& j, const route_step& step
             settle(updates[i], batch[i], state, code, reason, retry_at(retry_after_ms));
     };
 
-    // Wait for the provider's rate limit before encoding: the signature carries the sending time.
-    co_await pace(provider.name(), batch.size());
-
-    const std::string document = batch_document(j, step, batch);
-    const plugin_call_result encoded = provider.encode(document, now_ms());
+    std::string document;
+    plugin_call_result encoded;
+    try {
+        document = batch_document(j, step, batch);
+        encoded = provider.encode(document, now_ms());
+    } catch (const std::exception& e) {
+        encoded = plugin_call_result{SB_STATUS_INTERNAL, {}, {}, std::string("cannot encode the batch: ") + e.what(), -1};
+    }
     if (!encoded.ok()) {
         settle_all(encoded.status == SB_STATUS_TRANSIENT ? recipient_state::queued : recipient_state::failed,
                    "encode_" + status_name(encoded.status), encoded.error, encoded.retry_after_ms);
@@ -343,7 +390,14 @@ net::awaitable<void> dispatcher::send_batch(const job& j, const route_step& step
             settle_all(decoded.status == SB_STATUS_TRANSIENT ? recipient_state::queued : recipient_state::failed,
                        status_name(decoded.status), decoded.error, decoded.retry_after_ms);
         } else {
-            apply_outcomes(decoded.json, batch, updates, retry_at);
+            try {
+                apply_outcomes(decoded.json, batch, updates, retry_at);
+            } catch (const std::exception& e) {
+                settle_all(recipient_state::unknown, "bad_decode",
+                           std::string("the provider's outcomes cannot be read (") + e.what() +
+                               "); the vendor may have taken the batch",
+                           -1);
+            }
         }
     }
     store_.apply(j.id, updates);

@@ -109,16 +109,34 @@ public:
         return counts;
     }
 
-    std::size_t settle_queued(const std::string& job_id, recipient_state state, const std::string& reason) override {
+    std::size_t settle_queued(const std::string& job_id, recipient_state state, const std::string& code,
+                              const std::string& reason) override {
         std::lock_guard lock(mutex_);
         std::size_t settled = 0;
         for (recipient& r : at(job_id).recipients)
             if (r.state == recipient_state::queued) {
                 r.state = state;
+                r.code = code;
                 r.reason = reason;
                 ++settled;
             }
         return settled;
+    }
+
+    std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<recipient_update>& updates) override {
+        std::lock_guard lock(mutex_);
+        std::vector<recipient>& all = at(job_id).recipients;
+        std::vector<std::int64_t> claimed;
+        for (const recipient_update& u : updates) {
+            if (u.index < 0 || static_cast<std::size_t>(u.index) >= all.size())
+                throw std::out_of_range("job " + job_id + " has no recipient " + std::to_string(u.index));
+            recipient& r = all[static_cast<std::size_t>(u.index)];
+            if (r.state != recipient_state::queued)
+                continue;
+            write(r, u);
+            claimed.push_back(u.index);
+        }
+        return claimed;
     }
 
     void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {
@@ -127,14 +145,7 @@ public:
         for (const recipient_update& u : updates) {
             if (u.index < 0 || static_cast<std::size_t>(u.index) >= all.size())
                 throw std::out_of_range("job " + job_id + " has no recipient " + std::to_string(u.index));
-            recipient& r = all[static_cast<std::size_t>(u.index)];
-            r.state = u.state;
-            r.attempts = u.attempts;
-            r.next_attempt_at_ms = u.next_attempt_at_ms;
-            r.provider = u.provider;
-            r.message_id = u.message_id;
-            r.code = u.code;
-            r.reason = u.reason;
+            write(all[static_cast<std::size_t>(u.index)], u);
         }
     }
 
@@ -149,6 +160,16 @@ private:
             if (!key.empty() && e.header.idempotency_key == key)
                 return e.header;
         return std::nullopt;
+    }
+
+    static void write(recipient& r, const recipient_update& u) {
+        r.state = u.state;
+        r.attempts = u.attempts;
+        r.next_attempt_at_ms = u.next_attempt_at_ms;
+        r.provider = u.provider;
+        r.message_id = u.message_id;
+        r.code = u.code;
+        r.reason = u.reason;
     }
 
     entry& at(const std::string& id) {

@@ -288,12 +288,13 @@ public:
         return counts;
     }
 
-    std::size_t settle_queued(const std::string& job_id, recipient_state state, const std::string& reason) override {
+    std::size_t settle_queued(const std::string& job_id, recipient_state state, const std::string& code,
+                              const std::string& reason) override {
         std::lock_guard lock(mutex_);
         transaction tx(*this);
-        statement s(db_, "UPDATE recipients SET state = ?, reason = ? WHERE job_id = ? AND state = ?");
-        s.bind(1, static_cast<std::int64_t>(state)).bind(2, reason).bind(3, job_id)
-            .bind(4, static_cast<std::int64_t>(recipient_state::queued));
+        statement s(db_, "UPDATE recipients SET state = ?, code = ?, reason = ? WHERE job_id = ? AND state = ?");
+        s.bind(1, static_cast<std::int64_t>(state)).bind(2, code).bind(3, reason).bind(4, job_id)
+            .bind(5, static_cast<std::int64_t>(recipient_state::queued));
         s.run();
         const auto settled = static_cast<std::size_t>(sqlite3_changes(db_));
         tx.commit();
@@ -303,17 +304,21 @@ public:
     void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {
         std::lock_guard lock(mutex_);
         transaction tx(*this);
-        statement s(db_, "UPDATE recipients SET state = ?, attempts = ?, next_attempt_at_ms = ?, provider = ?, "
-                         "message_id = ?, code = ?, reason = ? WHERE job_id = ? AND idx = ?");
-        for (const recipient_update& u : updates) {
-            s.bind(1, static_cast<std::int64_t>(u.state)).bind(2, static_cast<std::int64_t>(u.attempts))
-                .bind(3, u.next_attempt_at_ms).bind(4, u.provider).bind(5, u.message_id).bind(6, u.code)
-                .bind(7, u.reason).bind(8, job_id).bind(9, u.index);
-            s.run();
-            if (sqlite3_changes(db_) != 1)
-                throw std::out_of_range("job " + job_id + " has no recipient " + std::to_string(u.index));
-        }
+        for (std::int64_t changed : update(job_id, updates, false))
+            if (changed < 0)
+                throw std::out_of_range("job " + job_id + " has no recipient " + std::to_string(-changed - 1));
         tx.commit();
+    }
+
+    std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<recipient_update>& updates) override {
+        std::lock_guard lock(mutex_);
+        transaction tx(*this);
+        std::vector<std::int64_t> claimed;
+        for (std::int64_t changed : update(job_id, updates, true))
+            if (changed >= 0)
+                claimed.push_back(changed);
+        tx.commit();
+        return claimed;
     }
 
 private:
@@ -334,6 +339,28 @@ private:
         sqlite_job_store& store_;
         bool committed_ = false;
     };
+
+    // Writes the updates (only to queued recipients when `only_queued`); per update, its index
+    // when a row changed, or -(index + 1) when none did.
+    std::vector<std::int64_t> update(const std::string& job_id, const std::vector<recipient_update>& updates,
+                                     bool only_queued) {
+        statement s(db_, only_queued ? "UPDATE recipients SET state = ?, attempts = ?, next_attempt_at_ms = ?, "
+                                       "provider = ?, message_id = ?, code = ?, reason = ? "
+                                       "WHERE job_id = ? AND idx = ? AND state = 0"
+                                     : "UPDATE recipients SET state = ?, attempts = ?, next_attempt_at_ms = ?, "
+                                       "provider = ?, message_id = ?, code = ?, reason = ? WHERE job_id = ? AND idx = ?");
+        static_assert(static_cast<int>(recipient_state::queued) == 0, "the claim query names queued as 0");
+        std::vector<std::int64_t> changed;
+        changed.reserve(updates.size());
+        for (const recipient_update& u : updates) {
+            s.bind(1, static_cast<std::int64_t>(u.state)).bind(2, static_cast<std::int64_t>(u.attempts))
+                .bind(3, u.next_attempt_at_ms).bind(4, u.provider).bind(5, u.message_id).bind(6, u.code)
+                .bind(7, u.reason).bind(8, job_id).bind(9, u.index);
+            s.run();
+            changed.push_back(sqlite3_changes(db_) == 1 ? u.index : -(u.index + 1));
+        }
+        return changed;
+    }
 
     void insert_recipients(const std::string& job_id, const std::vector<recipient>& recipients) {
         statement insert(db_, "INSERT INTO recipients (job_id, idx, recipient, ref, params, state, step, attempts, "

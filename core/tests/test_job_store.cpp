@@ -122,13 +122,27 @@ void check_store_contract(job_store& store) {
     }
     SECTION("cancelling touches only the recipients still queued") {
         store.apply("j1", {to_state(0, recipient_state::accepted), to_state(1, recipient_state::sending)});
-        CHECK(store.settle_queued("j1", recipient_state::cancelled, "cancelled before it was sent") == 3);
+        CHECK(store.settle_queued("j1", recipient_state::cancelled, "cancelled", "cancelled before it was sent") == 3);
         const auto counts = store.count_by_state("j1");
         CHECK(counts.at(recipient_state::cancelled) == 3);
         CHECK(counts.at(recipient_state::accepted) == 1);
         CHECK(counts.at(recipient_state::sending) == 1);
         CHECK(store.recipients("j1", 2, 1)[0].reason == "cancelled before it was sent");
+        CHECK(store.recipients("j1", 2, 1)[0].code == "cancelled");
         CHECK_FALSE(store.next_due_at("j1"));
+    }
+    SECTION("a claim takes only recipients still queued, so a cancel is never overwritten") {
+        store.settle_queued("j1", recipient_state::cancelled, "cancelled", "cancelled before it was sent");
+        CHECK(store.claim("j1", {to_state(0, recipient_state::sending)}).empty());
+        CHECK(store.count_by_state("j1").at(recipient_state::cancelled) == 5);
+    }
+    SECTION("a claim reports the recipients it took") {
+        store.apply("j1", {to_state(1, recipient_state::accepted)});
+        const auto claimed = store.claim("j1", {to_state(0, recipient_state::sending), to_state(1, recipient_state::sending),
+                                                to_state(2, recipient_state::sending)});
+        CHECK(claimed == std::vector<std::int64_t>{0, 2});
+        CHECK(store.count_by_state("j1").at(recipient_state::sending) == 2);
+        CHECK(store.count_by_state("j1").at(recipient_state::accepted) == 1);
     }
     SECTION("finished jobs are not unfinished") {
         CHECK(store.unfinished_jobs().size() == 1);

@@ -167,7 +167,11 @@ void read_providers(const json::object& doc, daemon_config& out, checker& check)
         const json::object* p = check.object(&value, path);
         if (p == nullptr)
             continue;
-        check.unknown_keys(*p, path, {"plugin", "config", "rate_limits"});
+        check.unknown_keys(*p, path, {"plugin", "config", "rate_limits", "max_recipients_per_call"});
+        // A lower per-call limit than the plugin's own, e.g. when the plugin's settings lower it.
+        if (p->contains("max_recipients_per_call"))
+            out.dispatch.batch_limits.emplace(
+                std::string(name), static_cast<std::size_t>(check.integer(*p, "max_recipients_per_call", path, 1, 1, 1'000'000)));
         if (const json::object* limits = check.object(p->if_contains("rate_limits"), path + ".rate_limits")) {
             check.unknown_keys(*limits, path + ".rate_limits", {"requests_per_second", "recipients_per_second"});
             core::rate_override o;

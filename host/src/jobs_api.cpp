@@ -258,8 +258,9 @@ http_server_response jobs_api::handle(const http_server_request& request) {
     } catch (const bad_request& bad) {
         return error(400, "invalid_request", bad.message, bad.field);
     } catch (const core::store_error& e) {
+        // The details (file, SQLite's words) are for the operator's log, not for API clients.
         spdlog::error("{} {}: {}", request.method, path, e.what());
-        return error(503, "store_unavailable", std::string(e.what()) + "; nothing was changed, try again later");
+        return error(503, "store_unavailable", "the job store is not available; nothing was changed, try again later");
     }
     return error(404, "not_found", "no such endpoint: " + request.method + " " + path);
 }
@@ -285,16 +286,21 @@ http_server_response jobs_api::submit(const http_server_request& request) {
             throw bad_request{"idempotency_key", "must be a string of 1 to 200 characters"};
         key = std::string(k->get_string());
     }
+    // Keys belong to the client that sent them: one client's key never finds another's job.
+    const std::string scoped_key = key.empty() ? "" : request.client + ":" + key;
     const std::string request_hash = key.empty() ? "" : sha256_hex(json::serialize(doc));
-    std::lock_guard one_submission_at_a_time(submissions_);
-    if (!key.empty()) {
-        if (const std::optional<core::job> earlier = store_.find_job_by_idempotency_key(key)) {
-            if (earlier->request_hash != request_hash)
-                return error(409, "conflict", "idempotency_key '" + key + "' was used for a different request (job " +
-                                                  earlier->id + ")", "idempotency_key");
-            return reply(200, job_json(*earlier, store_.count_by_state(earlier->id)));
-        }
-    }
+    const auto earlier_answer = [&]() -> std::optional<http_server_response> {
+        const std::optional<core::job> earlier = store_.find_job_by_idempotency_key(scoped_key);
+        if (!earlier)
+            return std::nullopt;
+        if (earlier->request_hash != request_hash)
+            return error(409, "conflict", "idempotency_key '" + key + "' was used for a different request (job " +
+                                              earlier->id + ")", "idempotency_key");
+        return reply(200, job_json(*earlier, store_.count_by_state(earlier->id)));
+    };
+    if (!key.empty())
+        if (auto answer = earlier_answer())
+            return *answer;
 
     const std::int64_t send_at = time_field(doc, "send_at");
     const std::int64_t deadline = time_field(doc, "deadline");
@@ -308,8 +314,15 @@ http_server_response jobs_api::submit(const http_server_request& request) {
     for (core::recipient& r : recipients)
         r.next_attempt_at_ms = send_at;  // nothing goes out before send_at; a restart keeps it
     core::job j{new_job_id(), route->first, now_ms(), paged ? core::job_state::open : core::job_state::queued,
-                static_cast<std::int64_t>(recipients.size()), 0, key, request_hash, deadline};
-    store_.create_job(j, recipients);
+                static_cast<std::int64_t>(recipients.size()), 0, scoped_key, request_hash, deadline};
+    {
+        // Validation ran outside the lock; the key's last look and the creation are one step.
+        std::lock_guard one_change_at_a_time(submissions_);
+        if (!key.empty())
+            if (auto answer = earlier_answer())
+                return *answer;
+        store_.create_job(j, recipients);
+    }
     if (!paged)
         dispatcher_.start(j.id);
     spdlog::info("job {}: {} {} recipients for route {} (client {})", j.id, paged ? "opened with" : "accepted",
@@ -318,21 +331,35 @@ http_server_response jobs_api::submit(const http_server_request& request) {
 }
 
 http_server_response jobs_api::append(const std::string& job_id, const http_server_request& request) {
-    // Pages of one job must not race each other (indexes) or its start.
-    std::lock_guard one_change_at_a_time(submissions_);
+    const auto not_open = [&job_id](const core::job& j) {
+        return error(409, "conflict", "job " + job_id + " is " + core::to_string(j.state) +
+                                          ": recipients can be added only to a job created with \"open\": true");
+    };
     const std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
         return error(404, "not_found", "no job " + job_id);
     if (j->state != core::job_state::open)
-        return error(409, "conflict", "job " + job_id + " is " + core::to_string(j->state) +
-                                          ": recipients can be added only to a job created with \"open\": true");
+        return not_open(*j);
     const json::object doc = parse_body(request.body);
     std::vector<core::recipient> recipients =
-        read_recipients(doc, read_params(doc.if_contains("params"), "params"), j->recipient_count, false);
+        read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, false);
     if (auto refused = validate(routes_.find(j->route)->second, recipients))
         return *refused;
+
+    // Pages of one job must not race each other (their indexes) or its start: look again, number
+    // the page after what the job holds now, and store it, as one step.
+    std::lock_guard one_change_at_a_time(submissions_);
+    const std::optional<core::job> now = store_.find_job(job_id);
+    if (!now)
+        return error(404, "not_found", "no job " + job_id);
+    if (now->state != core::job_state::open)
+        return not_open(*now);
+    for (core::recipient& r : recipients)
+        r.index += now->recipient_count;
     store_.append_recipients(job_id, recipients);
-    return reply(200, json::object{{"id", job_id}, {"state", "open"}, {"recipients", j->recipient_count + static_cast<std::int64_t>(recipients.size())}});
+    return reply(200, json::object{{"id", job_id},
+                                   {"state", "open"},
+                                   {"recipients", now->recipient_count + static_cast<std::int64_t>(recipients.size())}});
 }
 
 http_server_response jobs_api::start(const std::string& job_id) {
@@ -358,9 +385,10 @@ http_server_response jobs_api::cancel(const std::string& job_id, const std::stri
     if (j->state == core::job_state::finished)
         return error(409, "conflict", "job " + job_id + " is finished: there is nothing left to cancel");
     const std::size_t cancelled =
-        store_.settle_queued(job_id, core::recipient_state::cancelled, "cancelled before it was sent");
-    if (j->state == core::job_state::open)
-        store_.finish_job(job_id, now_ms());  // never started: nothing is in flight
+        store_.settle_queued(job_id, core::recipient_state::cancelled, "cancelled", "cancelled before it was sent");
+    // With nothing in a call the job is over now, even if its sender sleeps until a later time.
+    if (store_.count_by_state(job_id).at(core::recipient_state::sending) == 0)
+        store_.finish_job(job_id, now_ms());
     spdlog::info("job {}: cancelled {} recipient(s) not yet sent (client {})", job_id, cancelled, client);
     json::object body = job_json(*store_.find_job(job_id), store_.count_by_state(job_id));
     body["cancelled"] = cancelled;

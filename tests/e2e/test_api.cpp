@@ -250,3 +250,19 @@ TEST_CASE("api: recipients not sent by the deadline fail with that reason", "[e2
                            json::serialize(json::object{{"route", "otp"}, {"deadline", "tomorrow"}, {"recipients", numbered_recipients(1)}})),
                       "deadline", "must be an RFC 3339 time such as \"2026-11-23T17:00:00Z\"");
 }
+
+TEST_CASE("api: cancelling a job that waits for its send_at ends it at once", "[e2e][api][schedule]") {
+    uspeedo_sandbox sandbox;
+    const json::value job = fetch_json("POST", sandbox.api_url() + "/v1/jobs",
+                                       json::serialize(json::object{{"route", "otp"}, {"send_at", rfc3339_in(60s)},
+                                                                    {"recipients", numbered_recipients(4)}}));
+    const std::string id(job.at("id").as_string());
+    const json::value cancelled = fetch_json("POST", sandbox.api_url() + "/v1/jobs/" + id + "/cancel");
+    CHECK(cancelled.at("cancelled") == 4);
+    CHECK(cancelled.at("state") == "finished");
+    for (const json::object& r : sandbox.recipients(id)) {
+        CHECK(r.at("state") == "cancelled");
+        CHECK(r.at("code") == "cancelled");
+    }
+    CHECK(sandbox.send_calls().empty());
+}

@@ -19,7 +19,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int default_max_recipients = 100;
 constexpr int largest_max_recipients = 10000;
 constexpr std::size_t longest_recipient = 256;
 constexpr const char* signature_header = "X-Webhook-Signature";
@@ -56,7 +55,7 @@ public:
           url_(config.required_string("url")),
           token_(config.string_or("token", "")),
           signing_secret_(config.string_or("signing_secret", "")),
-          max_recipients_(config.int_or("max_recipients_per_call", default_max_recipients)) {
+          max_recipients_(config.int_or("max_recipients_per_call", largest_max_recipients)) {
         if (url_.rfind("http://", 0) != 0 && url_.rfind("https://", 0) != 0)
             throw sdk::field_error("config.url", "must start with http:// or https://, got '" + url_ + "'");
         if (max_recipients_ < 1 || max_recipients_ > largest_max_recipients)

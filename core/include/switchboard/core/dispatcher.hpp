@@ -38,6 +38,7 @@ struct dispatch_options {
     std::chrono::milliseconds base_backoff{500};       // first retry waits up to this (full jitter)
     std::chrono::milliseconds max_backoff{30'000};
     std::map<std::string, rate_override, std::less<>> rate_overrides;  // by provider instance
+    std::map<std::string, std::size_t, std::less<>> batch_limits;     // by instance, under the manifest's
 };
 
 // Validates `recipients` against the provider of `step`, many per plugin call; those refused
@@ -63,7 +64,7 @@ public:
     // Graceful stop: no job starts another vendor call; calls already out run to their end.
     void stop_sending() noexcept { stopping_ = true; }
     // Vendor calls under way right now.
-    int calls_in_flight() const noexcept { return in_flight_; }
+    int calls_in_flight() const noexcept { return *in_flight_; }
     // Marks every recipient still inside a vendor call as `unknown` (for a stop whose grace
     // period ran out). Returns how many.
     std::size_t abandon_in_flight();
@@ -82,6 +83,10 @@ private:
                         std::vector<recipient_update>& updates,
                         const std::function<std::int64_t(std::int64_t)>& retry_at);
     std::int64_t backoff_ms(int attempts, std::int64_t retry_after_ms);
+    // Marks the candidates as in a call, where they are still queued; returns those it took.
+    std::vector<recipient> claim(const std::string& job_id, const std::string& provider, std::vector<recipient> candidates);
+    // The most recipients one call to this instance carries.
+    std::size_t batch_limit(const std::string& name, const provider_instance& provider) const;
     // Waits until the provider's rate limits let a call with `recipients` go out.
     boost::asio::awaitable<void> pace(const std::string& provider, std::size_t recipients);
 
@@ -93,7 +98,7 @@ private:
     dispatch_options options_;
     std::map<std::string, std::unique_ptr<rate_limiter>, std::less<>> limiters_;
     std::atomic<bool> stopping_{false};
-    std::atomic<int> in_flight_{0};
+    std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
 };
 
 } // namespace switchboard::core

@@ -48,9 +48,15 @@ public:
 
     virtual std::map<recipient_state, std::int64_t> count_by_state(const std::string& job_id) const = 0;
 
-    // Moves every recipient of the job still waiting for a call (queued) to `state` with `reason`
-    // (a cancel, a deadline); those inside a call finish as the vendor answers. Returns how many.
-    virtual std::size_t settle_queued(const std::string& job_id, recipient_state state, const std::string& reason) = 0;
+    // Moves every recipient of the job still waiting for a call (queued) to `state` with `code`
+    // and `reason` (a cancel, a deadline); those inside a call finish as the vendor answers.
+    // Returns how many.
+    virtual std::size_t settle_queued(const std::string& job_id, recipient_state state, const std::string& code,
+                                      const std::string& reason) = 0;
+
+    // Applies each update only to a recipient that is still queued (a cancel or a deadline may have
+    // settled it meanwhile) and returns the indexes it changed: the recipients a call may carry.
+    virtual std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<recipient_update>& updates) = 0;
 
     // Applies the updates of one vendor call together.
     virtual void apply(const std::string& job_id, const std::vector<recipient_update>& updates) = 0;
