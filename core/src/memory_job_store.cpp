@@ -1,6 +1,7 @@
 // The in-memory job store: a map of jobs, each with its recipients in index order.
 #include <switchboard/core/job_store.hpp>
 
+#include <algorithm>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -35,6 +36,19 @@ public:
     std::optional<job> find_job_by_idempotency_key(const std::string& key) const override {
         std::lock_guard lock(mutex_);
         return find_by_key(key);
+    }
+
+    std::vector<job> recent_jobs(std::size_t limit) const override {
+        std::lock_guard lock(mutex_);
+        std::vector<job> all;
+        for (const auto& [id, e] : jobs_)
+            all.push_back(e.header);
+        std::sort(all.begin(), all.end(), [](const job& a, const job& b) {
+            return a.created_at_ms != b.created_at_ms ? a.created_at_ms > b.created_at_ms : a.id > b.id;
+        });
+        if (all.size() > limit)
+            all.resize(limit);
+        return all;
     }
 
     std::vector<job> unfinished_jobs() const override {

@@ -195,6 +195,16 @@ public:
         return s.step() ? std::optional<job>(read_job(s)) : std::nullopt;
     }
 
+    std::vector<job> recent_jobs(std::size_t limit) const override {
+        std::lock_guard lock(mutex_);
+        statement s(db_, (std::string("SELECT ") + job_columns + " FROM jobs ORDER BY created_at_ms DESC, id DESC LIMIT ?").c_str());
+        s.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+        std::vector<job> out;
+        while (s.step())
+            out.push_back(read_job(s));
+        return out;
+    }
+
     std::vector<job> unfinished_jobs() const override {
         std::lock_guard lock(mutex_);
         statement s(db_, (std::string("SELECT ") + job_columns + " FROM jobs WHERE state != ? ORDER BY created_at_ms").c_str());

@@ -144,6 +144,15 @@ void check_store_contract(job_store& store) {
         CHECK(store.count_by_state("j1").at(recipient_state::sending) == 2);
         CHECK(store.count_by_state("j1").at(recipient_state::accepted) == 1);
     }
+    SECTION("recent jobs come newest first") {
+        job later = a_job("j2", 1);
+        later.created_at_ms = 2000;
+        store.create_job(later, numbered(1));
+        const auto recent = store.recent_jobs(10);
+        REQUIRE(recent.size() == 2);
+        CHECK(recent[0].id == "j2");
+        CHECK(store.recent_jobs(1).size() == 1);
+    }
     SECTION("finished jobs are not unfinished") {
         CHECK(store.unfinished_jobs().size() == 1);
         store.set_job_state("j1", job_state::finished);

@@ -234,8 +234,10 @@ http_server_response jobs_api::handle(const http_server_request& request) {
             return reply(200, json::object{{"status", "ready"}});
         }
         if (path == "/v1/jobs") {
+            if (request.method == "GET")
+                return list(request.target);
             if (request.method != "POST")
-                return error(405, "method_not_allowed", "use POST to submit a job");
+                return error(405, "method_not_allowed", "use POST to submit a job, GET to list jobs");
             return submit(request);
         }
         const std::string prefix = "/v1/jobs/";
@@ -403,6 +405,15 @@ std::optional<http_server_response> jobs_api::validate(const core::route& r, std
         return error(502, "provider_error", std::string(e.what()) + "; nothing was accepted");
     }
     return std::nullopt;
+}
+
+http_server_response jobs_api::list(const std::string& target) {
+    const boost::urls::url_view url = *boost::urls::parse_origin_form(target);
+    const std::size_t limit = query_number(url.params(), "limit", 20, largest_page);
+    json::array jobs;
+    for (const core::job& j : store_.recent_jobs(limit))
+        jobs.push_back(job_json(j, store_.count_by_state(j.id)));
+    return reply(200, json::object{{"jobs", std::move(jobs)}});
 }
 
 http_server_response jobs_api::show(const std::string& job_id) {

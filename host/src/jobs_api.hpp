@@ -4,6 +4,7 @@
 //   POST /v1/jobs/{id}/recipients     add a page of recipients to an open job
 //   POST /v1/jobs/{id}/start          start sending an open job; 202
 //   POST /v1/jobs/{id}/cancel         cancel every recipient not yet sent; calls in flight finish
+//   GET  /v1/jobs?limit=20            the most recent jobs, newest first
 //   GET  /v1/jobs/{id}                its state and per-state counts
 //   GET  /v1/jobs/{id}/recipients     each recipient's outcome, paginated (?offset=&limit=&state=)
 // Errors have one shape: {"code": "...", "message": "...", "field": "recipients[3].to"}.
@@ -37,6 +38,7 @@ private:
     http_server_response cancel(const std::string& job_id, const std::string& client);
     // Validates recipients with the route's first provider; an answer when it could not.
     std::optional<http_server_response> validate(const core::route& r, std::vector<core::recipient>& recipients);
+    http_server_response list(const std::string& target);
     http_server_response show(const std::string& job_id);
     http_server_response list_recipients(const std::string& job_id, const std::string& target);
 

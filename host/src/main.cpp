@@ -1,5 +1,6 @@
 // The `switchboard` program: one binary, one subcommand per task.
 #include "config_check_command.hpp"
+#include "jobs_command.hpp"
 #include "plugins_command.hpp"
 #include "send_command.hpp"
 #include "serve_command.hpp"
@@ -56,6 +57,44 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     serve->callback([config, &exit_code] { exit_code = switchboard::host::serve(*config); });
 }
 
+void add_jobs_command(CLI::App& app, int& exit_code) {
+    using switchboard::host::jobs_options;
+    CLI::App* jobs = app.add_subcommand("jobs", "A running daemon's jobs: list, show, recipients, cancel");
+    jobs->require_subcommand(0, 1);
+    jobs->callback([jobs] {
+        if (jobs->get_subcommands().empty())
+            throw CLI::CallForHelp();
+    });
+    auto options = std::make_shared<jobs_options>();
+    jobs->add_option("--server", options->server, "The daemon's URL")->capture_default_str();
+    jobs->add_option("--api-key", options->api_key, "The daemon's API key (default: $SWITCHBOARD_API_KEY)")
+        ->envname("SWITCHBOARD_API_KEY");
+
+    // --server and --api-key may also come after the subcommand: its subcommands fall through to it.
+    jobs->fallthrough();
+    CLI::App* list = jobs->add_subcommand("list", "The most recent jobs, newest first");
+    list->fallthrough();
+    list->add_option("--limit", options->limit, "How many")->capture_default_str()->check(CLI::Range(1, 1000));
+    list->callback([options, &exit_code] { exit_code = switchboard::host::list_jobs(*options, std::cout, std::cerr); });
+
+    CLI::App* show = jobs->add_subcommand("show", "One job's state and counts");
+    show->fallthrough();
+    show->add_option("ID", options->job_id, "The job's id")->required();
+    show->callback([options, &exit_code] { exit_code = switchboard::host::show_job(*options, std::cout, std::cerr); });
+
+    CLI::App* recipients = jobs->add_subcommand("recipients", "Each recipient's outcome");
+    recipients->fallthrough();
+    recipients->add_option("ID", options->job_id, "The job's id")->required();
+    recipients->add_option("--state", options->state, "Only recipients in this state (failed, accepted, ...)");
+    recipients->callback(
+        [options, &exit_code] { exit_code = switchboard::host::show_recipients(*options, std::cout, std::cerr); });
+
+    CLI::App* cancel = jobs->add_subcommand("cancel", "Cancel every recipient not yet sent");
+    cancel->fallthrough();
+    cancel->add_option("ID", options->job_id, "The job's id")->required();
+    cancel->callback([options, &exit_code] { exit_code = switchboard::host::cancel_job(*options, std::cout, std::cerr); });
+}
+
 void add_config_command(CLI::App& app, int& exit_code) {
     CLI::App* config = app.add_subcommand("config", "Check a configuration file");
     config->require_subcommand(0, 1);
@@ -95,6 +134,7 @@ int main(int argc, char** argv) {
     add_serve_command(app, exit_code);
     add_send_command(app, exit_code);
     add_config_command(app, exit_code);
+    add_jobs_command(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

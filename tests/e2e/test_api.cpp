@@ -76,7 +76,7 @@ TEST_CASE("api: unknown jobs and paths and methods and query values are refused 
     CHECK(missing.status == 404);
     CHECK(missing.body.at("message") == "no job job_0000000000000000");
     CHECK(call(sandbox, "GET", "/v2/anything").status == 404);
-    CHECK(call(sandbox, "GET", "/v1/jobs").status == 405);
+    CHECK(call(sandbox, "DELETE", "/v1/jobs").status == 405);
 
     const std::string job = sandbox.submit(numbered_recipients(1));
     check_bad_request(call(sandbox, "GET", "/v1/jobs/" + job + "/recipients?limit=5000"), "limit",

@@ -170,3 +170,29 @@ TEST_CASE("switchboard send submits a file and prints every recipient and exits 
     CHECK(WEXITSTATUS(status) == 2);
     std::filesystem::remove(file);
 }
+
+TEST_CASE("switchboard jobs list and show and recipients and cancel talk to a running daemon", "[e2e][cli]") {
+    sandbox_options options;
+    options.faults_json = R"({"block_list": ["+85250000001"]})";
+    uspeedo_sandbox sandbox(options);
+    const std::string job = sandbox.submit(numbered_recipients(3));
+    sandbox.wait_finished(job);
+    const auto run = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {SWITCHBOARD_BINARY, "jobs"});
+        args.insert(args.end(), {"--server", sandbox.api_url()});
+        return std::make_unique<child_process>(args);
+    };
+
+    auto list = run({"list"});
+    CHECK_THAT(list->wait_for_line(job), Catch::Contains("otp") && Catch::Contains("finished") &&
+                                             Catch::Contains("accepted 2, failed 1"));
+    auto show = run({"show", job});
+    CHECK(show->wait_for_line("state:") == "      finished");
+    auto failed = run({"recipients", job, "--state", "failed"});
+    CHECK_THAT(failed->wait_for_line("    1  "), Catch::Contains("phone in the black list"));
+    auto cancel = std::make_unique<child_process>(
+        std::vector<std::string>{SWITCHBOARD_BINARY, "jobs", "cancel", job, "--server", sandbox.api_url()},
+        (std::filesystem::temp_directory_path() / ("switchboard-cancel-" + std::to_string(::getpid()) + ".err")).string());
+    const int status = cancel->stop(0);
+    CHECK(WEXITSTATUS(status) == 1);  // a finished job has nothing to cancel
+}

@@ -25,6 +25,8 @@ public:
     virtual std::optional<job> find_job(const std::string& id) const = 0;
     // The job submitted under a client's idempotency key, if any.
     virtual std::optional<job> find_job_by_idempotency_key(const std::string& key) const = 0;
+    // The most recent jobs, newest first, at most `limit`.
+    virtual std::vector<job> recent_jobs(std::size_t limit) const = 0;
     // Every job not finished (open ones included), oldest first.
     virtual std::vector<job> unfinished_jobs() const = 0;
     virtual void set_job_state(const std::string& id, job_state state) = 0;

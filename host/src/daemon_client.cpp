@@ -1,0 +1,75 @@
+#include "daemon_client.hpp"
+
+#include <switchboard/core/http_client.hpp>
+
+#include <fmt/format.h>
+
+#include <ostream>
+#include <stdexcept>
+
+namespace switchboard::host {
+
+namespace {
+
+std::string text(const json::object& o, std::string_view key) {
+    const json::value* v = o.if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+} // namespace
+
+json::value call_daemon(const std::string& method, const std::string& url, const std::string& api_key,
+                        const std::string& body) {
+    core::http_request request{method, url, {{"Content-Type", "application/json"}}, body};
+    if (!api_key.empty())
+        request.headers.push_back({"Authorization", "Bearer " + api_key});
+    const core::http_result r = core::fetch(std::move(request));
+    if (!r.ok())
+        throw std::runtime_error(r.error);
+    boost::system::error_code ec;
+    json::value answer = json::parse(r.response.body, ec);
+    if (r.response.status / 100 != 2) {
+        const bool shaped = !ec && answer.is_object() && answer.as_object().contains("message");
+        throw std::runtime_error("the daemon answered HTTP " + std::to_string(r.response.status) + ": " +
+                                 (shaped ? std::string(answer.at("message").as_string()) +
+                                               (answer.as_object().contains("field")
+                                                    ? " (field " + std::string(answer.at("field").as_string()) + ")"
+                                                    : "")
+                                         : r.response.body));
+    }
+    if (ec)
+        throw std::runtime_error("the daemon's answer is not JSON: " + r.response.body.substr(0, 120));
+    return answer;
+}
+
+std::string counts_line(const json::object& counts) {
+    std::string line;
+    for (const auto& [state, count] : counts)
+        if (count.as_int64() != 0)
+            line += (line.empty() ? "" : ", ") + std::string(state) + " " + std::to_string(count.as_int64());
+    return line.empty() ? "no recipients" : line;
+}
+
+void print_recipients(const std::string& base, const std::string& api_key, std::ostream& out, const std::string& state) {
+    constexpr std::string_view row = "{:>5}  {:<16} {:<10} {:<16} {:<12} {}\n";
+    out << fmt::format(fmt::runtime(row), "#", "TO", "REF", "STATE", "PROVIDER", "MESSAGE ID / REASON");
+    json::value next = 0;
+    while (!next.is_null()) {
+        const json::value page =
+            call_daemon("GET", base + "/recipients?limit=1000&offset=" + std::to_string(next.as_int64()) +
+                                   (state.empty() ? "" : "&state=" + state),
+                        api_key);
+        for (const json::value& item : page.at("recipients").as_array()) {
+            const json::object& r = item.as_object();
+            // A validation verdict names the field it refused in `code`.
+            const std::string detail = r.contains("message_id")               ? text(r, "message_id")
+                                       : text(r, "state") == "skipped_invalid" ? text(r, "code") + ": " + text(r, "reason")
+                                                                               : text(r, "reason");
+            out << fmt::format(fmt::runtime(row), r.at("index").as_int64(), text(r, "to"), text(r, "ref"),
+                               text(r, "state"), text(r, "provider"), detail);
+        }
+        next = page.at("next_offset");
+    }
+}
+
+} // namespace switchboard::host
