@@ -5,6 +5,8 @@
 #include <switchboard/sdk/encoding.hpp>
 
 #include <boost/json.hpp>
+#include "plugin_refusal.hpp"
+
 #include <catch2/catch.hpp>
 
 namespace core = switchboard::core;
@@ -47,14 +49,8 @@ json::object outcome_of(const core::plugin_call_result& result, const std::strin
 }
 
 std::string refusal(const std::string& bad_config) {
-    try {
-        instance(bad_config);
-    } catch (const core::plugin_error& e) {
-        const std::string what = e.what();
-        return what.substr(what.find("configuration: ") + 15);
-    }
-    FAIL("configuration should have been refused: " << bad_config);
-    return {};
+    INFO("configuration: " << bad_config);
+    return switchboard::testing::config_refusal([&] { instance(bad_config); });
 }
 
 } // namespace

@@ -199,22 +199,15 @@ void read_endpoint(const sdk::object_reader& config, settings& out) {
     out.host = url.substr(scheme);
 }
 
-// Never echoes the value: these are credentials.
-std::string read_required(const sdk::object_reader& config, std::string_view key) {
-    std::string value = config.required_string(key);
-    if (value.empty())
-        throw sdk::field_error(sdk::child_path("config", key), "must not be empty");
-    return value;
-}
 
 settings read_settings(const sdk::object_reader& config) {
     refuse_unknown_settings(config);
     settings out;
     read_endpoint(config, out);
-    out.access_key_id = read_required(config, "access_key_id");
-    out.access_key_secret = read_required(config, "access_key_secret");
-    out.cust_space_id = read_required(config, "cust_space_id");
-    out.from = read_required(config, "from");
+    out.access_key_id = config.required_nonempty_string("access_key_id");
+    out.access_key_secret = config.required_nonempty_string("access_key_secret");
+    out.cust_space_id = config.required_nonempty_string("cust_space_id");
+    out.from = config.required_nonempty_string("from");
     const std::string style = config.string_or("signature", "acs3");
     if (style == "acs3")
         out.style = signature_style::acs3;

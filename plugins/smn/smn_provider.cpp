@@ -171,9 +171,7 @@ void read_endpoint(const sdk::object_reader& config, settings& out) {
 std::string read_secret(const sdk::object_reader& config, std::string_view key, std::string_view mode) {
     if (!config.has(key))
         throw sdk::field_error(sdk::child_path("config", key), "is required when auth is \"" + std::string(mode) + "\"");
-    std::string value = config.required_string(key);
-    if (value.empty())
-        throw sdk::field_error(sdk::child_path("config", key), "must not be empty");
+    std::string value = config.required_nonempty_string(key);
     if (std::any_of(value.begin(), value.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
         throw sdk::field_error(sdk::child_path("config", key), "must not contain control characters");
     return value;

@@ -338,24 +338,17 @@ void read_endpoint(const sdk::object_reader& config, settings& out) {
     out.host = url.substr(scheme);
 }
 
-// Never echoes the value: these may be credentials.
-std::string read_nonempty(const sdk::object_reader& config, std::string_view key) {
-    std::string value = config.required_string(key);
-    if (value.empty())
-        throw sdk::field_error(sdk::child_path("config", key), "must not be empty");
-    return value;
-}
 
 settings read_settings(const sdk::object_reader& config) {
     refuse_unknown_settings(config);
     settings out;
     read_endpoint(config, out);
-    out.access_key_id = read_nonempty(config, "access_key_id");
-    out.secret_access_key = read_nonempty(config, "secret_access_key");
+    out.access_key_id = config.required_nonempty_string("access_key_id");
+    out.secret_access_key = config.required_nonempty_string("secret_access_key");
     out.region = config.string_or("region", default_region);
     if (out.region.empty() || out.region.find_first_of("/ ") != std::string::npos)
         throw sdk::field_error("config.region", "must be a region name such as cn-north-1, got '" + out.region + "'");
-    out.number_pool_no = read_nonempty(config, "number_pool_no");
+    out.number_pool_no = config.required_nonempty_string("number_pool_no");
     const std::int64_t items = config.int_or("items_per_call", max_items_per_call);
     if (items < 1 || items > max_items_per_call)
         throw sdk::field_error("config.items_per_call", "must be 1 to 100, got " + std::to_string(items));

@@ -5,6 +5,8 @@
 #include <switchboard/core/plugin.hpp>
 
 #include <boost/json.hpp>
+#include "plugin_refusal.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -35,14 +37,8 @@ std::unique_ptr<core::provider_instance> instance(const std::string& config = ak
 }
 
 std::string refusal(const std::string& bad_config) {
-    try {
-        instance(bad_config);
-    } catch (const core::plugin_error& e) {
-        const std::string what = e.what();
-        return what.substr(what.find("configuration: ") + 15);
-    }
-    FAIL("configuration should have been refused: " << bad_config);
-    return {};
+    INFO("configuration: " << bad_config);
+    return switchboard::testing::config_refusal([&] { instance(bad_config); });
 }
 
 std::string batch(const std::string& step, const std::string& recipients, const std::string& id = "b1") {

@@ -7,6 +7,8 @@
 #include <switchboard/sdk/encoding.hpp>
 
 #include <boost/json.hpp>
+#include "plugin_refusal.hpp"
+
 #include <catch2/catch.hpp>
 
 namespace core = switchboard::core;
@@ -29,14 +31,8 @@ std::shared_ptr<core::plugin> plugin() {
 std::unique_ptr<core::provider_instance> instance(const std::string& c = config) { return plugin()->create_instance("vms-cn", c); }
 
 std::string refusal(const std::string& bad_config) {
-    try {
-        instance(bad_config);
-    } catch (const core::plugin_error& e) {
-        const std::string what = e.what();
-        return what.substr(what.find("configuration: ") + 15);
-    }
-    FAIL("configuration should have been refused: " << bad_config);
-    return {};
+    INFO("configuration: " << bad_config);
+    return switchboard::testing::config_refusal([&] { instance(bad_config); });
 }
 
 std::string batch(const std::string& step, const std::string& recipients, const std::string& extra = "") {

@@ -57,6 +57,14 @@ public:
         return optional_string(key).value_or(std::move(fallback));
     }
 
+    // A required string that must not be empty. Never echoes the value: it may be a credential.
+    std::string required_nonempty_string(std::string_view key) const {
+        std::string value = required_string(key);
+        if (value.empty())
+            throw field_error(child_path(path_, key), "must not be empty");
+        return value;
+    }
+
     std::int64_t required_int(std::string_view key) const { return as_int(key, require(key)); }
     std::optional<std::int64_t> optional_int(std::string_view key) const {
         const json::value* v = object_.if_contains(key);
