@@ -22,9 +22,7 @@
 //   retry of a batch comes at another time, so it gets another nonce.
 //
 // Response: {"RequestId":"...","Code":"OK","GroupMessageId":"...","Message":"..."}. CAMS answers
-// for the batch as a whole, so every recipient gets the same verdict. An accepted recipient's
-// message_id is "<GroupMessageId>/<To as sent>" (To as sent: digits without '+' for WhatsApp and
-// Viber, the platform id for Messenger and Instagram), unique per recipient of a call.
+// for the batch as a whole, so every recipient gets the same verdict.
 // Errors {RequestId, Code, Message}: System.LimitControl, Throttling*, InternalError,
 // ServiceUnavailable, SignatureNonceUsed, HTTP 408/429/5xx and any error that carries an
 // x-acs-retry-after header are transient, with that header read as integer milliseconds (else
@@ -32,10 +30,22 @@
 // everything else (InvalidParameter.*, Ram.PermissionDeny, Product.Unsubscript, Forbidden.*, ...)
 // is permanent. A body that is not JSON is transient, except on a 4xx other than 408/429.
 //
-// Receipts (ChatAppStatus, pushed): a JSON array of {MessageId, To, Status, ErrorCode, ...}. They
-// name CAMS's per-message MessageId (and TaskId), never the GroupMessageId the send answered, so a
-// receipt's message_id is CAMS's MessageId and cannot be matched to an outcome's message_id by
-// equality: a host correlates by TaskId (set step.task_id) and To.
+// Receipts (ChatAppStatus, pushed): a JSON array of {MessageId, To, Status, ErrorCode, TaskId, ...}.
+//
+// Correlation. The send's answer names only the batch (GroupMessageId); the receipts name CAMS's
+// per-message MessageId, which the send never learns, and echo the TaskId the send gave. So every
+// call carries a TaskId (the step's task_id, else the batch id: unique per call, and a retry is
+// another batch id), and both sides build the same message_id from what each one sees:
+//   an accepted recipient:  "<TaskId>/<To as sent>"          (To as sent: digits without '+' for
+//   a receipt:              "<TaskId>/<To as CAMS wrote it>"  WhatsApp and Viber, the platform id
+//                                                             for Messenger and Instagram)
+// and a host matches a receipt to its outcome by equality. A receipt without TaskId (CAMS's default
+// is TaskId = MessageId, so none is expected) falls back to its MessageId. A step's task_id is the
+// same for every batch of the route, so its message_ids repeat from one job to the next: give one
+// only when CAMS's reports must be grouped by it.
+// CAMS documents TaskId as a free string (its example "10000****"); the batch id is sent as it is
+// when it is 1 to 64 letters, digits, '-', '_' and '.' (the host's are "job_<hex>-<n>-<attempt>"),
+// else as "sb-" and 32 hex digits of its SHA-256, so an odd host's ids cannot break the call.
 //
 // Route step: {"language": "en", "template_code": "..." | "template_name": "...",
 //              "params": ["code"], "from": "...", "payload": ["..."],
@@ -66,6 +76,7 @@ constexpr std::int64_t max_fallback_duration = 43200;
 constexpr std::int64_t min_ttl = 30;                // Viber Ttl, seconds
 constexpr std::int64_t max_ttl = 1209600;
 constexpr std::size_t max_platform_id = 64;         // a generous bound for page-/IG-scoped ids
+constexpr std::size_t max_plain_task_id = 64;       // undocumented; longer batch ids are hashed
 constexpr const char* default_endpoint = "https://cams.ap-southeast-1.aliyuncs.com";
 constexpr const char* action = "SendChatappMassMessage";
 constexpr const char* api_version = "2020-06-06";
@@ -133,6 +144,9 @@ std::optional<std::string> recipient_problem(channel c, std::string_view channel
 
 // `To` as CAMS wants it: digits without '+' for phone channels, the id as is otherwise.
 std::string vendor_to(channel c, const std::string& to) { return phone_channel(c) ? to.substr(1) : to; }
+
+// The one message_id an outcome and the receipts for it share (see the top of the file).
+std::string correlation_id(const std::string& task_id, const std::string& vendor_to) { return task_id + "/" + vendor_to; }
 
 // The sender as CAMS wants it, or throws naming `field`. WhatsApp and Viber: the sender number,
 // digits with the country code ('+' tolerated and dropped); Messenger: the Page ID; Instagram:
@@ -234,7 +248,6 @@ struct route_step {
     std::optional<json::array> payload;
     std::optional<json::object> flow_action;
     std::optional<json::object> product_action;
-    std::optional<std::string> task_id;
     std::optional<std::string> fallback_id;
     std::optional<std::string> fallback_content;
     std::optional<std::int64_t> fallback_duration;
@@ -385,7 +398,7 @@ route_step read_step(const std::string& channel_name, const json::object& object
     if (step.has("product_action"))
         out.product_action = read_product_action(step);
 
-    out.task_id = non_empty(step, "task_id");
+    (void)non_empty(step, "task_id");  // checked here; task_id_of() reads it, in decode too
     out.fallback_id = non_empty(step, "fallback_id");
     out.fallback_content = non_empty(step, "fallback_content");
     out.fallback_duration = ranged(step, "fallback_duration", min_fallback_duration, max_fallback_duration, "seconds");
@@ -404,6 +417,22 @@ route_step read_step(const std::string& channel_name, const json::object& object
         throw sdk::field_error("step.label", "must be \"promotion\" or \"transaction\", got '" + *out.label + "'");
     out.tag = non_empty(step, "tag");
     return out;
+}
+
+bool plain_task_id(std::string_view id) {
+    return !id.empty() && id.size() <= max_plain_task_id && std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' ||
+               c == '.';
+    });
+}
+
+// The TaskId `batch` is sent with (see the top of the file). Encode and decode both derive it from
+// the batch, so the outcomes name the TaskId the receipts will echo.
+std::string task_id_of(const sdk::batch& batch) {
+    if (const json::value* given = batch.step.if_contains("task_id"); given != nullptr && given->is_string() &&
+                                                                      !given->get_string().empty())
+        return std::string(given->get_string());
+    return plain_task_id(batch.id) ? batch.id : "sb-" + sdk::hex(sdk::sha256(batch.id)).substr(0, 32);
 }
 
 // ---- recipients ------------------------------------------------------------------------------
@@ -461,8 +490,8 @@ bool authentication_code(std::string_view code) {
            code == "IncompleteSignature" || code == "InvalidTimeStamp.Expired";
 }
 
-// Throws unless CAMS took the batch; returns the GroupMessageId (maybe empty).
-std::string accepted_group(const sdk::http_response& response) {
+// Throws unless CAMS took the batch.
+void require_accepted(const sdk::http_response& response) {
     const std::int64_t hint = retry_hint_ms(response);
     const bool has_hint_header = response.find_header("x-acs-retry-after") != nullptr;
     const std::string http = "CAMS answered HTTP " + std::to_string(response.status);
@@ -480,7 +509,7 @@ std::string accepted_group(const sdk::http_response& response) {
     const std::string code = sdk::text_field(*answer, "Code");
     const bool ok_status = response.status >= 200 && response.status <= 299;
     if (ok_status && code == "OK")
-        return sdk::text_field(*answer, "GroupMessageId");
+        return;
     const std::string message = sdk::text_field(*answer, "Message");
     const std::string request_id = sdk::text_field(*answer, "RequestId");
     const std::string said = http + " Code " + (code.empty() ? "(none)" : code) + ": " +
@@ -516,10 +545,13 @@ std::optional<sdk::receipt> read_receipt(const json::value& item, const std::str
     if (status == "subscribe" || status == "unsubscribe")
         return std::nullopt;
     sdk::receipt out;
-    out.message_id = sdk::text_field(r.object(), "MessageId");
-    if (out.message_id.empty())
+    const std::string message_id = sdk::text_field(r.object(), "MessageId");
+    if (message_id.empty())
         throw sdk::field_error(path + ".MessageId", "is required");
-    out.to = host_to(sdk::text_field(r.object(), "To"));
+    const std::string to = sdk::text_field(r.object(), "To");
+    const std::string task_id = sdk::text_field(r.object(), "TaskId");
+    out.message_id = task_id.empty() ? message_id : correlation_id(task_id, to);
+    out.to = host_to(to);
     if (status == "Delivered" || status == "Read") {
         out.status = sdk::delivery::delivered;
     } else if (status == "Failed") {
@@ -624,7 +656,7 @@ protected:
         };
         add("TemplateCode", step.template_code);
         add("TemplateName", step.template_name);
-        add("TaskId", step.task_id);
+        query.emplace_back("TaskId", task_id_of(batch));
         add("FallBackId", step.fallback_id);
         add("FallBackContent", step.fallback_content);
         add("FallBackDuration", step.fallback_duration);
@@ -635,19 +667,17 @@ protected:
         return signed_request(std::move(query), nonce(batch.id, now_unix_ms), now_unix_ms);
     }
 
+    // Code OK takes every recipient; their ids come from the TaskId the call carried, so an answer
+    // without GroupMessageId loses nothing.
     std::vector<sdk::outcome> do_decode(const sdk::batch& batch, const sdk::http_response& response) override {
-        const std::string group = accepted_group(response);
+        require_accepted(response);
+        const std::string task_id = task_id_of(batch);
         const std::optional<channel> chan = channel_of(batch.channel);
         std::vector<sdk::outcome> outcomes;
         outcomes.reserve(batch.recipients.size());
-        for (const sdk::recipient& r : batch.recipients) {
-            if (group.empty())
-                // Code OK without GroupMessageId: CAMS took the call, but says nothing to track it by.
-                outcomes.push_back(sdk::outcome::unknown(r.id, "Code OK without GroupMessageId"));
-            else
-                outcomes.push_back(sdk::outcome::accepted(
-                    r.id, group + "/" + (chan && r.to.size() > 1 ? vendor_to(*chan, r.to) : r.to)));
-        }
+        for (const sdk::recipient& r : batch.recipients)
+            outcomes.push_back(sdk::outcome::accepted(
+                r.id, correlation_id(task_id, chan && r.to.size() > 1 ? vendor_to(*chan, r.to) : r.to)));
         return outcomes;
     }
 

@@ -2,6 +2,7 @@
 // crafted by hand (signed with the plugin's vector-checked signer) to break one rule each.
 #include "child_process.hpp"
 #include "fetch.hpp"
+#include "http_listener.hpp"
 #include "uspeedo_signature.hpp"
 
 #include <switchboard/core/plugin.hpp>
@@ -9,6 +10,8 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <map>
+#include <thread>
 
 using namespace switchboard;
 using namespace switchboard::testing;
@@ -23,9 +26,10 @@ std::int64_t now_s() {
 struct simulator {
     std::unique_ptr<child_process> process;
     std::string url;
-    simulator() {
-        process = std::make_unique<child_process>(
-            std::vector<std::string>{USPEEDO_SIMULATOR, "--listen", "127.0.0.1:0", "--receipt-delay-ms", "0"});
+    explicit simulator(const std::vector<std::string>& extra = {}) {
+        std::vector<std::string> argv{USPEEDO_SIMULATOR, "--listen", "127.0.0.1:0", "--receipt-delay-ms", "0"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        process = std::make_unique<child_process>(argv);
         url = wait_for_listening(*process);
     }
 
@@ -110,11 +114,11 @@ TEST_CASE("uspeedo simulator: required fields and types are enforced", "[simulat
     CHECK(sim.post(wrong_account).at("Message") == "AccountId is missing or not this account's project");
 }
 
-TEST_CASE("uspeedo simulator and plugin agree on receipts: accepted numbers come back delivered", "[simulator][uspeedo]") {
-    simulator sim;
-    const json::object sent = sim.post(send_body(2));
-    const std::string session(sent.at("SessionNo").as_string());
+namespace {
 
+// The receipts the uSpeedo plugin pulls for `session` from `sim` (GetUSMSSendReceipt), as the
+// daemon would pull them.
+json::array pull_receipts(const simulator& sim, const std::string& session) {
     const auto plugin = core::plugin::load(std::filesystem::path(SWITCHBOARD_PLUGIN_DIR) / "uspeedo.so");
     const auto instance = plugin->create_instance(
         "uspeedo-hk", R"({"endpoint": ")" + sim.url +
@@ -125,12 +129,50 @@ TEST_CASE("uspeedo simulator and plugin agree on receipts: accepted numbers come
     const core::http_result answer = core::fetch(*encoded.request);
     REQUIRE(answer.ok());
     const auto decoded = instance->decode_receipt_query(query, answer.response);
+    INFO(decoded.error);
     REQUIRE(decoded.ok());
-    const json::value receipts = json::parse(decoded.json).at("receipts");
-    REQUIRE(receipts.as_array().size() == 2);
-    for (const json::value& r : receipts.as_array()) {
+    return json::parse(decoded.json).at("receipts").as_array();
+}
+
+} // namespace
+
+TEST_CASE("uspeedo simulator and plugin agree on receipts: accepted numbers come back delivered", "[simulator][uspeedo]") {
+    simulator sim;
+    const json::object sent = sim.post(send_body(2));
+    const std::string session(sent.at("SessionNo").as_string());
+    const json::array receipts = pull_receipts(sim, session);
+    REQUIRE(receipts.size() == 2);
+    for (const json::value& r : receipts) {
         CHECK(r.at("message_id") == session.c_str());
         CHECK(r.at("status") == "delivered");
         CHECK(r.at("to").as_string().starts_with("+8525"));
     }
+}
+
+TEST_CASE("uspeedo simulator: a pulled receipt says Fail for the undelivered_list, none comes for the silent_list, "
+          "and nothing is pushed (uSpeedo documents no push)",
+          "[simulator][uspeedo][receipts]") {
+    const http_listener listener;
+    simulator sim({"--receipt-url", listener.url() + "/v1/receipts/uspeedo-hk", "--faults",
+                   R"({"undelivered_list": ["+85251000001"], "silent_list": ["85251000002"]})"});
+    const json::object sent = sim.post(send_body(3));  // 85251000000, 85251000001, 85251000002
+    CHECK(sent.at("SuccessCount") == 3);               // all three accepted: their fate is for the receipts
+    const std::string session(sent.at("SessionNo").as_string());
+
+    std::map<std::string, json::object> by_to;
+    for (const json::value& r : pull_receipts(sim, session))
+        by_to[std::string(r.at("to").as_string())] = r.as_object();
+    REQUIRE(by_to.size() == 2);
+    REQUIRE(by_to.count("+85251000000") == 1);
+    CHECK(by_to["+85251000000"].at("status") == "delivered");
+    CHECK(by_to["+85251000000"].at("message_id") == session.c_str());
+    REQUIRE(by_to.count("+85251000001") == 1);
+    CHECK(by_to["+85251000001"].at("status") == "undelivered");
+    CHECK(by_to["+85251000001"].at("code") == "UNDELIV");
+    CHECK(by_to["+85251000001"].at("message_id") == session.c_str());
+    CHECK(by_to.count("+85251000002") == 0);
+
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // time for a push (delay 0), were there one
+    CHECK(listener.received().empty());
+    CHECK(fetch_json("GET", sim.url + "/_simulator/pushes").as_array().empty());
 }

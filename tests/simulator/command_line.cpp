@@ -35,6 +35,12 @@ std::optional<int> command_line::parse(int argc, char** argv, server_options& se
     app.add_option("--tls-key", server.tls_key, "PEM private key for --tls-cert");
     app.add_option("--faults", server.faults_json, "Initial fault settings as JSON (see POST /_simulator/faults)");
     app.add_option("--seed", server.seed, "Seed of the fault dice, for repeatable runs")->capture_default_str();
+    app.add_option("--receipt-url", server.receipt_url,
+                   "URL the vendor pushes delivery receipts to (vendors that push them); empty: no pushes");
+    app.add_option("--receipt-delay-ms", server.receipt_delay_ms,
+                   "How long after a call its receipts are pushed, or become available to pull")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

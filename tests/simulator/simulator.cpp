@@ -1,5 +1,7 @@
 #include "simulator.hpp"
 
+#include <switchboard/core/http_client.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -46,13 +48,58 @@ double rate(const json::object& doc, std::string_view field) {
     return v->to_number<double>();
 }
 
+// A list of numbers, as strings; empty when absent.
+std::set<std::string> numbers(const json::object& doc, std::string_view field) {
+    std::set<std::string> out;
+    const json::value* v = doc.if_contains(field);
+    if (v == nullptr)
+        return out;
+    const std::string problem = "faults." + std::string(field) + " must be an array of numbers as strings";
+    if (!v->is_array())
+        throw std::invalid_argument(problem);
+    for (const json::value& number : v->get_array()) {
+        if (!number.is_string())
+            throw std::invalid_argument(problem);
+        out.emplace(number.get_string());
+    }
+    return out;
+}
+
+// How long a receipt push may take: CAMS wants the receiver's answer within 3 s, and the other
+// vendors document no bound, so one bound for all.
+constexpr std::chrono::seconds push_timeout{3};
+
+core::http_client_options push_client_options() {
+    core::http_client_options options;
+    options.connect_timeout = push_timeout;
+    options.request_timeout = push_timeout;
+    return options;
+}
+
 struct simulator_state {
+    simulator_state(vendor_api& vendor, const server_options& options, net::any_io_executor io)
+        : api(vendor),
+          settings(faults::from_json(options.faults_json)),
+          random(options.seed),
+          max_body_bytes(options.max_body_bytes),
+          executor(io),
+          receipt_url(options.receipt_url),
+          receipt_delay(options.receipt_delay_ms),
+          receipt_client(io, push_client_options()) {}
+
     vendor_api& api;
     faults settings;
     std::mt19937_64 random;
     json::array calls;
     std::int64_t next_seq = 1;
     std::size_t max_body_bytes;
+
+    net::any_io_executor executor;
+    std::string receipt_url;
+    std::chrono::milliseconds receipt_delay;
+    core::http_client receipt_client;
+    json::array pushes;
+    std::uint64_t generation = 0;  // bumped by reset: pushes scheduled before it are dropped
 };
 
 fault draw_fault(simulator_state& st) {
@@ -73,6 +120,8 @@ response control(simulator_state& st, const request& call) {
     const std::string_view path = call.path();
     if (call.method == "GET" && path == "/_simulator/calls")
         return response::json(200, st.calls);
+    if (call.method == "GET" && path == "/_simulator/pushes")
+        return response::json(200, st.pushes);
     if (call.method == "POST" && path == "/_simulator/faults") {
         try {
             st.settings = faults::from_json(call.body);
@@ -83,13 +132,57 @@ response control(simulator_state& st, const request& call) {
     }
     if (call.method == "POST" && path == "/_simulator/reset") {
         st.calls.clear();
+        st.pushes.clear();
+        ++st.generation;
         st.api.reset();
         return response::json(200, json::object{});
     }
     return response::json(404, {{"error", "no such control endpoint: " + std::string(path)}});
 }
 
-// Runs one API call through the fault plan and the vendor, and records it.
+// How many receipts a push body holds, when the kit can tell: a JSON array's length, 1 for an object.
+std::optional<std::size_t> receipts_in(const std::string& body) {
+    boost::system::error_code ec;
+    const json::value doc = json::parse(body, ec);
+    if (ec)
+        return std::nullopt;
+    if (doc.is_array())
+        return doc.get_array().size();
+    if (doc.is_object())
+        return 1;
+    return std::nullopt;
+}
+
+// Sends one call's receipt pushes after the delay, one after the other, logging each. A failed
+// push is logged, not retried: tests want to see what arrived, not a vendor's retry schedule.
+net::awaitable<void> push_receipts(simulator_state& st, std::int64_t call_seq, std::vector<core::http_request> requests,
+                                   std::uint64_t generation) {
+    net::steady_timer timer(st.executor, st.receipt_delay);
+    co_await timer.async_wait(tuple_awaitable);
+    for (core::http_request& push : requests) {
+        if (generation != st.generation)
+            co_return;  // reset since: the vendor has forgotten these messages
+        json::object entry{{"call_seq", call_seq}, {"url", push.url}, {"body_bytes", push.body.size()}};
+        if (const std::optional<std::size_t> count = receipts_in(push.body))
+            entry["receipts"] = *count;
+        const core::http_result result = co_await st.receipt_client.send(std::move(push));
+        if (generation != st.generation)
+            co_return;
+        if (result.ok())
+            entry["status"] = result.response.status;
+        else
+            entry["error"] = result.error;
+        entry["at_unix_ms"] = now_unix_ms();
+        st.pushes.push_back(std::move(entry));
+    }
+}
+
+// Whether the vendor processed a call that drew `f`: these four answer without processing it.
+bool processed(fault f) {
+    return f != fault::server_error && f != fault::throttle && f != fault::malformed && f != fault::vendor_error;
+}
+
+// Runs one API call through the fault plan and the vendor, records it, and schedules its receipts.
 response serve_api_call(simulator_state& st, const request& call, fault& drawn) {
     drawn = draw_fault(st);
     json::object record;
@@ -118,6 +211,12 @@ response serve_api_call(simulator_state& st, const request& call, fault& drawn) 
     record["path"] = call.path();
     record["fault"] = to_string(drawn);
     record["status"] = drawn == fault::reset ? 0 : answer.status;
+    if (!st.receipt_url.empty() && processed(drawn)) {
+        std::vector<core::http_request> pushes = st.api.receipt_callbacks(record, st.receipt_url);
+        if (!pushes.empty())
+            net::co_spawn(st.executor, push_receipts(st, record.at("seq").as_int64(), std::move(pushes), st.generation),
+                          net::detached);
+    }
     st.calls.push_back(std::move(record));
     return answer;
 }
@@ -231,6 +330,13 @@ const char* to_string(fault f) noexcept {
     return "none";
 }
 
+bool listed(const std::set<std::string>& list, std::string_view number) {
+    const std::string given(number);
+    if (list.count(given) > 0)
+        return true;
+    return number.starts_with('+') ? list.count(given.substr(1)) > 0 : list.count("+" + given) > 0;
+}
+
 faults faults::from_json(std::string_view text) {
     faults f;
     if (text.empty())
@@ -241,7 +347,8 @@ faults faults::from_json(std::string_view text) {
         throw std::invalid_argument("faults must be a JSON object");
     const json::object& doc = parsed.get_object();
     static const std::set<std::string_view> known = {"reset", "delay", "delay_ms", "server_error", "throttle",
-                                                     "malformed", "vendor_error", "block_list"};
+                                                     "malformed", "vendor_error", "block_list", "undelivered_list",
+                                                     "silent_list"};
     for (const auto& [key, value] : doc)
         if (known.count(key) == 0)
             throw std::invalid_argument("faults." + std::string(key) + " is not a fault setting");
@@ -258,32 +365,30 @@ faults faults::from_json(std::string_view text) {
             throw std::invalid_argument("faults.delay_ms must be a whole number of milliseconds");
         f.delay_ms = v->get_int64();
     }
-    if (const json::value* v = doc.if_contains("block_list")) {
-        if (!v->is_array())
-            throw std::invalid_argument("faults.block_list must be an array of numbers as strings");
-        for (const json::value& number : v->get_array()) {
-            if (!number.is_string())
-                throw std::invalid_argument("faults.block_list must be an array of numbers as strings");
-            f.block_list.emplace(number.get_string());
-        }
-    }
+    f.block_list = numbers(doc, "block_list");
+    f.undelivered_list = numbers(doc, "undelivered_list");
+    f.silent_list = numbers(doc, "silent_list");
     return f;
 }
 
 boost::json::object faults::to_json() const {
-    json::array blocked;
-    for (const std::string& number : block_list)
-        blocked.emplace_back(number);
-    return {{"reset", reset},       {"delay", delay},         {"delay_ms", delay_ms},
-            {"server_error", server_error}, {"throttle", throttle}, {"malformed", malformed},
-            {"vendor_error", vendor_error}, {"block_list", std::move(blocked)}};
+    const auto array_of = [](const std::set<std::string>& list) { return json::array(list.begin(), list.end()); };
+    return {{"reset", reset},
+            {"delay", delay},
+            {"delay_ms", delay_ms},
+            {"server_error", server_error},
+            {"throttle", throttle},
+            {"malformed", malformed},
+            {"vendor_error", vendor_error},
+            {"block_list", array_of(block_list)},
+            {"undelivered_list", array_of(undelivered_list)},
+            {"silent_list", array_of(silent_list)}};
 }
 
 int run(vendor_api& api, const server_options& options) {
     try {
         net::io_context io;
-        simulator_state st{api, faults::from_json(options.faults_json), std::mt19937_64(options.seed), {}, 1,
-                           options.max_body_bytes};
+        simulator_state st(api, options, io.get_executor());
 
         std::unique_ptr<ssl::context> tls;
         if (!options.tls_cert.empty() || !options.tls_key.empty()) {

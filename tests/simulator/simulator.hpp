@@ -1,10 +1,22 @@
 // The shared body of every vendor simulator: a loopback HTTP(S) server that hands each API call to
 // the vendor's own logic, injects faults at configured rates, records every call for tests to
-// read, and answers control requests under /_simulator/.
+// read, pushes the receipts a vendor would push, and answers control requests under /_simulator/.
 //
 //   GET  /_simulator/calls    every recorded call, oldest first, as a JSON array
+//   GET  /_simulator/pushes   every receipt push made so far, oldest first, as a JSON array of
+//                             {"call_seq": 3, "url": "...", "body_bytes": 412, "receipts": 2,
+//                              "status": 200 | "error": "...", "at_unix_ms": ...}; "receipts" is
+//                             the length of a JSON array body (1 for an object), absent otherwise
 //   POST /_simulator/faults   replace the fault settings (JSON, see faults::from_json)
-//   POST /_simulator/reset    forget recorded calls and vendor state
+//   POST /_simulator/reset    forget recorded calls, pushes and vendor state; pushes still waiting
+//                             for their delay are dropped
+//
+// Receipts: with server_options::receipt_url set, every API call the vendor processed (any fault
+// but server_error, throttle, malformed and vendor_error, which answer without processing) is
+// handed to vendor_api::receipt_callbacks, and the requests it returns are sent receipt_delay_ms
+// later, one after the other, on the server's own event loop: the answer to the call never waits
+// for them. A push that fails is logged, not retried. A push log entry's at_unix_ms is when the
+// push was answered.
 #pragma once
 
 #include <switchboard/core/http_message.hpp>
@@ -48,10 +60,13 @@ struct faults {
     double malformed = 0;      // answer 200 with a body that is not JSON, without processing
     double vendor_error = 0;   // answer with the vendor's own transient error, without processing
     std::int64_t delay_ms = 0;
-    std::set<std::string> block_list;   // numbers the vendor refuses, as the vendor reports refusals
+    std::set<std::string> block_list;        // numbers the vendor refuses, as the vendor reports refusals
+    std::set<std::string> undelivered_list;  // numbers the vendor accepts, whose receipt says undelivered
+    std::set<std::string> silent_list;       // numbers the vendor accepts, whose receipt never comes
 
     // {"reset": 0.1, "delay": 0, "delay_ms": 0, "server_error": 0, "throttle": 0, "malformed": 0,
-    //  "vendor_error": 0, "block_list": ["+85255310000"]}; throws std::invalid_argument naming the field.
+    //  "vendor_error": 0, "block_list": ["+85255310000"], "undelivered_list": [...], "silent_list": [...]};
+    // throws std::invalid_argument naming the field.
     static faults from_json(std::string_view text);
     boost::json::object to_json() const;
 };
@@ -72,7 +87,17 @@ public:
 
     // Forgets all state (accepted messages, receipts).
     virtual void reset() = 0;
+
+    // The receipt pushes the vendor would make for one recorded call (`record` as handle() filled
+    // it), addressed to `receipt_url`. Vendors whose receipts are pulled push nothing.
+    virtual std::vector<core::http_request> receipt_callbacks([[maybe_unused]] const boost::json::object& record,
+                                                              [[maybe_unused]] const std::string& receipt_url) {
+        return {};
+    }
 };
+
+// Whether `list` names `number`, written with or without the leading '+' (vendors drop it).
+bool listed(const std::set<std::string>& list, std::string_view number);
 
 struct server_options {
     std::string listen = "127.0.0.1:0";
@@ -81,10 +106,13 @@ struct server_options {
     std::string faults_json;
     std::uint64_t seed = 1;
     std::size_t max_body_bytes = 16 * 1024 * 1024;
+    std::string receipt_url;              // where the vendor pushes receipts; empty: no pushes
+    std::int64_t receipt_delay_ms = 100;  // from a call to its receipts: pushed, or available to pull
 };
 
 // A simulator's command line: the server's options (--listen, --tls-cert, --tls-key, --faults,
-// --seed) and the vendor's own. Keeps the argument parser out of every simulator's main().
+// --seed, --receipt-url, --receipt-delay-ms) and the vendor's own. Keeps the argument parser out
+// of every simulator's main().
 class command_line {
 public:
     explicit command_line(const std::string& description);

@@ -301,10 +301,6 @@ std::string param(const params_map& params, const std::string& name) {
     return it == params.end() ? std::string() : it->second;
 }
 
-bool blocked(const simulator::faults& settings, const std::string& to) {
-    return settings.block_list.count(to) > 0 || settings.block_list.count("+" + to) > 0;
-}
-
 } // namespace
 
 std::optional<std::string> percent_decode(std::string_view text) {
@@ -490,17 +486,20 @@ response cams_api::send(const params_map& params, const simulator::faults& setti
 
     const std::string group = "sim-group-" + std::to_string(next_group_++);
     const std::string task_id = param(params, "TaskId");
-    json::array numbers, accepted, blocked_numbers, receipts;
+    json::array numbers, accepted, blocked_numbers, undelivered, silent, receipts;
     for (const json::value& item : list.get_array()) {
         const std::string to(item.at("To").get_string());
         numbers.emplace_back(to);
         const std::string message_id = group + "-" + std::to_string(numbers.size());
-        // CAMS takes the whole batch; a refused number is reported later, by its receipt.
+        // CAMS takes the whole batch; a refused or undeliverable number is reported later, by its
+        // receipt, which echoes the call's TaskId (CAMS's default: the MessageId). Only the final
+        // status is simulated, not the Sent before it.
         json::object receipt{{"MessageId", message_id}, {"From", from}, {"To", to},
                              {"Timestamp", now_unix_ms}, {"TaskId", task_id.empty() ? message_id : task_id},
                              {"MsgFrameType", "template"}, {"Type", "TEMPLATE"}};
-        if (blocked(settings, to)) {
-            blocked_numbers.emplace_back(to);
+        const bool refused = simulator::listed(settings.block_list, to);
+        if (refused || simulator::listed(settings.undelivered_list, to)) {
+            (refused ? blocked_numbers : undelivered).emplace_back(to);
             receipt["Status"] = "Failed";
             receipt["StatusDescription"] = "failed";
             receipt["ErrorCode"] = "131026";
@@ -510,16 +509,29 @@ response cams_api::send(const params_map& params, const simulator::faults& setti
             receipt["Status"] = "Delivered";
             receipt["StatusDescription"] = "delivered";
         }
-        receipts.push_back(std::move(receipt));
+        if (simulator::listed(settings.silent_list, to))
+            silent.emplace_back(to);
+        else
+            receipts.push_back(std::move(receipt));
     }
     record["numbers"] = numbers;
     record["count"] = numbers.size();
     record["accepted"] = accepted;
     record["blocked"] = blocked_numbers;
+    record["undelivered"] = undelivered;
+    record["silent"] = silent;  // accepted, and no receipt will ever name them
     record["group_message_id"] = group;
-    record["receipts"] = receipts;  // the ChatAppStatus array CAMS would push, for tests to replay
+    record["receipts"] = receipts;  // the ChatAppStatus array CAMS pushes (receipt_callbacks), for tests to replay
     return response::json(200, {{"RequestId", request_id}, {"Code", "OK"}, {"Message", "OK"},
                                 {"GroupMessageId", group}, {"AccessDeniedDetail", ""}});
+}
+
+std::vector<core::http_request> cams_api::receipt_callbacks(const json::object& record, const std::string& receipt_url) {
+    const json::value* receipts = record.if_contains("receipts");
+    if (receipts == nullptr || !receipts->is_array() || receipts->get_array().empty())
+        return {};
+    // One HTTP push per call, its body the JSON array of ChatAppStatus reports (VENDORS.md §3.5).
+    return {{"POST", receipt_url, {{"Content-Type", "application/json"}}, json::serialize(*receipts)}};
 }
 
 } // namespace switchboard::cams_simulator

@@ -1,6 +1,7 @@
 // Alibaba Cloud CAMS's SendChatappMassMessage as the simulator implements it: RPC style on POST /,
 // both signatures (ACS3-HMAC-SHA256 and RPC v1 HMAC-SHA1) verified by code of its own, the
-// parameters checked as strictly as the vendor documents them, and the 10 calls per second limit.
+// parameters checked as strictly as the vendor documents them, the 10 calls per second limit, and
+// the ChatAppStatus receipts CAMS pushes over HTTP.
 #pragma once
 
 #include "simulator.hpp"
@@ -26,6 +27,9 @@ public:
     simulator::response handle(const simulator::request& call, const simulator::faults& settings, bool vendor_error,
                                std::int64_t now_unix_ms, boost::json::object& record) override;
     void reset() override;
+    // Posts the call's ChatAppStatus reports (record["receipts"]) to `receipt_url` as one JSON array.
+    std::vector<core::http_request> receipt_callbacks(const boost::json::object& record,
+                                                      const std::string& receipt_url) override;
 
 private:
     // Whether one more call by `access_key_id` at `now` fits the sliding one-second window.

@@ -345,19 +345,95 @@ TEST_CASE("encode: a batch of more than 1000, or with an invalid recipient or st
 
 // ---- decode ----------------------------------------------------------------------------------
 
-TEST_CASE("decode: Code OK accepts every recipient under GroupMessageId/To", "[decode]") {
+TEST_CASE("decode: Code OK accepts every recipient under TaskId/To, the TaskId being the batch id", "[decode]") {
     const auto r = decode(R"({"AccessDeniedDetail": "None", "RequestId": "90E63D28", "Message": "User not authorized to operate on the specified resource.",
                               "GroupMessageId": "8900000100021234", "Code": "OK"})");
     REQUIRE(r.ok());
-    CHECK(outcome_of(r, "r1") == json::parse(R"({"id": "r1", "result": "accepted", "message_id": "8900000100021234/8613900000001"})"));
-    CHECK(outcome_of(r, "r2").at("message_id") == "8900000100021234/8613900000002");
+    CHECK(outcome_of(r, "r1") == json::parse(R"({"id": "r1", "result": "accepted", "message_id": "b1/8613900000001"})"));
+    CHECK(outcome_of(r, "r2").at("message_id") == "b1/8613900000002");
 }
 
-TEST_CASE("decode: Code OK without GroupMessageId leaves every recipient unknown", "[decode]") {
+TEST_CASE("decode: Code OK without GroupMessageId still accepts every recipient: their ids come from the TaskId", "[decode]") {
     const auto r = decode(R"({"RequestId": "x", "Code": "OK"})");
     REQUIRE(r.ok());
-    CHECK(outcome_of(r, "r1").at("result") == "unknown");
-    CHECK(outcome_of(r, "r2").at("reason") == "Code OK without GroupMessageId");
+    CHECK(outcome_of(r, "r1") == json::parse(R"({"id": "r1", "result": "accepted", "message_id": "b1/8613900000001"})"));
+    CHECK(outcome_of(r, "r2").at("result") == "accepted");
+}
+
+// ---- correlation: an outcome and the receipt CAMS later pushes for it share one message_id -----
+
+namespace {
+
+// What CAMS pushes for a call it took: one ChatAppStatus per SenderList item, To as the call wrote
+// it, the call's TaskId echoed, and a MessageId the send never saw.
+std::string receipts_for(const core::http_request& call, const std::string& status) {
+    const std::map<std::string, std::string> q = query_map(call);
+    const json::value senders = json::parse(q.at("SenderList"));
+    json::array out;
+    int n = 0;
+    for (const json::value& sender : senders.as_array())
+        out.push_back({{"MessageId", "cams-msg-" + std::to_string(++n)}, {"To", sender.at("To")}, {"Status", status},
+                       {"TaskId", q.at("TaskId")}, {"Timestamp", now_ms}});
+    return json::serialize(out);
+}
+
+// The message_id of each outcome, and of each receipt, by the recipient's `to` as the host has it.
+std::map<std::string, std::string> outcome_ids(const core::plugin_call_result& decoded, const std::string& batch_json) {
+    std::map<std::string, std::string> by_id;
+    const json::value outcomes_doc = json::parse(decoded.json);
+    for (const json::value& o : outcomes_doc.at("outcomes").as_array())
+        by_id[std::string(o.at("id").as_string())] = std::string(o.at("message_id").as_string());
+    std::map<std::string, std::string> out;
+    const json::value batch_doc = json::parse(batch_json);
+    for (const json::value& r : batch_doc.at("recipients").as_array())
+        out[std::string(r.at("to").as_string())] = by_id.at(std::string(r.at("id").as_string()));
+    return out;
+}
+
+std::map<std::string, std::string> receipt_ids(const core::plugin_call_result& parsed) {
+    std::map<std::string, std::string> out;
+    const json::value receipts_doc = json::parse(parsed.json);
+    for (const json::value& r : receipts_doc.at("receipts").as_array())
+        out[std::string(r.at("to").as_string())] = std::string(r.at("message_id").as_string());
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("correlation: every recipient's outcome and its later receipt carry the same message_id", "[correlation]") {
+    const auto p = instance();
+    const auto check = [&](const std::string& batch_json, const std::string& expected_task_id) {
+        INFO(batch_json);
+        const core::http_request call = encoded(*p, batch_json);
+        CHECK(query_map(call).at("TaskId") == expected_task_id);
+        const core::plugin_call_result decoded =
+            p->decode(batch_json, {200, {}, R"({"RequestId": "x", "Code": "OK", "GroupMessageId": "890001"})"});
+        REQUIRE(decoded.ok());
+        for (const char* status : {"Delivered", "Failed"}) {
+            const core::plugin_call_result parsed = receipts(receipts_for(call, status));
+            INFO(parsed.error);
+            REQUIRE(parsed.ok());
+            CHECK(receipt_ids(parsed) == outcome_ids(decoded, batch_json));
+        }
+    };
+    SECTION("whatsapp, the TaskId being the host's batch id") {
+        check(batch("whatsapp", otp_step, two, "job_00c0ffee00c0ffee-0-1"), "job_00c0ffee00c0ffee-0-1");
+    }
+    SECTION("a retry of the same recipients is another batch, so its receipts name another TaskId") {
+        check(batch("whatsapp", otp_step, two, "job_00c0ffee00c0ffee-0-2"), "job_00c0ffee00c0ffee-0-2");
+    }
+    SECTION("messenger, To being the page-scoped id") {
+        check(batch("messenger", R"({"template_name": "welcome", "language": "en", "from": "104857600123"})",
+                    R"([{"id": "r1", "to": "6543210987654321"}, {"id": "r2", "to": "PSID12345"}])"),
+              "b1");
+    }
+    SECTION("a step's task_id is the TaskId") {
+        check(batch("viber", step_with(R"("task_id": "campaign-7")"), two), "campaign-7");
+    }
+    SECTION("a batch id CAMS might not take is sent as a digest of it") {
+        const std::string odd = "batch #1/x";  // a space, '#' and '/'
+        check(batch("whatsapp", otp_step, two, odd), "sb-" + sdk::hex(sdk::sha256(odd)).substr(0, 32));
+    }
 }
 
 TEST_CASE("decode: flow control, throttling and server errors are transient with the vendor's hint", "[decode]") {
@@ -545,7 +621,7 @@ TEST_CASE("validate: product_action holds at most 10 sections and 30 products", 
 
 TEST_CASE("receipts: each Status maps to a delivery state, and CAMS gets 200 {\"code\":\"ok\"}", "[receipts]") {
     const auto r = receipts(R"J([
-        {"MessageId": "m1", "To": "8613900000001", "Status": "Sent", "Timestamp": 1691043638000, "TaskId": "t"},
+        {"MessageId": "m1", "To": "8613900000001", "Status": "Sent", "Timestamp": 1691043638000, "TaskId": "t-1"},
         {"MessageId": "m2", "To": "8613900000002", "Status": "Delivered", "Timestamp": 1691043639000},
         {"MessageId": "m3", "To": "8613900000003", "Status": "Read", "Timestamp": 1691043640000},
         {"MessageId": "m4", "To": "8613900000004", "Status": "Failed", "ErrorCode": "131026",
@@ -558,7 +634,9 @@ TEST_CASE("receipts: each Status maps to a delivery state, and CAMS gets 200 {\"
     CHECK(doc.at("reply") == json::parse(R"({"status": 200, "content_type": "application/json", "body": "{\"code\":\"ok\"}"})"));
     const json::array& items = doc.at("receipts").as_array();
     REQUIRE(items.size() == 5);
-    CHECK(items[0] == json::parse(R"({"message_id": "m1", "status": "pending", "to": "+8613900000001", "at_unix_ms": 1691043638000})"));
+    // With a TaskId the message_id is "<TaskId>/<To as CAMS wrote it>", as the send's outcomes name it;
+    // without one (CAMS always sends one), the MessageId.
+    CHECK(items[0] == json::parse(R"({"message_id": "t-1/8613900000001", "status": "pending", "to": "+8613900000001", "at_unix_ms": 1691043638000})"));
     CHECK(items[1].at("status") == "delivered");
     CHECK(items[2].at("status") == "delivered");
     CHECK(items[3] == json::parse(R"J({"message_id": "m4", "status": "undelivered", "to": "+8613900000004", "code": "131026",
@@ -598,7 +676,7 @@ TEST_CASE("encode: parameters \"form\" moves the business parameters into a sign
         CHECK(query_map(request).count("SenderList") == 0);
         CHECK(request.body.find("SenderList=") != std::string::npos);
         params.insert(params.end(), {{"ChannelType", "whatsapp"}, {"CustSpaceId", "cams-8c8space"}, {"From", "8613800000000"},
-                                     {"Language", "en"}, {"TemplateCode", "744c4b5c79c9432497a075bdfca3d4c3"},
+                                     {"Language", "en"}, {"TemplateCode", "744c4b5c79c9432497a075bdfca3d4c3"}, {"TaskId", "b1"},
                                      {"SenderList", R"([{"To":"8613900000001","TemplateParams":{"code":"111111"}},{"To":"8613900000002","TemplateParams":{"code":"222222"}}])"}});
         CHECK(signature == cams::rpc_v1_signature("POST", params, "TOPSECRET"));
     }

@@ -5,6 +5,7 @@
 #include "cams_signature.hpp"
 #include "child_process.hpp"
 #include "fetch.hpp"
+#include "http_listener.hpp"
 
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/plugin.hpp>
@@ -15,6 +16,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <thread>
 
 namespace core = switchboard::core;
 namespace json = boost::json;
@@ -37,10 +40,12 @@ struct simulator {
     std::unique_ptr<testing::child_process> process;
     std::string url;
 
-    explicit simulator(const std::string& requests_per_second = "10") {
-        process = std::make_unique<testing::child_process>(std::vector<std::string>{
-            CAMS_SIMULATOR, "--listen", "127.0.0.1:0", "--access-key-id", "sim-ak", "--access-key-secret",
-            "sim-secret", "--cust-space-id", "cams-sim", "--requests-per-second", requests_per_second});
+    explicit simulator(const std::string& requests_per_second = "10", const std::vector<std::string>& extra = {}) {
+        std::vector<std::string> argv{CAMS_SIMULATOR, "--listen", "127.0.0.1:0", "--access-key-id", "sim-ak",
+                                      "--access-key-secret", "sim-secret", "--cust-space-id", "cams-sim",
+                                      "--requests-per-second", requests_per_second};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        process = std::make_unique<testing::child_process>(argv);
         url = testing::wait_for_listening(*process);
     }
 
@@ -53,6 +58,7 @@ struct simulator {
     }
 
     json::array calls() const { return testing::fetch_json("GET", url + "/_simulator/calls").as_array(); }
+    json::array pushes() const { return testing::fetch_json("GET", url + "/_simulator/pushes").as_array(); }
     json::object last_record() const { return calls().back().as_object(); }
 };
 
@@ -134,11 +140,17 @@ std::vector<cams::parameter> with(std::vector<cams::parameter> params, const std
 
 std::string code_of(const core::http_response& r) { return std::string(json::parse(r.body).at("Code").as_string()); }
 
+const std::string three = R"([
+        {"id": "r1", "to": "+8613900000001", "params": {"code": "111111"}},
+        {"id": "r2", "to": "+8613900000002", "params": {"code": "222222"}},
+        {"id": "r3", "to": "+8613900000003", "params": {"code": "333333"}}])";
+
 } // namespace
 
-TEST_CASE("simulator: an ACS3-signed batch is accepted under a GroupMessageId", "[simulator]") {
+TEST_CASE("simulator: an ACS3-signed batch is accepted, under the batch id as TaskId, which its receipts echo",
+          "[simulator]") {
     const simulator sim;
-    const core::plugin_call_result r = send(*sim.provider("acs3"), batch("b1"));
+    const core::plugin_call_result r = send(*sim.provider("acs3"), batch("job_0123456789abcdef-0-1"));
     INFO(r.error);
     REQUIRE(r.ok());
     const json::object record = sim.last_record();
@@ -146,10 +158,11 @@ TEST_CASE("simulator: an ACS3-signed batch is accepted under a GroupMessageId", 
     CHECK(record.at("style") == "acs3");
     CHECK(record.at("numbers") == json::parse(R"(["8613900000001", "8613900000002"])"));
     CHECK(record.at("count") == 2);
-    const std::string group(record.at("group_message_id").as_string());
     CHECK(outcome(r, 0, "result") == "accepted");
-    CHECK(outcome(r, 0, "message_id") == group + "/8613900000001");
-    CHECK(outcome(r, 1, "message_id") == group + "/8613900000002");
+    CHECK(outcome(r, 0, "message_id") == "job_0123456789abcdef-0-1/8613900000001");
+    CHECK(outcome(r, 1, "message_id") == "job_0123456789abcdef-0-1/8613900000002");
+    for (const json::value& receipt : record.at("receipts").as_array())
+        CHECK(receipt.at("TaskId") == "job_0123456789abcdef-0-1");
 }
 
 TEST_CASE("simulator: an RPC v1-signed batch is accepted", "[simulator]") {
@@ -218,6 +231,82 @@ TEST_CASE("simulator: block-listed numbers are accepted by the API and fail in t
     CHECK(receipts[1].at("status") == "undelivered");
     CHECK(receipts[1].at("to") == "+8613900000002");
     CHECK(receipts[1].at("code") == "131026");
+    // Each receipt names the message_id the send's outcome gave the same recipient.
+    CHECK(receipts[0].at("message_id") == outcome(r, 0, "message_id").c_str());
+    CHECK(receipts[1].at("message_id") == outcome(r, 1, "message_id").c_str());
+}
+
+TEST_CASE("simulator: receipts are pushed to --receipt-url after the delay, as one JSON array: delivered, "
+          "Failed for the undelivered_list, none for the silent_list, each under its outcome's message_id",
+          "[simulator][receipts]") {
+    const testing::http_listener listener;
+    const simulator sim("10", {"--receipt-url", listener.url() + "/v1/receipts/cams-sim", "--receipt-delay-ms", "200",
+                               "--faults", R"({"undelivered_list": ["+8613900000002"], "silent_list": ["8613900000003"]})"});
+    const auto provider = sim.provider();
+    const core::plugin_call_result sent = send(*provider, batch("job_0123456789abcdef-0-1", three));
+    INFO(sent.error);
+    REQUIRE(sent.ok());
+    for (std::size_t i = 0; i < 3; ++i)
+        CHECK(outcome(sent, i, "result") == "accepted");  // CAMS refuses only by receipt
+
+    const std::vector<core::http_request> pushed = listener.wait_for(1);
+    REQUIRE(pushed.size() == 1);
+    CHECK(pushed[0].method == "POST");
+    CHECK(pushed[0].url == listener.url() + "/v1/receipts/cams-sim");
+    REQUIRE(core::find_header(pushed[0].headers, "Content-Type") != nullptr);
+    CHECK(*core::find_header(pushed[0].headers, "Content-Type") == "application/json");
+    const core::plugin_call_result parsed = provider->parse_receipt(pushed[0], now_ms());
+    INFO(parsed.error);
+    REQUIRE(parsed.ok());
+    std::map<std::string, json::object> by_to;
+    const json::value receipts_doc = json::parse(parsed.json);
+    for (const json::value& r : receipts_doc.at("receipts").as_array())
+        by_to[std::string(r.at("to").as_string())] = r.as_object();
+    REQUIRE(by_to.size() == 2);
+    REQUIRE(by_to.count("+8613900000001") == 1);
+    CHECK(by_to["+8613900000001"].at("status") == "delivered");
+    CHECK(by_to["+8613900000001"].at("message_id") == outcome(sent, 0, "message_id").c_str());
+    REQUIRE(by_to.count("+8613900000002") == 1);
+    CHECK(by_to["+8613900000002"].at("status") == "undelivered");
+    CHECK(by_to["+8613900000002"].at("code") == "131026");
+    CHECK(by_to["+8613900000002"].at("message_id") == outcome(sent, 1, "message_id").c_str());
+    CHECK(by_to.count("+8613900000003") == 0);
+
+    // The kit's log of the push: the call it belongs to, two receipts, the listener's 200, and no
+    // earlier than the delay after the call.
+    const json::object call = sim.last_record();
+    CHECK(call.at("undelivered") == json::parse(R"(["8613900000002"])"));
+    CHECK(call.at("silent") == json::parse(R"(["8613900000003"])"));
+    const json::array log = sim.pushes();
+    REQUIRE(log.size() == 1);
+    CHECK(log[0].at("call_seq") == call.at("seq"));
+    CHECK(log[0].at("receipts") == 2);
+    CHECK(log[0].at("status") == 200);
+    CHECK(log[0].at("at_unix_ms").as_int64() - call.at("at_unix_ms").as_int64() >= 200);
+
+    // The silent number's receipt never comes, not even later.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    CHECK(listener.received().size() == 1);
+    testing::fetch_json("POST", sim.url + "/_simulator/reset");
+    CHECK(sim.pushes().empty());
+}
+
+TEST_CASE("simulator: no receipts are pushed for a call answered without processing, nor after a reset",
+          "[simulator][receipts]") {
+    const testing::http_listener listener;
+    const simulator sim("10", {"--receipt-url", listener.url() + "/receipts", "--receipt-delay-ms", "300"});
+    const auto provider = sim.provider();
+    testing::fetch_json("POST", sim.url + "/_simulator/faults", R"({"server_error": 1})");
+    CHECK(send(*provider, batch("b1")).status == SB_STATUS_TRANSIENT);
+    testing::fetch_json("POST", sim.url + "/_simulator/faults", "{}");
+    REQUIRE(send(*provider, batch("b2")).ok());
+    testing::fetch_json("POST", sim.url + "/_simulator/reset");  // before b2's receipts are due
+    std::this_thread::sleep_for(std::chrono::milliseconds(900));
+    CHECK(listener.received().empty());
+    CHECK(sim.pushes().empty());
+    // And a call after the reset gets its push, so the silence above is the faults', not a dead kit.
+    REQUIRE(send(*provider, batch("b3")).ok());
+    CHECK(listener.wait_for(1).size() == 1);
 }
 
 TEST_CASE("simulator: the vendor_error fault is System.LimitControl with x-acs-retry-after", "[simulator]") {

@@ -7,15 +7,13 @@ int main(int argc, char** argv) {
         "A Huawei Cloud SMN SMS API simulator (PromotionSmsPublish, SMS report list) on loopback");
     switchboard::simulator::server_options server;
     switchboard::smn_simulator::credentials creds;
-    std::int64_t receipt_delay_ms = 1000;
     cli.add("--access-key-id", creds.access_key_id, "The AK clients must sign with");
     cli.add("--secret-access-key", creds.secret_access_key, "The SK clients must sign with");
     cli.add("--project-id", creds.project_id, "The project id the paths must name");
     cli.add("--auth-token", creds.auth_token, "The X-Auth-Token accepted instead of a signature");
-    cli.add("--receipt-delay-ms", receipt_delay_ms, "How long after acceptance a report becomes available");
     if (const std::optional<int> exit_code = cli.parse(argc, argv, server))
         return *exit_code;
 
-    switchboard::smn_simulator::smn_api api(creds, receipt_delay_ms);
+    switchboard::smn_simulator::smn_api api(creds, server.receipt_delay_ms);  // the kit's --receipt-delay-ms
     return switchboard::simulator::run(api, server);
 }

@@ -6,14 +6,12 @@ int main(int argc, char** argv) {
         "A uSpeedo SMS API simulator (SendBatchUSMSMessage, GetUSMSSendReceipt) on loopback");
     switchboard::simulator::server_options server;
     switchboard::uspeedo_simulator::credentials creds;
-    std::int64_t receipt_delay_ms = 1000;
     cli.add("--access-key-id", creds.access_key_id, "The AccessKeyId clients must use");
     cli.add("--access-key-secret", creds.access_key_secret, "The AccessKeySecret clients must sign with");
     cli.add("--account-id", creds.account_id, "The AccountId (project) clients must send");
-    cli.add("--receipt-delay-ms", receipt_delay_ms, "How long after acceptance a receipt becomes available");
     if (const std::optional<int> exit_code = cli.parse(argc, argv, server))
         return *exit_code;
 
-    switchboard::uspeedo_simulator::uspeedo_api api(creds, receipt_delay_ms);
+    switchboard::uspeedo_simulator::uspeedo_api api(creds, server.receipt_delay_ms);  // the kit's --receipt-delay-ms
     return switchboard::simulator::run(api, server);
 }

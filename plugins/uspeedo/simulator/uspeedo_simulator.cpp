@@ -139,10 +139,6 @@ std::string check_task_content(const json::object& body, std::size_t& numbers) {
     return {};
 }
 
-bool blocked(const simulator::faults& settings, const std::string& phone) {
-    return settings.block_list.count(phone) > 0 || settings.block_list.count("+" + phone) > 0;
-}
-
 } // namespace
 
 std::string signature(const json::object& body, const std::string& secret) {
@@ -231,14 +227,17 @@ response uspeedo_api::send_batch(const json::object& body, const simulator::faul
             const json::object& t = target.get_object();
             const std::string phone(t.at("Phone").get_string());
             received.emplace_back(phone);
-            if (blocked(settings, phone)) {
+            if (simulator::listed(settings.block_list, phone)) {
                 json::object failed = t;
                 failed["FailureDetails"] = "phone in the black list";
                 failed_targets.push_back(std::move(failed));
                 continue;
             }
             const json::value* user = t.if_contains("UserId");
-            kept.push_back({phone, user != nullptr ? std::string(user->get_string()) : "", now_unix_ms});
+            const receipt fate = simulator::listed(settings.silent_list, phone)        ? receipt::never
+                                 : simulator::listed(settings.undelivered_list, phone) ? receipt::undelivered
+                                                                                       : receipt::delivered;
+            kept.push_back({phone, user != nullptr ? std::string(user->get_string()) : "", now_unix_ms, fate});
             accepted.emplace_back(phone);
         }
         if (!failed_targets.empty())
@@ -275,12 +274,18 @@ response uspeedo_api::receipts(const json::object& body, std::int64_t now_unix_m
         if (it == sessions_.end())
             continue;
         json::array receipts;
-        for (const accepted_message& m : it->second)
-            if (m.accepted_at_ms + receipt_delay_ms_ <= now_unix_ms)
-                receipts.push_back({{"Phone", m.phone}, {"CostCount", 1}, {"ReceiptResult", "Success"},
-                                    {"ReceiptCode", "DELIVRD"}, {"ReceiptDesc", "delivered"},
-                                    {"ReceiptTime", (m.accepted_at_ms + receipt_delay_ms_) / 1000},
-                                    {"UserId", m.user_id}});
+        for (const accepted_message& m : it->second) {
+            if (m.fate == receipt::never || m.accepted_at_ms + receipt_delay_ms_ > now_unix_ms)
+                continue;
+            // uSpeedo documents the ReceiptResult values only; the codes are the operators' SMPP/CMPP
+            // stat words, as in the console's reports.
+            const bool delivered = m.fate == receipt::delivered;
+            receipts.push_back({{"Phone", m.phone}, {"CostCount", 1}, {"ReceiptResult", delivered ? "Success" : "Fail"},
+                                {"ReceiptCode", delivered ? "DELIVRD" : "UNDELIV"},
+                                {"ReceiptDesc", delivered ? "delivered" : "undeliverable: the handset did not take the message"},
+                                {"ReceiptTime", (m.accepted_at_ms + receipt_delay_ms_) / 1000},
+                                {"UserId", m.user_id}});
+        }
         data.push_back({{"SessionNo", session}, {"ReceiptSet", std::move(receipts)}});
     }
     record["sessions"] = *set;

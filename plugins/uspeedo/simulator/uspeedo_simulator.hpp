@@ -1,5 +1,6 @@
 // The uSpeedo API as the simulator implements it: SendBatchUSMSMessage and GetUSMSSendReceipt on
-// both endpoint styles, checked as strictly as the vendor documents them.
+// both endpoint styles, checked as strictly as the vendor documents them. Receipts are pulled
+// (GetUSMSSendReceipt): uSpeedo documents no push, so the simulator pushes nothing.
 #pragma once
 
 #include "simulator.hpp"
@@ -24,10 +25,13 @@ public:
     void reset() override;
 
 private:
+    enum class receipt { delivered, undelivered, never };  // what the number's receipt will say
+
     struct accepted_message {
         std::string phone;
         std::string user_id;
         std::int64_t accepted_at_ms;
+        receipt fate;
     };
 
     simulator::response send_batch(const boost::json::object& body, const simulator::faults& settings,

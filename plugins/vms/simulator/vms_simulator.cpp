@@ -190,11 +190,16 @@ std::string item_refusal(const json::object& item) {
     return {};
 }
 
-bool blocked(const simulator::faults& settings, const std::string& phone) {
-    return settings.block_list.count(phone) > 0 || settings.block_list.count("+" + phone) > 0 ||
-           settings.block_list.count("+86" + phone) > 0 ||
-           (phone.starts_with("0") && settings.block_list.count("+86" + phone.substr(1)) > 0);
+// Whether `list` names `phone` as VMS received it: E.164 digits, or a mainland number written
+// nationally (13300000001, 057112345678) that the list may hold as +86...
+bool listed(const std::set<std::string>& list, const std::string& phone) {
+    return simulator::listed(list, phone) || list.count("+86" + phone) > 0 ||
+           (phone.starts_with("0") && list.count("+86" + phone.substr(1)) > 0);
 }
+
+// callResult values (docs 6358/173383) the simulator reports.
+constexpr std::int64_t answered = 1;
+constexpr std::int64_t no_answer = 7;
 
 } // namespace
 
@@ -288,6 +293,7 @@ std::string check_signature(const simulator::request& call, const credentials& c
 void vms_api::reset() {
     accepted_open_ids_.clear();
     next_request_ = 1;
+    next_call_ = 1;
 }
 
 // The documented envelope; `error` {"CodeN","Code","Message"} on failure.
@@ -380,14 +386,14 @@ response vms_api::single_batch_append(const json::object& body, const simulator:
         return envelope(400, &error);
     }
 
-    json::array numbers, accepted, success, fail, callbacks;
+    json::array numbers, accepted, success, fail, callbacks, undelivered, silent;
     for (const json::value& value : list->get_array()) {
         const json::object& item = value.get_object();
         const std::string phone(item.at("Phone").get_string());
         const std::string open_id(item.at("SingleOpenId").get_string());
         numbers.emplace_back(phone);
         std::string refusal;
-        if (blocked(settings, phone))
+        if (listed(settings.block_list, phone))
             refusal = "INVALID_PHONE_FORMAT";
         else if (accepted_open_ids_.count(open_id) > 0)
             refusal = "REDUPLICATED_ITEM";
@@ -399,7 +405,13 @@ response vms_api::single_batch_append(const json::object& body, const simulator:
         }
         accepted_open_ids_.insert(open_id);
         accepted.emplace_back(phone);
-        callbacks.push_back(cdr_callback(phone, open_id, now_unix_ms));
+        const bool unanswered = listed(settings.undelivered_list, phone);
+        if (unanswered)
+            undelivered.emplace_back(phone);
+        if (listed(settings.silent_list, phone))
+            silent.emplace_back(phone);  // the call is placed, its CDR never comes
+        else
+            callbacks.push_back(cdr_callback(phone, open_id, unanswered ? no_answer : answered, now_unix_ms));
         json::object ok{{"Phone", phone}, {"SingleOpenId", open_id}};
         if (const json::value* ext = item.if_contains("Ext"))
             ok["Ext"] = *ext;
@@ -408,22 +420,39 @@ response vms_api::single_batch_append(const json::object& body, const simulator:
     record["count"] = numbers.size();
     record["numbers"] = std::move(numbers);
     record["accepted"] = std::move(accepted);
-    record["callbacks"] = std::move(callbacks);  // what VMS would post once each call ended, for tests to replay
+    record["undelivered"] = std::move(undelivered);
+    record["silent"] = std::move(silent);
+    record["callbacks"] = std::move(callbacks);  // what VMS posts once each call ended (receipt_callbacks)
     return envelope(200, nullptr, {{"SuccessList", std::move(success)}, {"FailList", std::move(fail)}});
 }
 
-json::object vms_api::cdr_callback(const std::string& phone, const std::string& open_id, std::int64_t now_unix_ms) {
+json::object vms_api::cdr_callback(const std::string& phone, const std::string& open_id, std::int64_t call_result,
+                                   std::int64_t now_unix_ms) {
     const std::int64_t ended_ms = now_unix_ms + 30'000;
-    const json::object cdr{{"accountId", "sim-account"},   {"callId", "V" + std::to_string(next_request_)},
+    const json::object cdr{{"accountId", "sim-account"},   {"callId", "V" + std::to_string(next_call_++)},
                            {"serviceType", 100},           {"subServiceType", 102},
                            {"caller", "02100000000"},      {"callee", phone},
                            {"beginCallTime", now_unix_ms}, {"endTime", ended_ms},
-                           {"callDuration", 12},           {"callResult", 1},
-                           {"singleOpenId", open_id}};
+                           {"callDuration", call_result == answered ? 12 : 0},
+                           {"callResult", call_result},    {"singleOpenId", open_id}};
     const std::string body = json::serialize(cdr);
     const std::string timestamp = std::to_string(ended_ms / 1000);
     const std::string auth_code = simulator::sha256_hex(timestamp + simulator::sha256_hex(body) + credentials_.callback_token);
     return {{"query", "?timestamp=" + timestamp + "&authCode=" + auth_code}, {"body", body}};
+}
+
+std::vector<core::http_request> vms_api::receipt_callbacks(const json::object& record, const std::string& receipt_url) {
+    const json::value* callbacks = record.if_contains("callbacks");
+    if (callbacks == nullptr || !callbacks->is_array())
+        return {};
+    // One POST per CDR, its timestamp and authCode added to the configured URL's query (docs 6358/173362).
+    std::vector<core::http_request> out;
+    for (const json::value& callback : callbacks->get_array()) {
+        const std::string query(callback.at("query").as_string());  // "?timestamp=...&authCode=..."
+        const std::string url = receipt_url + (receipt_url.find('?') == std::string::npos ? query : "&" + query.substr(1));
+        out.push_back({"POST", url, {{"Content-Type", "application/json"}}, std::string(callback.at("body").as_string())});
+    }
+    return out;
 }
 
 } // namespace switchboard::vms_simulator

@@ -3,6 +3,7 @@
 // must decode to the outcomes the vendor's would.
 #include "child_process.hpp"
 #include "fetch.hpp"
+#include "http_listener.hpp"
 #include "vms_signature.hpp"
 
 #include <switchboard/core/plugin.hpp>
@@ -11,6 +12,8 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <map>
+#include <thread>
 
 namespace core = switchboard::core;
 namespace json = boost::json;
@@ -28,8 +31,10 @@ struct simulator {
     std::unique_ptr<child_process> process;
     std::string url;
 
-    simulator() {
-        process = std::make_unique<child_process>(std::vector<std::string>{VMS_SIMULATOR, "--listen", "127.0.0.1:0"});
+    explicit simulator(const std::vector<std::string>& extra = {}) {
+        std::vector<std::string> argv{VMS_SIMULATOR, "--listen", "127.0.0.1:0"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        process = std::make_unique<child_process>(argv);
         url = wait_for_listening(*process);
     }
 
@@ -202,4 +207,56 @@ TEST_CASE("simulator: the CDR callback of each accepted call verifies and become
         const core::plugin_call_result forged = p->parse_receipt({"POST", url, {}, body + " "}, now_ms());
         CHECK(forged.status == SB_STATUS_AUTHENTICATION);
     }
+}
+
+TEST_CASE("simulator: CDRs are pushed to --receipt-url, signed: answered for a normal number, not answered for the "
+          "undelivered_list, none for the silent_list, each under its outcome's message_id",
+          "[simulator][receipts]") {
+    const switchboard::testing::http_listener listener;
+    const simulator sim({"--receipt-url", listener.url() + "/v1/receipts/vms-sim?src=vms", "--receipt-delay-ms", "100",
+                         "--faults", R"({"undelivered_list": ["+8613300000002"], "silent_list": ["+85255311111"]})"});
+    const auto p = sim.instance();
+    const core::plugin_call_result sent = sim.send(*p, batch);
+    INFO(sent.error);
+    REQUIRE(sent.ok());
+    std::map<std::string, std::string> message_ids;  // recipient id -> the outcome's message_id
+    const json::value outcomes_doc = json::parse(sent.json);
+    for (const json::value& o : outcomes_doc.at("outcomes").as_array()) {
+        CHECK(o.at("result") == "accepted");  // the calls are placed; how they end is for the CDRs to say
+        message_ids[std::string(o.at("id").as_string())] = std::string(o.at("message_id").as_string());
+    }
+
+    const std::vector<core::http_request> pushed = listener.wait_for(2);
+    REQUIRE(pushed.size() == 2);
+    std::map<std::string, json::object> by_to;
+    for (const core::http_request& push : pushed) {
+        CHECK(push.method == "POST");
+        // The configured URL, with the signature's timestamp and authCode added to its query.
+        CHECK(push.url.rfind(listener.url() + "/v1/receipts/vms-sim?src=vms&timestamp=", 0) == 0);
+        CHECK(push.url.find("&authCode=") != std::string::npos);
+        const core::plugin_call_result parsed = p->parse_receipt(push, now_ms());
+        INFO(parsed.error);
+        REQUIRE(parsed.ok());
+        const json::array receipts = json::parse(parsed.json).at("receipts").as_array();
+        REQUIRE(receipts.size() == 1);  // one CDR per finished call
+        by_to[std::string(receipts[0].at("to").as_string())] = receipts[0].as_object();
+    }
+    REQUIRE(by_to.count("+8613300000001") == 1);
+    CHECK(by_to["+8613300000001"].at("status") == "delivered");
+    CHECK(by_to["+8613300000001"].at("message_id") == message_ids.at("r1").c_str());
+    REQUIRE(by_to.count("+8613300000002") == 1);
+    CHECK(by_to["+8613300000002"].at("status") == "undelivered");
+    CHECK(by_to["+8613300000002"].at("code") == "7");  // callResult 7: no answer
+    CHECK(by_to["+8613300000002"].at("message_id") == message_ids.at("r2").c_str());
+
+    const json::array log = fetch_json("GET", sim.url + "/_simulator/pushes").as_array();
+    REQUIRE(log.size() == 2);
+    for (const json::value& entry : log) {
+        CHECK(entry.at("status") == 200);
+        CHECK(entry.at("receipts") == 1);
+    }
+    // The silent number's CDR never comes.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    CHECK(listener.received().size() == 2);
+    CHECK(sim.last_record().at("silent") == json::array{"85255311111"});
 }
