@@ -33,18 +33,36 @@ start() {
     url=${line#listening on }
 }
 
-# One simulator per vendor, each refusing one number the way that vendor does.
+# A free loopback port for the daemon: the simulators push their receipts to it, so they need it
+# before it starts.
+daemon_port=""
+for _ in $(seq 50); do
+    candidate=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+        daemon_port=$candidate
+        break
+    fi
+done
+[ -n "$daemon_port" ] || { echo "demo: no free loopback port found" >&2; exit 1; }
+
+# One simulator per vendor, each refusing one number the way that vendor does. CAMS also reports
+# user-2's WhatsApp message undelivered, so the "whatsapp" route sends it on by SMS.
 blocked='{"block_list": ["+85255319999"]}'
 declare -A sim_url
+declare -A instance=([uspeedo]=uspeedo-hk [cams]=cams-main [vms]=vms-cn [smn]=smn-promo)
 for vendor in uspeedo cams vms smn; do
-    start "$vendor" "$build/bin/$vendor-simulator" --listen 127.0.0.1:0 --faults "$blocked"
+    faults=$blocked
+    [ "$vendor" = cams ] && faults='{"block_list": ["+85255319999"], "undelivered_list": ["+85255311112"]}'
+    start "$vendor" "$build/bin/$vendor-simulator" --listen 127.0.0.1:0 --faults "$faults" \
+        --receipt-url "http://127.0.0.1:$daemon_port/v1/receipts/${instance[$vendor]}" --receipt-delay-ms 300
     sim_url[$vendor]=$url
     echo "simulator: $vendor API on $url"
 done
 
 sed -e "s|@USPEEDO_URL@|${sim_url[uspeedo]}|" -e "s|@CAMS_URL@|${sim_url[cams]}|" \
     -e "s|@VMS_URL@|${sim_url[vms]}|" -e "s|@SMN_URL@|${sim_url[smn]}|" \
-    -e "s|@PLUGIN_DIR@|$build/lib/switchboard/plugins|" scripts/sandbox/switchboard.json.in >"$work/switchboard.json"
+    -e "s|@PLUGIN_DIR@|$build/lib/switchboard/plugins|" -e "s|@LISTEN@|127.0.0.1:$daemon_port|" \
+    scripts/sandbox/switchboard.json.in >"$work/switchboard.json"
 export USPEEDO_ACCESS_KEY_SECRET=sim-access-secret CAMS_ACCESS_KEY_SECRET=sim-access-secret
 export VMS_SECRET_ACCESS_KEY=sim-secret-key SMN_SECRET_ACCESS_KEY=sim-secret-key
 # The daemon's API key: the daemon reads it through its configuration, 'switchboard send' from here.
@@ -63,6 +81,8 @@ for route in otp whatsapp voice promo; do
 done
 echo
 echo "demo: done. Some recipients fail on purpose: +85255319999 is on every simulator's block list"
-echo "(the uSpeedo, VMS and SMN vendors refuse it at once; CAMS accepts it and would report it failed"
-echo "in a delivery receipt), user-5's number is not E.164 and user-6 lacks the template's code (both"
-echo "refused by validation, before any send, where the route's template needs a code)."
+echo "(the uSpeedo, VMS and SMN vendors refuse it at once; CAMS takes it and reports it undelivered in"
+echo "a receipt, and the whatsapp route then tries SMS, which refuses it too). user-2's WhatsApp"
+echo "message is reported undelivered, so it goes on by SMS: its 'route:' line shows both steps."
+echo "user-5's number, written with spaces, goes out in E.164 (+447911123456); user-6 lacks the"
+echo "template's code, which validation refuses before any send where the route's template needs one."

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -91,14 +92,14 @@ public:
         return out;
     }
 
-    std::vector<recipient> due_recipients(const std::string& job_id, std::int64_t now_ms,
-                                          std::size_t limit) const override {
+    std::vector<recipient> due_recipients(const std::string& job_id, std::int64_t now_ms, std::size_t limit,
+                                          recipient_state state) const override {
         std::lock_guard lock(mutex_);
         std::vector<recipient> out;
         for (const recipient& r : at(job_id).recipients) {
             if (out.size() >= limit)
                 break;
-            if (r.state == recipient_state::queued && r.next_attempt_at_ms <= now_ms)
+            if (r.state == state && r.next_attempt_at_ms <= now_ms)
                 out.push_back(r);
         }
         return out;
@@ -108,9 +109,69 @@ public:
         std::lock_guard lock(mutex_);
         std::optional<std::int64_t> earliest;
         for (const recipient& r : at(job_id).recipients)
-            if (r.state == recipient_state::queued && (!earliest || r.next_attempt_at_ms < *earliest))
+            if ((r.state == recipient_state::queued || r.state == recipient_state::awaiting_receipt) &&
+                (!earliest || r.next_attempt_at_ms < *earliest))
                 earliest = r.next_attempt_at_ms;
         return earliest;
+    }
+
+    std::optional<std::int64_t> index_of(const std::string& job_id, const std::string& to) const override {
+        std::lock_guard lock(mutex_);
+        for (const recipient& r : at(job_id).recipients)
+            if (r.to == to && r.state != recipient_state::skipped_invalid && r.state != recipient_state::skipped_duplicate)
+                return r.index;
+        return std::nullopt;
+    }
+
+    std::vector<std::pair<std::string, recipient>> find_by_message_id(const std::string& provider,
+                                                                     const std::string& message_id,
+                                                                     const std::string& to) const override {
+        const auto unsigned_form = [](std::string_view a) { return a.substr(!a.empty() && a.front() == '+' ? 1 : 0); };
+        std::lock_guard lock(mutex_);
+        std::vector<std::pair<std::string, recipient>> out;
+        for (const auto& [id, e] : jobs_)
+            for (const recipient& r : e.recipients)
+                if (!message_id.empty() && r.message_id == message_id && r.provider == provider &&
+                    (to.empty() || unsigned_form(r.to) == unsigned_form(to)))
+                    out.emplace_back(id, r);
+        return out;
+    }
+
+    void keep_early_receipts(const std::string& provider, const std::vector<delivery_receipt>& receipts,
+                             std::int64_t forget_before_ms) override {
+        std::lock_guard lock(mutex_);
+        std::erase_if(early_receipts_,
+                      [forget_before_ms](const auto& kept) { return kept.second.received_at_ms < forget_before_ms; });
+        for (const delivery_receipt& r : receipts)
+            early_receipts_.emplace_back(provider, r);
+    }
+
+    std::vector<delivery_receipt> take_early_receipts(const std::string& provider,
+                                                      const std::vector<std::string>& message_ids) override {
+        std::lock_guard lock(mutex_);
+        std::vector<delivery_receipt> taken;
+        std::erase_if(early_receipts_, [&](const auto& kept) {
+            const bool named = kept.first == provider &&
+                               std::find(message_ids.begin(), message_ids.end(), kept.second.message_id) != message_ids.end();
+            if (named)
+                taken.push_back(kept.second);
+            return named;
+        });
+        return taken;
+    }
+
+    std::vector<std::string> awaiting_message_ids(const std::string& provider, const std::string& after,
+                                                  std::size_t limit) const override {
+        std::lock_guard lock(mutex_);
+        std::set<std::string> ids;
+        for (const auto& [id, e] : jobs_)
+            for (const recipient& r : e.recipients)
+                if (r.state == recipient_state::awaiting_receipt && r.provider == provider && r.message_id > after)
+                    ids.insert(r.message_id);
+        std::vector<std::string> out(ids.begin(), ids.end());
+        if (out.size() > limit)
+            out.resize(limit);
+        return out;
     }
 
     std::map<recipient_state, std::int64_t> count_by_state(const std::string& job_id) const override {
@@ -123,13 +184,13 @@ public:
         return counts;
     }
 
-    std::size_t settle_queued(const std::string& job_id, recipient_state state, const std::string& code,
-                              const std::string& reason) override {
+    std::size_t settle_all(const std::string& job_id, recipient_state from, recipient_state to,
+                           const std::string& code, const std::string& reason) override {
         std::lock_guard lock(mutex_);
         std::size_t settled = 0;
         for (recipient& r : at(job_id).recipients)
-            if (r.state == recipient_state::queued) {
-                r.state = state;
+            if (r.state == from) {
+                r.state = to;
                 r.code = code;
                 r.reason = reason;
                 ++settled;
@@ -137,30 +198,41 @@ public:
         return settled;
     }
 
-    std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<recipient_update>& updates) override {
+    std::size_t cancel_job(const std::string& job_id) override {
         std::lock_guard lock(mutex_);
-        std::vector<recipient>& all = at(job_id).recipients;
-        std::vector<std::int64_t> claimed;
-        for (const recipient_update& u : updates) {
-            if (u.index < 0 || static_cast<std::size_t>(u.index) >= all.size())
-                throw std::out_of_range("job " + job_id + " has no recipient " + std::to_string(u.index));
-            recipient& r = all[static_cast<std::size_t>(u.index)];
-            if (r.state != recipient_state::queued)
-                continue;
-            write(r, u);
-            claimed.push_back(u.index);
+        entry& e = at(job_id);
+        e.header.cancelled = true;
+        std::size_t cancelled = 0;
+        for (recipient& r : e.recipients) {
+            recipient_update u = update_of(r);
+            stop_at_cancel(u);
+            cancelled += u.state == recipient_state::cancelled && r.state == recipient_state::queued ? 1 : 0;
+            apply_update(r, u);
         }
-        return claimed;
+        return cancelled;
+    }
+
+    std::vector<std::int64_t> apply_if(const std::string& job_id, recipient_state expected,
+                                       const std::vector<recipient_update>& updates) override {
+        std::lock_guard lock(mutex_);
+        entry& e = at(job_id);
+        std::vector<std::int64_t> changed;
+        for (recipient_update u : updates) {
+            recipient& r = at_index(e.recipients, job_id, u.index);
+            if (r.state != expected || (e.header.cancelled && !stop_at_cancel(u)))
+                continue;
+            apply_update(r, u);
+            changed.push_back(u.index);
+        }
+        return changed;
     }
 
     void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {
         std::lock_guard lock(mutex_);
-        std::vector<recipient>& all = at(job_id).recipients;
-        for (const recipient_update& u : updates) {
-            if (u.index < 0 || static_cast<std::size_t>(u.index) >= all.size())
-                throw std::out_of_range("job " + job_id + " has no recipient " + std::to_string(u.index));
-            write(all[static_cast<std::size_t>(u.index)], u);
-        }
+        entry& e = at(job_id);
+        for (recipient_update u : updates)
+            if (!e.header.cancelled || stop_at_cancel(u))
+                apply_update(at_index(e.recipients, job_id, u.index), u);
     }
 
 private:
@@ -176,14 +248,10 @@ private:
         return std::nullopt;
     }
 
-    static void write(recipient& r, const recipient_update& u) {
-        r.state = u.state;
-        r.attempts = u.attempts;
-        r.next_attempt_at_ms = u.next_attempt_at_ms;
-        r.provider = u.provider;
-        r.message_id = u.message_id;
-        r.code = u.code;
-        r.reason = u.reason;
+    static recipient& at_index(std::vector<recipient>& all, const std::string& job_id, std::int64_t index) {
+        if (index < 0 || static_cast<std::size_t>(index) >= all.size())
+            throw std::out_of_range("job " + job_id + " has no recipient " + std::to_string(index));
+        return all[static_cast<std::size_t>(index)];
     }
 
     entry& at(const std::string& id) {
@@ -196,6 +264,7 @@ private:
 
     mutable std::mutex mutex_;
     std::unordered_map<std::string, entry> jobs_;
+    std::vector<std::pair<std::string, delivery_receipt>> early_receipts_;  // provider, receipt
 };
 
 } // namespace

@@ -55,8 +55,33 @@ CREATE TRIGGER recipients_counted_on_update AFTER UPDATE OF state ON recipients 
 END;
 )sql";
 
+// Version 2: routes stored with their jobs, a default region per job, the steps each recipient
+// tried, and the indexes receipts and duplicate checks look recipients up by.
+constexpr const char* schema_v2 = R"sql(
+ALTER TABLE jobs ADD COLUMN route_json TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN region TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE recipients ADD COLUMN history TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX recipients_by_message ON recipients (provider, message_id) WHERE message_id != '';
+CREATE INDEX recipients_awaiting_receipt ON recipients (provider, message_id) WHERE state = 9;
+CREATE INDEX recipients_by_address ON recipients (job_id, recipient);
+CREATE TABLE early_receipts (
+    provider TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    status TEXT NOT NULL,
+    code TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    received_at_ms INTEGER NOT NULL
+);
+CREATE INDEX early_receipts_by_message ON early_receipts (provider, message_id);
+CREATE INDEX early_receipts_by_age ON early_receipts (received_at_ms);
+CREATE INDEX recipients_awaiting_until ON recipients (job_id, next_attempt_at_ms) WHERE state = 9;
+)sql";
+
 constexpr const char* recipient_columns =
-    "idx, recipient, ref, params, state, step, attempts, next_attempt_at_ms, provider, message_id, code, reason";
+    "idx, recipient, ref, params, state, step, attempts, next_attempt_at_ms, provider, message_id, code, reason, "
+    "history";
 
 // One prepared statement, reset for reuse when it goes out of scope.
 class statement {
@@ -88,10 +113,14 @@ public:
     }
     void run() {
         step();
+        reset();
+    }
+    void reset() {
         sqlite3_reset(stmt_);
         sqlite3_clear_bindings(stmt_);
     }
     std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+    sqlite3_stmt* raw() const { return stmt_; }
     std::string text(int column) const {
         const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
         return p == nullptr ? std::string() : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
@@ -102,30 +131,32 @@ private:
     sqlite3_stmt* stmt_ = nullptr;
 };
 
-recipient read_recipient(const statement& s) {
+// Reads recipient_columns, starting at column `first`.
+recipient read_recipient(const statement& s, int first = 0) {
     recipient r;
-    r.index = s.integer(0);
-    r.to = s.text(1);
-    r.ref = s.text(2);
-    r.params_json = s.text(3);
-    r.state = static_cast<recipient_state>(s.integer(4));
-    r.step = static_cast<int>(s.integer(5));
-    r.attempts = static_cast<int>(s.integer(6));
-    r.next_attempt_at_ms = s.integer(7);
-    r.provider = s.text(8);
-    r.message_id = s.text(9);
-    r.code = s.text(10);
-    r.reason = s.text(11);
+    r.index = s.integer(first);
+    r.to = s.text(first + 1);
+    r.ref = s.text(first + 2);
+    r.params_json = s.text(first + 3);
+    r.state = static_cast<recipient_state>(s.integer(first + 4));
+    r.step = static_cast<int>(s.integer(first + 5));
+    r.attempts = static_cast<int>(s.integer(first + 6));
+    r.next_attempt_at_ms = s.integer(first + 7);
+    r.provider = s.text(first + 8);
+    r.message_id = s.text(first + 9);
+    r.code = s.text(first + 10);
+    r.reason = s.text(first + 11);
+    r.history_json = s.text(first + 12);
     return r;
 }
 
 constexpr const char* job_columns =
     "id, route, created_at_ms, state, recipient_count, finished_at_ms, COALESCE(idempotency_key, ''), request_hash, "
-    "deadline_ms";
+    "deadline_ms, route_json, region, cancelled";
 
 job read_job(const statement& s) {
-    return job{s.text(0), s.text(1), s.integer(2), static_cast<job_state>(s.integer(3)), s.integer(4), s.integer(5),
-               s.text(6), s.text(7), s.integer(8)};
+    return job{s.text(0),  s.text(1),    s.integer(2), static_cast<job_state>(s.integer(3)), s.integer(4), s.integer(5),
+               s.text(6),  s.text(7),    s.integer(8), s.text(9), s.text(10), s.integer(11) != 0};
 }
 
 class sqlite_job_store final : public job_store {
@@ -160,10 +191,11 @@ public:
         existing.bind(1, j.id).bind(2, j.idempotency_key);
         if (existing.step())
             throw std::invalid_argument("job " + j.id + " or idempotency key '" + j.idempotency_key + "' exists already");
-        statement insert_job(db_, "INSERT INTO jobs (id, route, created_at_ms, state, recipient_count, "
-                                  "idempotency_key, request_hash, deadline_ms) VALUES (?,?,?,?,?,NULLIF(?, ''),?,?)");
+        statement insert_job(db_, "INSERT INTO jobs (id, route, created_at_ms, state, recipient_count, idempotency_key, "
+                                  "request_hash, deadline_ms, route_json, region) VALUES (?,?,?,?,?,NULLIF(?, ''),?,?,?,?)");
         insert_job.bind(1, j.id).bind(2, j.route).bind(3, j.created_at_ms).bind(4, static_cast<std::int64_t>(j.state))
-            .bind(5, j.recipient_count).bind(6, j.idempotency_key).bind(7, j.request_hash).bind(8, j.deadline_ms);
+            .bind(5, j.recipient_count).bind(6, j.idempotency_key).bind(7, j.request_hash).bind(8, j.deadline_ms)
+            .bind(9, j.route_json).bind(10, j.region);
         insert_job.run();
         insert_recipients(j.id, recipients);
         tx.commit();
@@ -263,14 +295,19 @@ public:
         return out;
     }
 
-    std::vector<recipient> due_recipients(const std::string& job_id, std::int64_t now_ms, std::size_t limit) const override {
+    std::vector<recipient> due_recipients(const std::string& job_id, std::int64_t now_ms, std::size_t limit,
+                                          recipient_state state) const override {
         std::lock_guard lock(mutex_);
-        const std::string sql = std::string("SELECT ") + recipient_columns +
-                                " FROM recipients WHERE job_id = ? AND state = ? AND next_attempt_at_ms <= ?"
-                                " ORDER BY idx LIMIT ?";
+        // Waits that are over come earliest first, through their own partial index (state named as a
+        // literal, or SQLite cannot use it); calls due come in index order.
+        static_assert(static_cast<int>(recipient_state::awaiting_receipt) == 9, "the partial index names it 9");
+        const std::string sql =
+            std::string("SELECT ") + recipient_columns + " FROM recipients WHERE job_id = ? AND next_attempt_at_ms <= ? AND " +
+            (state == recipient_state::awaiting_receipt ? "state = 9 ORDER BY next_attempt_at_ms LIMIT ?"
+                                                        : "state = " + std::to_string(static_cast<int>(state)) +
+                                                              " ORDER BY idx LIMIT ?");
         statement s(db_, sql.c_str());
-        s.bind(1, job_id).bind(2, static_cast<std::int64_t>(recipient_state::queued)).bind(3, now_ms)
-            .bind(4, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+        s.bind(1, job_id).bind(2, now_ms).bind(3, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
         std::vector<recipient> out;
         while (s.step())
             out.push_back(read_recipient(s));
@@ -279,11 +316,92 @@ public:
 
     std::optional<std::int64_t> next_due_at(const std::string& job_id) const override {
         std::lock_guard lock(mutex_);
-        statement s(db_, "SELECT MIN(next_attempt_at_ms), COUNT(*) FROM recipients WHERE job_id = ? AND state = ?");
-        s.bind(1, job_id).bind(2, static_cast<std::int64_t>(recipient_state::queued));
-        if (!s.step() || s.integer(1) == 0)
+        statement s(db_, "SELECT (SELECT MIN(next_attempt_at_ms) FROM recipients WHERE job_id = ?1 AND state = 0), "
+                         "(SELECT MIN(next_attempt_at_ms) FROM recipients WHERE job_id = ?1 AND state = 9)");
+        s.bind(1, job_id);
+        std::optional<std::int64_t> earliest;
+        if (s.step())
+            for (int column : {0, 1})
+                if (sqlite3_column_type(s.raw(), column) != SQLITE_NULL)
+                    earliest = std::min(earliest.value_or(INT64_MAX), s.integer(column));
+        return earliest;
+    }
+
+    std::optional<std::int64_t> index_of(const std::string& job_id, const std::string& to) const override {
+        std::lock_guard lock(mutex_);
+        statement s(db_, "SELECT MIN(idx) FROM recipients WHERE job_id = ? AND recipient = ? AND state NOT IN (?, ?)");
+        s.bind(1, job_id).bind(2, to).bind(3, static_cast<std::int64_t>(recipient_state::skipped_invalid))
+            .bind(4, static_cast<std::int64_t>(recipient_state::skipped_duplicate));
+        if (!s.step() || sqlite3_column_type(s.raw(), 0) == SQLITE_NULL)
             return std::nullopt;
         return s.integer(0);
+    }
+
+    std::vector<std::pair<std::string, recipient>> find_by_message_id(const std::string& provider,
+                                                                     const std::string& message_id,
+                                                                     const std::string& to) const override {
+        std::lock_guard lock(mutex_);
+        // The index narrows to one vendor call's recipients; the address picks the one a receipt names.
+        const std::string sql = std::string("SELECT job_id, ") + recipient_columns +
+                                " FROM recipients WHERE provider = ?1 AND message_id = ?2 AND message_id != ''"
+                                " AND (?3 = '' OR ltrim(recipient, '+') = ltrim(?3, '+'))";
+        statement s(db_, sql.c_str());
+        s.bind(1, provider).bind(2, message_id).bind(3, to);
+        std::vector<std::pair<std::string, recipient>> out;
+        while (s.step())
+            out.emplace_back(s.text(0), read_recipient(s, 1));
+        return out;
+    }
+
+    void keep_early_receipts(const std::string& provider, const std::vector<delivery_receipt>& receipts,
+                             std::int64_t forget_before_ms) override {
+        std::lock_guard lock(mutex_);
+        transaction tx(*this);
+        statement forget(db_, "DELETE FROM early_receipts WHERE received_at_ms < ?");
+        forget.bind(1, forget_before_ms);
+        forget.run();
+        statement insert(db_, "INSERT INTO early_receipts (provider, message_id, recipient, status, code, reason, "
+                              "received_at_ms) VALUES (?,?,?,?,?,?,?)");
+        for (const delivery_receipt& r : receipts) {
+            insert.bind(1, provider).bind(2, r.message_id).bind(3, r.to).bind(4, r.status).bind(5, r.code)
+                .bind(6, r.reason).bind(7, r.received_at_ms);
+            insert.run();
+        }
+        tx.commit();
+    }
+
+    std::vector<delivery_receipt> take_early_receipts(const std::string& provider,
+                                                      const std::vector<std::string>& message_ids) override {
+        std::lock_guard lock(mutex_);
+        transaction tx(*this);
+        statement select(db_, "SELECT message_id, recipient, status, code, reason, received_at_ms FROM early_receipts "
+                              "WHERE provider = ? AND message_id = ?");
+        statement remove(db_, "DELETE FROM early_receipts WHERE provider = ? AND message_id = ?");
+        std::vector<delivery_receipt> taken;
+        for (const std::string& id : message_ids) {
+            select.bind(1, provider).bind(2, id);
+            while (select.step())
+                taken.push_back({select.text(0), select.text(1), select.text(2), select.text(3), select.text(4),
+                                 select.integer(5)});
+            select.reset();
+            remove.bind(1, provider).bind(2, id);
+            remove.run();
+        }
+        tx.commit();
+        return taken;
+    }
+
+    std::vector<std::string> awaiting_message_ids(const std::string& provider, const std::string& after,
+                                                  std::size_t limit) const override {
+        std::lock_guard lock(mutex_);
+        static_assert(static_cast<int>(recipient_state::awaiting_receipt) == 9, "the index names awaiting_receipt as 9");
+        statement s(db_, "SELECT DISTINCT message_id FROM recipients WHERE provider = ? AND state = 9 AND message_id > ? "
+                         "ORDER BY message_id LIMIT ?");
+        s.bind(1, provider).bind(2, after).bind(3, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+        std::vector<std::string> out;
+        while (s.step())
+            out.push_back(s.text(0));
+        return out;
     }
 
     std::map<recipient_state, std::int64_t> count_by_state(const std::string& job_id) const override {
@@ -298,13 +416,36 @@ public:
         return counts;
     }
 
-    std::size_t settle_queued(const std::string& job_id, recipient_state state, const std::string& code,
-                              const std::string& reason) override {
+    std::size_t cancel_job(const std::string& job_id) override {
+        std::lock_guard lock(mutex_);
+        transaction tx(*this);
+        statement flag(db_, "UPDATE jobs SET cancelled = 1 WHERE id = ?");
+        flag.bind(1, job_id);
+        flag.run();
+        std::size_t cancelled = 0;
+        for (const auto& [from, to] : {std::pair{recipient_state::queued, recipient_state::cancelled},
+                                       std::pair{recipient_state::awaiting_receipt, recipient_state::accepted}}) {
+            recipient_update example;
+            example.state = from;
+            stop_at_cancel(example);
+            statement s(db_, "UPDATE recipients SET state = ?, code = ?, reason = ? WHERE job_id = ? AND state = ?");
+            s.bind(1, static_cast<std::int64_t>(to)).bind(2, example.code).bind(3, example.reason).bind(4, job_id)
+                .bind(5, static_cast<std::int64_t>(from));
+            s.run();
+            if (to == recipient_state::cancelled)
+                cancelled = static_cast<std::size_t>(sqlite3_changes(db_));
+        }
+        tx.commit();
+        return cancelled;
+    }
+
+    std::size_t settle_all(const std::string& job_id, recipient_state from, recipient_state to,
+                           const std::string& code, const std::string& reason) override {
         std::lock_guard lock(mutex_);
         transaction tx(*this);
         statement s(db_, "UPDATE recipients SET state = ?, code = ?, reason = ? WHERE job_id = ? AND state = ?");
-        s.bind(1, static_cast<std::int64_t>(state)).bind(2, code).bind(3, reason).bind(4, job_id)
-            .bind(5, static_cast<std::int64_t>(recipient_state::queued));
+        s.bind(1, static_cast<std::int64_t>(to)).bind(2, code).bind(3, reason).bind(4, job_id)
+            .bind(5, static_cast<std::int64_t>(from));
         s.run();
         const auto settled = static_cast<std::size_t>(sqlite3_changes(db_));
         tx.commit();
@@ -314,21 +455,22 @@ public:
     void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {
         std::lock_guard lock(mutex_);
         transaction tx(*this);
-        for (std::int64_t changed : update(job_id, updates, false))
+        for (std::int64_t changed : update(job_id, updates, std::nullopt))
             if (changed < 0)
                 throw std::out_of_range("job " + job_id + " has no recipient " + std::to_string(-changed - 1));
         tx.commit();
     }
 
-    std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<recipient_update>& updates) override {
+    std::vector<std::int64_t> apply_if(const std::string& job_id, recipient_state expected,
+                                       const std::vector<recipient_update>& updates) override {
         std::lock_guard lock(mutex_);
         transaction tx(*this);
-        std::vector<std::int64_t> claimed;
-        for (std::int64_t changed : update(job_id, updates, true))
-            if (changed >= 0)
-                claimed.push_back(changed);
+        std::vector<std::int64_t> changed;
+        for (std::int64_t index : update(job_id, updates, expected))
+            if (index >= 0)
+                changed.push_back(index);
         tx.commit();
-        return claimed;
+        return changed;
     }
 
 private:
@@ -350,22 +492,32 @@ private:
         bool committed_ = false;
     };
 
-    // Writes the updates (only to queued recipients when `only_queued`); per update, its index
+    // Writes the updates (only to recipients in state `expected`, when given); per update, its index
     // when a row changed, or -(index + 1) when none did.
     std::vector<std::int64_t> update(const std::string& job_id, const std::vector<recipient_update>& updates,
-                                     bool only_queued) {
-        statement s(db_, only_queued ? "UPDATE recipients SET state = ?, attempts = ?, next_attempt_at_ms = ?, "
-                                       "provider = ?, message_id = ?, code = ?, reason = ? "
-                                       "WHERE job_id = ? AND idx = ? AND state = 0"
-                                     : "UPDATE recipients SET state = ?, attempts = ?, next_attempt_at_ms = ?, "
-                                       "provider = ?, message_id = ?, code = ?, reason = ? WHERE job_id = ? AND idx = ?");
-        static_assert(static_cast<int>(recipient_state::queued) == 0, "the claim query names queued as 0");
+                                     std::optional<recipient_state> expected) {
+        statement s(db_, expected ? "UPDATE recipients SET state = ?, step = ?, attempts = ?, next_attempt_at_ms = ?, "
+                                    "provider = ?, message_id = ?, code = ?, reason = ?, history = ? "
+                                    "WHERE job_id = ? AND idx = ? AND state = ?"
+                                  : "UPDATE recipients SET state = ?, step = ?, attempts = ?, next_attempt_at_ms = ?, "
+                                    "provider = ?, message_id = ?, code = ?, reason = ?, history = ? "
+                                    "WHERE job_id = ? AND idx = ?");
+        statement flag(db_, "SELECT cancelled FROM jobs WHERE id = ?");
+        flag.bind(1, job_id);
+        const bool cancelled = flag.step() && flag.integer(0) != 0;
         std::vector<std::int64_t> changed;
         changed.reserve(updates.size());
-        for (const recipient_update& u : updates) {
-            s.bind(1, static_cast<std::int64_t>(u.state)).bind(2, static_cast<std::int64_t>(u.attempts))
-                .bind(3, u.next_attempt_at_ms).bind(4, u.provider).bind(5, u.message_id).bind(6, u.code)
-                .bind(7, u.reason).bind(8, job_id).bind(9, u.index);
+        for (recipient_update u : updates) {
+            if (cancelled && !stop_at_cancel(u)) {
+                changed.push_back(-(u.index + 1));
+                continue;
+            }
+            s.bind(1, static_cast<std::int64_t>(u.state)).bind(2, static_cast<std::int64_t>(u.step))
+                .bind(3, static_cast<std::int64_t>(u.attempts)).bind(4, u.next_attempt_at_ms).bind(5, u.provider)
+                .bind(6, u.message_id).bind(7, u.code).bind(8, u.reason).bind(9, u.history_json).bind(10, job_id)
+                .bind(11, u.index);
+            if (expected)
+                s.bind(12, static_cast<std::int64_t>(*expected));
             s.run();
             changed.push_back(sqlite3_changes(db_) == 1 ? u.index : -(u.index + 1));
         }
@@ -374,12 +526,13 @@ private:
 
     void insert_recipients(const std::string& job_id, const std::vector<recipient>& recipients) {
         statement insert(db_, "INSERT INTO recipients (job_id, idx, recipient, ref, params, state, step, attempts, "
-                              "next_attempt_at_ms, provider, message_id, code, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                              "next_attempt_at_ms, provider, message_id, code, reason, history) "
+                              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         for (const recipient& r : recipients) {
             insert.bind(1, job_id).bind(2, r.index).bind(3, r.to).bind(4, r.ref).bind(5, r.params_json)
                 .bind(6, static_cast<std::int64_t>(r.state)).bind(7, static_cast<std::int64_t>(r.step))
                 .bind(8, static_cast<std::int64_t>(r.attempts)).bind(9, r.next_attempt_at_ms).bind(10, r.provider)
-                .bind(11, r.message_id).bind(12, r.code).bind(13, r.reason);
+                .bind(11, r.message_id).bind(12, r.code).bind(13, r.reason).bind(14, r.history_json);
             insert.run();
         }
     }
@@ -410,6 +563,8 @@ private:
         transaction tx(*this);
         if (found < 1)
             exec(schema_v1);
+        if (found < 2)
+            exec(schema_v2);
         exec(("PRAGMA user_version = " + std::to_string(sqlite_schema_version)).c_str());
         tx.commit();
     }

@@ -30,7 +30,8 @@ std::vector<recipient> numbered(int n) {
 }
 
 job a_job(const std::string& id, int recipients, const std::string& key = {}) {
-    return {id, "otp", 1000, job_state::queued, recipients, 0, key, key.empty() ? "" : "hash-of-" + key, 0};
+    return {id, "otp", 1000, job_state::queued, recipients, 0, key, key.empty() ? "" : "hash-of-" + key, 0,
+            R"({"name":"otp","steps":[{"provider":"p","channel":"sms"}]})", "HK", false};
 }
 
 recipient_update to_state(std::int64_t index, recipient_state state, std::int64_t next_attempt_at_ms = 0) {
@@ -122,7 +123,7 @@ void check_store_contract(job_store& store) {
     }
     SECTION("cancelling touches only the recipients still queued") {
         store.apply("j1", {to_state(0, recipient_state::accepted), to_state(1, recipient_state::sending)});
-        CHECK(store.settle_queued("j1", recipient_state::cancelled, "cancelled", "cancelled before it was sent") == 3);
+        CHECK(store.settle_all("j1", recipient_state::queued, recipient_state::cancelled, "cancelled", "cancelled before it was sent") == 3);
         const auto counts = store.count_by_state("j1");
         CHECK(counts.at(recipient_state::cancelled) == 3);
         CHECK(counts.at(recipient_state::accepted) == 1);
@@ -132,7 +133,7 @@ void check_store_contract(job_store& store) {
         CHECK_FALSE(store.next_due_at("j1"));
     }
     SECTION("a claim takes only recipients still queued, so a cancel is never overwritten") {
-        store.settle_queued("j1", recipient_state::cancelled, "cancelled", "cancelled before it was sent");
+        store.settle_all("j1", recipient_state::queued, recipient_state::cancelled, "cancelled", "cancelled before it was sent");
         CHECK(store.claim("j1", {to_state(0, recipient_state::sending)}).empty());
         CHECK(store.count_by_state("j1").at(recipient_state::cancelled) == 5);
     }
@@ -152,6 +153,91 @@ void check_store_contract(job_store& store) {
         REQUIRE(recent.size() == 2);
         CHECK(recent[0].id == "j2");
         CHECK(store.recent_jobs(1).size() == 1);
+    }
+    SECTION("a cancelled job sends nothing more, whatever comes back from calls under way") {
+        store.apply("j1", {to_state(1, recipient_state::sending), to_state(2, recipient_state::awaiting_receipt)});
+        CHECK(store.cancel_job("j1") == 3);
+        CHECK(store.find_job("j1")->cancelled);
+        auto counts = store.count_by_state("j1");
+        CHECK(counts.at(recipient_state::cancelled) == 3);
+        CHECK(counts.at(recipient_state::accepted) == 1);   // it was sent; its receipt no longer matters
+        CHECK(counts.at(recipient_state::sending) == 1);
+        // The call under way comes back wanting a retry, or a fallback: neither happens.
+        store.apply("j1", {to_state(1, recipient_state::queued)});
+        CHECK(store.recipients("j1", 1, 1).front().state == recipient_state::cancelled);
+        CHECK(store.claim("j1", {to_state(1, recipient_state::sending)}).empty());
+        CHECK(store.apply_if("j1", recipient_state::accepted, {to_state(2, recipient_state::awaiting_receipt)}) ==
+              std::vector<std::int64_t>{2});
+        CHECK(store.recipients("j1", 2, 1).front().state == recipient_state::accepted);
+        counts = store.count_by_state("j1");
+        CHECK(counts.at(recipient_state::queued) + counts.at(recipient_state::sending) +
+                  counts.at(recipient_state::awaiting_receipt) == 0);
+    }
+    SECTION("a job keeps its route and region") {
+        CHECK(store.find_job("j1")->route_json == R"({"name":"otp","steps":[{"provider":"p","channel":"sms"}]})");
+        CHECK(store.find_job("j1")->region == "HK");
+    }
+    SECTION("a recipient's step and history are kept with it") {
+        recipient_update moved = to_state(1, recipient_state::queued);
+        moved.step = 2;
+        moved.history_json = R"([{"step":0,"result":"failed"}])";
+        store.apply("j1", {moved});
+        const recipient r = store.recipients("j1", 1, 1).front();
+        CHECK(r.step == 2);
+        CHECK(r.history_json == R"([{"step":0,"result":"failed"}])");
+    }
+    SECTION("duplicates are found by address, the first occurrence first") {
+        CHECK(store.index_of("j1", "+85250000003") == std::optional<std::int64_t>(3));
+        CHECK_FALSE(store.index_of("j1", "+85259999999"));
+    }
+    SECTION("receipts find recipients by provider and message id; polls find those awaiting one") {
+        recipient_update a = to_state(0, recipient_state::awaiting_receipt);
+        a.provider = "sms-main";
+        a.message_id = "session-1";
+        recipient_update b = a;
+        b.index = 1;
+        recipient_update c = a;
+        c.index = 2;
+        c.state = recipient_state::accepted;
+        c.message_id = "session-2";
+        store.apply("j1", {a, b, c});
+        const auto found = store.find_by_message_id("sms-main", "session-1", "");
+        REQUIRE(found.size() == 2);
+        CHECK(found[0].first == "j1");
+        const auto one = store.find_by_message_id("sms-main", "session-1", "85250000001");  // as vendors write it
+        REQUIRE(one.size() == 1);
+        CHECK(one[0].second.index == 1);
+        CHECK(store.find_by_message_id("sms-main", "session-1", "+85250000001").size() == 1);
+        CHECK(store.find_by_message_id("sms-main", "session-1", "+85250000004").empty());
+        CHECK(store.find_by_message_id("other-provider", "session-1", "").empty());
+        CHECK(store.find_by_message_id("sms-main", "", "").empty());
+        CHECK(store.awaiting_message_ids("sms-main", "", 10) == std::vector<std::string>{"session-1"});
+        CHECK(store.awaiting_message_ids("sms-main", "session-1", 10).empty());  // a poll pages on past it
+        // A receipt applies only while the recipient is still in the state it was read in.
+        CHECK(store.apply_if("j1", recipient_state::awaiting_receipt,
+                             {to_state(0, recipient_state::delivered), to_state(2, recipient_state::delivered)}) ==
+              std::vector<std::int64_t>{0});
+    }
+    SECTION("receipts that came early are kept until their message ids are taken") {
+        store.keep_early_receipts("chat", {{"m-1", "+85250000001", "delivered", "", "", 100},
+                                           {"m-2", "+85250000002", "undelivered", "131026", "incapable", 100}}, 0);
+        CHECK(store.take_early_receipts("sms", {"m-1"}).empty());
+        const auto taken = store.take_early_receipts("chat", {"m-2", "m-3"});
+        REQUIRE(taken.size() == 1);
+        CHECK(taken[0].to == "+85250000002");
+        CHECK(taken[0].code == "131026");
+        CHECK(store.take_early_receipts("chat", {"m-2"}).empty());  // taken once
+        store.keep_early_receipts("chat", {{"m-9", "+85250000009", "delivered", "", "", 200}}, 150);  // the rest expire
+        CHECK(store.take_early_receipts("chat", {"m-1"}).empty());
+        CHECK(store.take_early_receipts("chat", {"m-9"}).size() == 1);
+    }
+    SECTION("waits that are over are handed out, and count for the next wake") {
+        store.apply("j1", {to_state(0, recipient_state::awaiting_receipt, 7000), to_state(1, recipient_state::accepted),
+                           to_state(2, recipient_state::accepted), to_state(3, recipient_state::accepted),
+                           to_state(4, recipient_state::accepted)});
+        CHECK(store.next_due_at("j1") == std::optional<std::int64_t>(7000));
+        CHECK(store.due_recipients("j1", 6999, 10, recipient_state::awaiting_receipt).empty());
+        CHECK(store.due_recipients("j1", 7000, 10, recipient_state::awaiting_receipt).size() == 1);
     }
     SECTION("finished jobs are not unfinished") {
         CHECK(store.unfinished_jobs().size() == 1);
@@ -247,6 +333,38 @@ TEST_CASE("sqlite job store: unusable files are refused with one clear error", "
             sqlite3_close(db);
         }
         CHECK_THROWS_WITH(open_sqlite_job_store(file.path),
-                          Catch::Contains("has schema version 99, newer than this switchboard's 1"));
+                          Catch::Contains("has schema version 99, newer than this switchboard's 2"));
+    }
+    SECTION("a version 1 file is migrated, and its jobs and recipients are kept") {
+        scratch_file file;
+        {
+            // The version 1 schema as it shipped, with one job in it.
+            sqlite3* db = nullptr;
+            sqlite3_open(file.path.c_str(), &db);
+            sqlite3_exec(db, R"sql(
+                CREATE TABLE jobs (id TEXT PRIMARY KEY, route TEXT NOT NULL, created_at_ms INTEGER NOT NULL,
+                    state INTEGER NOT NULL, recipient_count INTEGER NOT NULL, finished_at_ms INTEGER NOT NULL DEFAULT 0,
+                    idempotency_key TEXT UNIQUE, request_hash TEXT NOT NULL DEFAULT '', deadline_ms INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE recipients (job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, idx INTEGER NOT NULL,
+                    recipient TEXT NOT NULL, ref TEXT NOT NULL, params TEXT NOT NULL, state INTEGER NOT NULL,
+                    step INTEGER NOT NULL, attempts INTEGER NOT NULL, next_attempt_at_ms INTEGER NOT NULL,
+                    provider TEXT NOT NULL, message_id TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL,
+                    PRIMARY KEY (job_id, idx)) WITHOUT ROWID;
+                CREATE TABLE job_counts (job_id TEXT NOT NULL, state INTEGER NOT NULL, count INTEGER NOT NULL,
+                    PRIMARY KEY (job_id, state)) WITHOUT ROWID;
+                INSERT INTO jobs (id, route, created_at_ms, state, recipient_count) VALUES ('old', 'otp', 1, 0, 1);
+                INSERT INTO recipients VALUES ('old', 0, '+85255311111', '', '{}', 0, 0, 0, 0, '', '', '', '');
+                INSERT INTO job_counts VALUES ('old', 0, 1);
+                PRAGMA user_version = 1;)sql",
+                         nullptr, nullptr, nullptr);
+            sqlite3_close(db);
+        }
+        const auto store = open_sqlite_job_store(file.path);
+        REQUIRE(store->find_job("old"));
+        CHECK(store->find_job("old")->route_json.empty());  // its route is the configured one of that name
+        const recipient r = store->recipients("old", 0, 1).front();
+        CHECK(r.to == "+85255311111");
+        CHECK(r.history_json == "[]");
+        CHECK(store->index_of("old", "+85255311111") == std::optional<std::int64_t>(0));
     }
 }

@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <switchboard/core/phone_numbers.hpp>
+
 #include <boost/json.hpp>
 
 #include <cstdlib>
@@ -24,6 +26,7 @@ std::string join_lines(const std::vector<std::string>& problems) {
 class checker {
 public:
     void problem(const std::string& path, const std::string& what) { problems_.push_back(path + ": " + what); }
+    void problem(const std::string& path_and_what) { problems_.push_back(path_and_what); }
     const std::vector<std::string>& problems() const { return problems_; }
 
     const json::object* object(const json::value* v, const std::string& path) {
@@ -130,27 +133,18 @@ void read_routes(const json::object& doc, daemon_config& out, checker& check) {
     }
     for (const auto& [name, value] : *routes) {
         const std::string path = "routes." + std::string(name);
-        if (!value.is_array() || value.get_array().empty()) {
-            check.problem(path, "expected a non-empty array of steps");
-            continue;
-        }
-        core::route r{std::string(name), {}};
-        std::size_t i = 0;
-        for (const json::value& step : value.get_array()) {
-            const std::string step_path = path + "[" + std::to_string(i++) + "]";
-            const json::object* s = check.object(&step, step_path);
-            if (s == nullptr)
-                continue;
-            core::route_step rs;
-            rs.provider = check.string(*s, "provider", step_path, true);
-            rs.channel = check.string(*s, "channel", step_path, true);
-            rs.step_json = json::serialize(*s);
+        std::vector<std::string> problems;
+        core::route r = core::read_route(std::string(name), value, path, problems);
+        for (std::size_t i = 0; i < r.steps.size(); ++i) {
+            const std::string& provider = r.steps[i].provider;
             const bool known = std::any_of(out.providers.begin(), out.providers.end(),
-                                           [&](const provider_config& p) { return p.name == rs.provider; });
-            if (!rs.provider.empty() && !known)
-                check.problem(step_path + ".provider", "no provider instance named '" + rs.provider + "'");
-            r.steps.push_back(std::move(rs));
+                                           [&](const provider_config& p) { return p.name == provider; });
+            if (!provider.empty() && !known)
+                problems.push_back(path + "[" + std::to_string(i) + "].provider: no provider instance named '" +
+                                   provider + "'");
         }
+        for (const std::string& p : problems)
+            check.problem(p);
         out.routes.emplace(r.name, std::move(r));
     }
 }
@@ -167,7 +161,7 @@ void read_providers(const json::object& doc, daemon_config& out, checker& check)
         const json::object* p = check.object(&value, path);
         if (p == nullptr)
             continue;
-        check.unknown_keys(*p, path, {"plugin", "config", "rate_limits", "max_recipients_per_call"});
+        check.unknown_keys(*p, path, {"plugin", "config", "rate_limits", "max_recipients_per_call", "receipt_token"});
         // A lower per-call limit than the plugin's own, e.g. when the plugin's settings lower it.
         if (p->contains("max_recipients_per_call"))
             out.dispatch.batch_limits.emplace(
@@ -186,7 +180,10 @@ void read_providers(const json::object& doc, daemon_config& out, checker& check)
             }
             out.dispatch.rate_overrides.emplace(std::string(name), o);
         }
-        provider_config pc{std::string(name), check.string(*p, "plugin", path, true), "{}"};
+        provider_config pc{std::string(name), check.string(*p, "plugin", path, true), "{}", {}};
+        pc.receipt_token = check.string(*p, "receipt_token", path, false);
+        if (!pc.receipt_token.empty() && pc.receipt_token.size() < 16)
+            check.problem(path + ".receipt_token", "expected at least 16 characters (use ${env:NAME})");
         if (const json::object* config = check.object(p->if_contains("config"), path + ".config"))
             pc.config_json = json::serialize(*config);
         out.providers.push_back(std::move(pc));
@@ -230,7 +227,9 @@ void read_dispatch(const json::object& doc, daemon_config& out, checker& check) 
     const json::object* d = check.object(doc.if_contains("dispatch"), "dispatch");
     if (d == nullptr)
         return;
-    check.unknown_keys(*d, "dispatch", {"max_attempts", "base_backoff_ms", "max_backoff_ms"});
+    check.unknown_keys(*d, "dispatch", {"max_attempts", "base_backoff_ms", "max_backoff_ms", "receipt_poll_ms"});
+    out.dispatch.receipt_poll = std::chrono::milliseconds(
+        check.integer(*d, "receipt_poll_ms", "dispatch", out.dispatch.receipt_poll.count(), 10, 86'400'000));
     out.dispatch.max_attempts = static_cast<int>(check.integer(*d, "max_attempts", "dispatch", out.dispatch.max_attempts, 1, 100));
     out.dispatch.base_backoff = std::chrono::milliseconds(
         check.integer(*d, "base_backoff_ms", "dispatch", out.dispatch.base_backoff.count(), 1, 3'600'000));
@@ -258,7 +257,8 @@ daemon_config load_config(const fs::path& file) {
     resolve_secrets(doc, "", check);
     const json::object& top = doc.get_object();
     check.unknown_keys(top, "", {"listen", "plugin_dirs", "providers", "routes", "http_client", "dispatch",
-                                 "max_request_bytes", "store", "shutdown_grace_ms", "api_keys", "open_api"});
+                                 "max_request_bytes", "store", "shutdown_grace_ms", "api_keys", "open_api",
+                                 "default_region"});
     daemon_config out;
     if (top.contains("listen"))
         out.listen = check.string(top, "listen", "", true);
@@ -274,6 +274,12 @@ daemon_config load_config(const fs::path& file) {
                 const fs::path p(std::string(dir.get_string()));
                 out.plugin_dirs.push_back(p.is_absolute() ? p : file.parent_path() / p);
             }
+    }
+    if (top.contains("default_region")) {
+        out.default_region = check.string(top, "default_region", "", true);
+        if (!out.default_region.empty() && !core::is_supported_region(out.default_region))
+            check.problem("default_region", "'" + out.default_region +
+                                                "' is not a region code: use ISO 3166-1 alpha-2, such as \"HK\" or \"CN\"");
     }
     out.max_request_bytes = static_cast<std::size_t>(
         check.integer(top, "max_request_bytes", "", static_cast<std::int64_t>(out.max_request_bytes), 1024, 1LL << 31));

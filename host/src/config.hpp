@@ -17,6 +17,7 @@ struct provider_config {
     std::string name;          // the instance name routes refer to
     std::string plugin;        // the plugin's name (file <plugin>.so in a plugin directory)
     std::string config_json;   // handed to the plugin's create(), secrets resolved
+    std::string receipt_token; // receipt callbacks must carry ?token=<this> (a secret); empty: none asked
 };
 
 struct daemon_config {
@@ -28,9 +29,10 @@ struct daemon_config {
     core::dispatch_options dispatch;
     std::size_t max_request_bytes = 16 * 1024 * 1024;
     std::filesystem::path sqlite_store;    // empty: jobs live in memory only
-    std::chrono::hours retention{24 * 7};
+    std::chrono::hours retention{24 * 7};           // finished jobs are deleted this long after they finished
     std::map<std::string, std::string> api_keys;   // client name -> key (a secret)
-    bool open_api = false;                          // serve the API without keys   // finished jobs are deleted this long after they finished
+    bool open_api = false;                          // serve the API without keys
+    std::string default_region;                     // for phone numbers without a country code ("HK")
     std::chrono::milliseconds shutdown_grace{10'000};  // how long calls in flight may finish on SIGTERM
 };
 

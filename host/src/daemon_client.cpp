@@ -16,6 +16,19 @@ std::string text(const json::object& o, std::string_view key) {
     return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
+// "cams-main whatsapp: undelivered (receiver is incapable) -> uspeedo-hk sms: accepted".
+std::string route_taken(const json::array& steps) {
+    std::string out;
+    for (const json::value& item : steps) {
+        const json::object& step = item.as_object();
+        out += (out.empty() ? "" : " -> ") + text(step, "provider") + " " + text(step, "channel") + ": " +
+               text(step, "result");
+        if (const std::string reason = text(step, "reason"); !reason.empty())
+            out += " (" + reason + ")";
+    }
+    return out;
+}
+
 } // namespace
 
 json::value call_daemon(const std::string& method, const std::string& url, const std::string& api_key,
@@ -67,6 +80,8 @@ void print_recipients(const std::string& base, const std::string& api_key, std::
                                                                                : text(r, "reason");
             out << fmt::format(fmt::runtime(row), r.at("index").as_int64(), text(r, "to"), text(r, "ref"),
                                text(r, "state"), text(r, "provider"), detail);
+            if (const json::value* steps = r.if_contains("steps"); steps != nullptr && steps->as_array().size() > 1)
+                out << "       route: " << route_taken(steps->as_array()) << '\n';
         }
         next = page.at("next_offset");
     }

@@ -142,7 +142,8 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
             try {
                 response = handler(request);
             } catch (const std::exception& e) {
-                spdlog::error("{} {}: {}", request.method, request.target, e.what());
+                // The path only: a query may carry a secret (a receipt URL's token).
+                spdlog::error("{} {}: {}", request.method, request.target.substr(0, request.target.find('?')), e.what());
                 response = {500, "application/json", error_body("internal", "the server failed; see its log")};
             }
             const bool keep_alive = raw.keep_alive();

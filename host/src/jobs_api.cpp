@@ -1,7 +1,9 @@
 #include "jobs_api.hpp"
 
 #include <switchboard/core/job_store.hpp>
+#include <switchboard/core/phone_numbers.hpp>
 #include <switchboard/core/plugin.hpp>
+#include <switchboard/core/recipient_intake.hpp>
 #include <switchboard/core/sqlite_job_store.hpp>
 
 #include <boost/json.hpp>
@@ -200,6 +202,8 @@ json::object recipient_json(const core::recipient& r) {
     maybe("message_id", r.message_id);
     maybe("code", r.code);
     maybe("reason", r.reason);
+    if (r.history_json != "[]" && !r.history_json.empty())
+        out["steps"] = json::parse(r.history_json);
     return out;
 }
 
@@ -218,8 +222,30 @@ std::size_t query_number(const boost::urls::params_view& params, const char* nam
 } // namespace
 
 jobs_api::jobs_api(core::job_store& store, core::dispatcher& dispatcher, const core::route_map& routes,
-                   const core::provider_map& providers)
-    : store_(store), dispatcher_(dispatcher), routes_(routes), providers_(providers) {}
+                   const core::provider_map& providers, std::string default_region)
+    : store_(store), dispatcher_(dispatcher), routes_(routes), providers_(providers),
+      default_region_(std::move(default_region)) {}
+
+core::route jobs_api::route_of(const json::object& doc) const {
+    const json::value* given = doc.if_contains("route");
+    if (given != nullptr && given->is_string()) {
+        const auto named = routes_.find(std::string(given->get_string()));
+        if (named == routes_.end())
+            throw bad_request{"route", "no route named '" + std::string(given->get_string()) + "' is configured"};
+        return named->second;
+    }
+    if (given == nullptr || !given->is_array())
+        throw bad_request{"route", "is required: the name of a configured route, or an array of steps"};
+    std::vector<std::string> problems;
+    core::route inline_route = core::read_route("inline", *given, "route", problems);
+    core::check_route_providers(inline_route, providers_, "route", problems);
+    if (!problems.empty()) {
+        // "route[1].channel: provider 'x' has no channel 'y'": the path, then what is wrong.
+        const std::size_t colon = problems.front().find(": ");
+        throw bad_request{problems.front().substr(0, colon), problems.front().substr(colon + 2)};
+    }
+    return inline_route;
+}
 
 http_server_response jobs_api::handle(const http_server_request& request) {
     const auto url = boost::urls::parse_origin_form(request.target);
@@ -269,12 +295,13 @@ http_server_response jobs_api::handle(const http_server_request& request) {
 
 http_server_response jobs_api::submit(const http_server_request& request) {
     const json::object doc = parse_body(request.body);
-    const json::value* route_name = doc.if_contains("route");
-    if (route_name == nullptr || !route_name->is_string())
-        throw bad_request{"route", "is required: the name of a configured route"};
-    const auto route = routes_.find(std::string(route_name->get_string()));
-    if (route == routes_.end())
-        throw bad_request{"route", "no route named '" + std::string(route_name->get_string()) + "' is configured"};
+    const core::route route = route_of(doc);
+    std::string region = default_region_;
+    if (const json::value* given = doc.if_contains("region")) {
+        if (!given->is_string() || !core::is_supported_region(given->get_string()))
+            throw bad_request{"region", "must be a region code such as \"HK\" or \"CN\" (ISO 3166-1 alpha-2)"};
+        region = std::string(given->get_string());
+    }
     const json::value* open = doc.if_contains("open");
     if (open != nullptr && !open->is_bool())
         throw bad_request{"open", "must be true (to add recipients in pages, then start) or false"};
@@ -311,12 +338,21 @@ http_server_response jobs_api::submit(const http_server_request& request) {
 
     std::vector<core::recipient> recipients =
         read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, paged);
-    if (auto refused = validate(route->second, recipients))
+    if (auto refused = take_in(route, region, "", recipients))
         return *refused;
     for (core::recipient& r : recipients)
         r.next_attempt_at_ms = send_at;  // nothing goes out before send_at; a restart keeps it
-    core::job j{new_job_id(), route->first, now_ms(), paged ? core::job_state::open : core::job_state::queued,
-                static_cast<std::int64_t>(recipients.size()), 0, scoped_key, request_hash, deadline};
+    core::job j{new_job_id(),
+                route.name,
+                now_ms(),
+                paged ? core::job_state::open : core::job_state::queued,
+                static_cast<std::int64_t>(recipients.size()),
+                0,
+                scoped_key,
+                request_hash,
+                deadline,
+                core::route_to_json(route),
+                region};
     {
         // Validation ran outside the lock; the key's last look and the creation are one step.
         std::lock_guard one_change_at_a_time(submissions_);
@@ -345,11 +381,11 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
     const json::object doc = parse_body(request.body);
     std::vector<core::recipient> recipients =
         read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, false);
-    if (auto refused = validate(routes_.find(j->route)->second, recipients))
-        return *refused;
+    const core::route route = j->route_json.empty() && routes_.count(j->route) != 0 ? routes_.find(j->route)->second
+                                                                                    : core::route_from_json(j->route_json);
 
-    // Pages of one job must not race each other (their indexes) or its start: look again, number
-    // the page after what the job holds now, and store it, as one step.
+    // Pages of one job must not race each other (their indexes, their duplicates) or its start:
+    // look again, number the page after what the job holds now, and store it, as one step.
     std::lock_guard one_change_at_a_time(submissions_);
     const std::optional<core::job> now = store_.find_job(job_id);
     if (!now)
@@ -358,6 +394,8 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
         return not_open(*now);
     for (core::recipient& r : recipients)
         r.index += now->recipient_count;
+    if (auto refused = take_in(route, now->region, job_id, recipients))
+        return *refused;
     store_.append_recipients(job_id, recipients);
     return reply(200, json::object{{"id", job_id},
                                    {"state", "open"},
@@ -386,8 +424,8 @@ http_server_response jobs_api::cancel(const std::string& job_id, const std::stri
         return error(404, "not_found", "no job " + job_id);
     if (j->state == core::job_state::finished)
         return error(409, "conflict", "job " + job_id + " is finished: there is nothing left to cancel");
-    const std::size_t cancelled =
-        store_.settle_queued(job_id, core::recipient_state::cancelled, "cancelled", "cancelled before it was sent");
+    // Whatever calls under way bring back, the job sends nothing more (the store holds it to that).
+    const std::size_t cancelled = store_.cancel_job(job_id);
     // With nothing in a call the job is over now, even if its sender sleeps until a later time.
     if (store_.count_by_state(job_id).at(core::recipient_state::sending) == 0)
         store_.finish_job(job_id, now_ms());
@@ -397,13 +435,19 @@ http_server_response jobs_api::cancel(const std::string& job_id, const std::stri
     return reply(200, body);
 }
 
-std::optional<http_server_response> jobs_api::validate(const core::route& r, std::vector<core::recipient>& recipients) {
-    const core::route_step& first = r.steps.front();
+std::optional<http_server_response> jobs_api::take_in(const core::route& r, const std::string& region,
+                                                     const std::string& job_id, std::vector<core::recipient>& recipients) {
+    core::normalise_numbers(recipients, r, region);
     try {
-        core::validate_recipients(*providers_.find(first.provider)->second, first, recipients);
+        core::screen_recipients(providers_, r, recipients, now_ms());
     } catch (const std::runtime_error& e) {
         return error(502, "provider_error", std::string(e.what()) + "; nothing was accepted");
     }
+    // After validation: a refused first occurrence must not make a good repeat a duplicate.
+    core::earlier_recipient earlier;
+    if (!job_id.empty())
+        earlier = [this, &job_id](const std::string& to) { return store_.index_of(job_id, to); };
+    core::mark_duplicates(recipients, earlier);
     return std::nullopt;
 }
 

@@ -1,5 +1,6 @@
 // The job endpoints of the HTTP API:
-//   POST /v1/jobs                     submit a job; 202 with its id. With "open": true the job is
+//   POST /v1/jobs                     submit a job ("route": a configured route's name, or an inline
+//                                     array of steps); 202 with its id. With "open": true the job is
 //                                     created (201) to take its recipients in pages:
 //   POST /v1/jobs/{id}/recipients     add a page of recipients to an open job
 //   POST /v1/jobs/{id}/start          start sending an open job; 202
@@ -14,6 +15,8 @@
 
 #include <switchboard/core/dispatcher.hpp>
 
+#include <boost/json/fwd.hpp>
+
 #include <mutex>
 #include <optional>
 
@@ -25,8 +28,9 @@ namespace switchboard::host {
 
 class jobs_api {
 public:
+    // `default_region`: where phone numbers written without a country code are read ("HK"; may be empty).
     jobs_api(core::job_store& store, core::dispatcher& dispatcher, const core::route_map& routes,
-             const core::provider_map& providers);
+             const core::provider_map& providers, std::string default_region);
 
     // Answers requests under /v1/jobs; anything else is 404.
     http_server_response handle(const http_server_request& request);
@@ -36,8 +40,12 @@ private:
     http_server_response append(const std::string& job_id, const http_server_request& request);
     http_server_response start(const std::string& job_id);
     http_server_response cancel(const std::string& job_id, const std::string& client);
-    // Validates recipients with the route's first provider; an answer when it could not.
-    std::optional<http_server_response> validate(const core::route& r, std::vector<core::recipient>& recipients);
+    // Normalises, de-duplicates and validates recipients for job `job_id` (which may hold earlier
+    // pages); an answer when a plugin could not validate them.
+    std::optional<http_server_response> take_in(const core::route& r, const std::string& region,
+                                                const std::string& job_id, std::vector<core::recipient>& recipients);
+    // The route a submission names, or gives inline as an array of steps.
+    core::route route_of(const boost::json::object& doc) const;
     http_server_response list(const std::string& target);
     http_server_response show(const std::string& job_id);
     http_server_response list_recipients(const std::string& job_id, const std::string& target);
@@ -49,6 +57,7 @@ private:
     core::dispatcher& dispatcher_;
     const core::route_map& routes_;
     const core::provider_map& providers_;
+    std::string default_region_;
 };
 
 } // namespace switchboard::host

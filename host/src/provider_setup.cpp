@@ -4,28 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 
 namespace switchboard::host {
-
-namespace {
-
-void check_channels(const core::route_map& routes, const core::provider_map& providers,
-                    std::vector<std::string>& problems) {
-    for (const auto& [name, r] : routes)
-        for (std::size_t i = 0; i < r.steps.size(); ++i) {
-            const core::route_step& step = r.steps[i];
-            const auto provider = providers.find(step.provider);
-            if (provider == providers.end())
-                continue;  // its own problem is reported already
-            const auto& channels = provider->second->owner().manifest().channels;
-            if (std::find(channels.begin(), channels.end(), step.channel) == channels.end())
-                problems.push_back("routes." + name + "[" + std::to_string(i) + "].channel: provider '" +
-                                   step.provider + "' has no channel '" + step.channel + "'");
-        }
-}
-
-} // namespace
 
 core::provider_map create_providers(const daemon_config& config) {
     core::provider_map providers;
@@ -40,7 +20,14 @@ core::provider_map create_providers(const daemon_config& config) {
             problems.push_back("providers." + p.name + ": " + e.what());
         }
     }
-    check_channels(config.routes, providers, problems);
+    for (const auto& [name, r] : config.routes) {
+        // A provider that failed to load has its own problem above; report only what it adds.
+        std::vector<std::string> route_problems;
+        core::check_route_providers(r, providers, "routes." + name, route_problems);
+        for (std::string& p : route_problems)
+            if (p.find(": no provider instance named") == std::string::npos)
+                problems.push_back(std::move(p));
+    }
     if (!problems.empty())
         throw config_error(problems);
     return providers;

@@ -6,6 +6,7 @@
 #include "jobs_api.hpp"
 #include "plugins_command.hpp"
 #include "provider_setup.hpp"
+#include "receipts_api.hpp"
 
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/job_store.hpp>
@@ -18,6 +19,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <spdlog/cfg/env.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -70,6 +72,7 @@ void use_stderr_for_logs() {
     auto logger = spdlog::stderr_color_mt("switchboard");
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     spdlog::set_default_logger(logger);
+    spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug, for whoever needs to see more
 }
 
 } // namespace
@@ -88,8 +91,20 @@ int serve(const std::filesystem::path& config_file) {
         net::io_context io(static_cast<int>(threads));
         core::http_client http(io.get_executor(), config.http);
         core::dispatcher dispatcher(io.get_executor(), *store, config.routes, providers, http, config.dispatch);
-        jobs_api api(*store, dispatcher, config.routes, providers);
+        jobs_api api(*store, dispatcher, config.routes, providers, config.default_region);
+        std::map<std::string, std::string> receipt_tokens;
+        for (const provider_config& p : config.providers) {
+            if (!p.receipt_token.empty())
+                receipt_tokens.emplace(p.name, p.receipt_token);
+            else if (providers.at(p.name)->owner().manifest().receipts == "push")
+                spdlog::warn("provider {}: receipts are taken at /v1/receipts/{} without a receipt_token: only its "
+                             "plugin's own check (if its vendor signs callbacks) stands between that URL and forged "
+                             "receipts",
+                             p.name, p.name);
+        }
+        receipts_api receipts(dispatcher, providers, std::move(receipt_tokens));
         dispatcher.resume_unfinished();
+        dispatcher.start_receipt_polling();
         net::co_spawn(io, keep_retention(*store, config.retention), [](std::exception_ptr error) {
             if (error)
                 spdlog::error("retention stopped: the store failed");
@@ -100,8 +115,12 @@ int serve(const std::filesystem::path& config_file) {
         const api_access access(config.api_keys, config.open_api);
         if (config.open_api)
             spdlog::warn("open_api is set: the API takes requests without keys");
-        http_server server(io.get_executor(), config.listen,
-                           access.guard([&api](const http_server_request& r) { return api.handle(r); }), limits);
+        const http_handler guarded_api = access.guard([&api](const http_server_request& r) { return api.handle(r); });
+        const auto route_request = [&](const http_server_request& r) {
+            // Vendors push receipts without an API key: their plugin (and token) vouches for them.
+            return r.target.rfind(receipts_path_prefix, 0) == 0 ? receipts.handle(r) : guarded_api(r);
+        };
+        http_server server(io.get_executor(), config.listen, route_request, limits);
 
         net::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& ec, int signal) {

@@ -44,7 +44,7 @@
 // same for every batch of the route, so its message_ids repeat from one job to the next: give one
 // only when CAMS's reports must be grouped by it.
 // CAMS documents TaskId as a free string (its example "10000****"); the batch id is sent as it is
-// when it is 1 to 64 letters, digits, '-', '_' and '.' (the host's are "job_<hex>-<n>-<attempt>"),
+// when it is 1 to 64 letters, digits, '-', '_' and '.' (the host's are "job_<hex>-<step>-<index>-<attempt>"),
 // else as "sb-" and 32 hex digits of its SHA-256, so an odd host's ids cannot break the call.
 //
 // Route step: {"language": "en", "template_code": "..." | "template_name": "...",

@@ -42,7 +42,7 @@ json::array page(int from, int count) {
     out.reserve(static_cast<std::size_t>(count));
     char number[16];
     for (int i = from; i < from + count; ++i) {
-        std::snprintf(number, sizeof number, "+852%08d", i);
+        std::snprintf(number, sizeof number, "+85261%06d", i % 1000000);
         out.push_back({{"to", number}, {"params", {{"code", "123456"}}}});
     }
     return out;

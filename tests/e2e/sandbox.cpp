@@ -79,9 +79,19 @@ std::string sandbox::submit(const json::array& recipients) {
 }
 
 json::object sandbox::wait_finished(const std::string& job_id, std::chrono::seconds timeout) {
+    return wait_job_finished(api_url_, job_id, timeout);
+}
+
+std::vector<json::object> sandbox::recipients(const std::string& job_id, const std::string& state) {
+    return job_recipients(api_url_, job_id, state);
+}
+
+std::vector<json::object> sandbox::calls(const std::string& action) { return simulator_calls(simulator_url_, action); }
+
+json::object wait_job_finished(const std::string& api_url, const std::string& job_id, std::chrono::seconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        json::value job = fetch_json("GET", api_url_ + "/v1/jobs/" + job_id);
+        json::value job = fetch_json("GET", api_url + "/v1/jobs/" + job_id);
         if (job.at("state") == "finished")
             return job.as_object();
         if (std::chrono::steady_clock::now() > deadline)
@@ -90,11 +100,11 @@ json::object sandbox::wait_finished(const std::string& job_id, std::chrono::seco
     }
 }
 
-std::vector<json::object> sandbox::recipients(const std::string& job_id, const std::string& state) {
+std::vector<json::object> job_recipients(const std::string& api_url, const std::string& job_id, const std::string& state) {
     std::vector<json::object> out;
     json::value next = 0;
     while (!next.is_null()) {
-        const json::value page = fetch_json("GET", api_url_ + "/v1/jobs/" + job_id + "/recipients?limit=1000&offset=" +
+        const json::value page = fetch_json("GET", api_url + "/v1/jobs/" + job_id + "/recipients?limit=1000&offset=" +
                                                        std::to_string(next.as_int64()) +
                                                        (state.empty() ? "" : "&state=" + state));
         for (const json::value& r : page.at("recipients").as_array())
@@ -104,14 +114,14 @@ std::vector<json::object> sandbox::recipients(const std::string& job_id, const s
     return out;
 }
 
-std::vector<json::object> sandbox::calls(const std::string& action) {
+std::vector<json::object> simulator_calls(const std::string& simulator_url, const std::string& action) {
     std::vector<json::object> out;
     // A long run's record is large (one entry per number): read it with a cap to match.
     core::http_client_options large;
     large.max_response_bytes = std::size_t(1) << 30;
-    const core::http_result answer = fetch("GET", simulator_url_ + "/_simulator/calls", {}, large);
+    const core::http_result answer = fetch("GET", simulator_url + "/_simulator/calls", {}, large);
     if (!answer.ok())
-        throw std::runtime_error("GET " + simulator_url_ + "/_simulator/calls: " + answer.error);
+        throw std::runtime_error("GET " + simulator_url + "/_simulator/calls: " + answer.error);
     const json::value calls = json::parse(answer.response.body);
     for (const json::value& call : calls.as_array())
         if (call.as_object().contains("action") && call.at("action") == action.c_str())
@@ -146,8 +156,8 @@ uspeedo_sandbox::uspeedo_sandbox(const sandbox_options& options) : sandbox(uspee
 json::array numbered_recipients(int n) {
     json::array out;
     for (int i = 0; i < n; ++i) {
-        char number[16];
-        std::snprintf(number, sizeof number, "+8525%07d", i);
+        char number[24];
+        std::snprintf(number, sizeof number, "+85261%06d", i % 1'000'000);
         out.push_back({{"to", number}, {"params", {{"code", std::to_string(100000 + i)}}}, {"ref", "user-" + std::to_string(i)}});
     }
     return out;

@@ -64,6 +64,15 @@ private:
     std::string api_url_;
 };
 
+// Polls a job through the daemon's API until it is finished (or throws after `timeout`).
+boost::json::object wait_job_finished(const std::string& api_url, const std::string& job_id,
+                                      std::chrono::seconds timeout = std::chrono::seconds(60));
+// Every recipient of the job (only those in `state`, when given), through the paginated API.
+std::vector<boost::json::object> job_recipients(const std::string& api_url, const std::string& job_id,
+                                                const std::string& state = {});
+// A simulator's records of calls whose "action" is `action`.
+std::vector<boost::json::object> simulator_calls(const std::string& simulator_url, const std::string& action);
+
 // ---- uSpeedo -----------------------------------------------------------------------------------
 
 struct sandbox_options {
@@ -83,7 +92,7 @@ public:
     std::vector<boost::json::object> send_calls() { return calls("SendBatchUSMSMessage"); }
 };
 
-// n recipients "+85250000000", "+85250000001", ... each with a "code" parameter.
+// n recipients "+85261000000", "+85261000001", ... each with a "code" parameter.
 boost::json::array numbered_recipients(int n);
 
 } // namespace switchboard::testing

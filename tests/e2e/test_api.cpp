@@ -46,7 +46,7 @@ TEST_CASE("api: a bad job is refused with the path of the bad field", "[e2e][api
     CHECK_THAT(std::string(not_json.body.at("message").as_string()), Catch::StartsWith("the body is not valid JSON"));
 
     check_bad_request(call(sandbox, "POST", "/v1/jobs", R"({"recipients": [{"to": "+85255311111"}]})"), "route",
-                      "is required: the name of a configured route");
+                      "is required: the name of a configured route, or an array of steps");
     check_bad_request(call(sandbox, "POST", "/v1/jobs", R"({"route": "marketing", "recipients": [{"to": "+1"}]})"),
                       "route", "no route named 'marketing' is configured");
     check_bad_request(call(sandbox, "POST", "/v1/jobs", R"({"route": "otp", "recipients": []})"), "recipients",
@@ -129,7 +129,7 @@ TEST_CASE("api: a large job arrives in pages: open, append, start", "[e2e][api]"
     CHECK(sandbox.send_calls().size() == 3);
     const auto recipients = sandbox.recipients(job);
     REQUIRE(recipients.size() == 2500);
-    CHECK(recipients[2499].at("to") == "+85250002499");
+    CHECK(recipients[2499].at("to") == "+85261002499");
 
     const api_error again = call(sandbox, "POST", "/v1/jobs/" + job + "/start");
     CHECK(again.status == 409);

@@ -17,7 +17,7 @@ using namespace switchboard::testing;
 namespace {
 
 std::string blocked_numbers_faults() {
-    return R"({"block_list": ["+85250000007", "+85250001234", "+85250002499"]})";
+    return R"({"block_list": ["+85261000007", "+85261001234", "+85261002499"]})";
 }
 
 } // namespace
@@ -52,7 +52,7 @@ TEST_CASE("2500 recipients go out as calls of 1000 and 1000 and 500 and blocked 
     REQUIRE(failed.size() == 3);
     for (const json::object& r : failed)
         CHECK(r.at("reason") == "phone in the black list");
-    CHECK(failed[0].at("to") == "+85250000007");
+    CHECK(failed[0].at("to") == "+85261000007");
     CHECK(failed[0].at("ref") == "user-7");
 
     const std::vector<json::object> all = sandbox.recipients(job);
@@ -154,7 +154,7 @@ TEST_CASE("a transient fault is retried and the recipients are then accepted", "
 
 TEST_CASE("switchboard send submits a file and prints every recipient and exits 2 when some failed", "[e2e][cli]") {
     sandbox_options options;
-    options.faults_json = R"({"block_list": ["+85250000001"]})";
+    options.faults_json = R"({"block_list": ["+85261000001"]})";
     uspeedo_sandbox sandbox(options);
     const std::filesystem::path file =
         std::filesystem::temp_directory_path() / ("switchboard-send-" + std::to_string(::getpid()) + ".json");
@@ -173,7 +173,7 @@ TEST_CASE("switchboard send submits a file and prints every recipient and exits 
 
 TEST_CASE("switchboard jobs list and show and recipients and cancel talk to a running daemon", "[e2e][cli]") {
     sandbox_options options;
-    options.faults_json = R"({"block_list": ["+85250000001"]})";
+    options.faults_json = R"({"block_list": ["+85261000001"]})";
     uspeedo_sandbox sandbox(options);
     const std::string job = sandbox.submit(numbered_recipients(3));
     sandbox.wait_finished(job);

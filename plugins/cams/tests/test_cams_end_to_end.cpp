@@ -14,7 +14,7 @@ TEST_CASE("cams end to end: a WhatsApp job goes out in one signed call, blocked 
     sandbox_spec spec;
     spec.simulator = CAMS_SIMULATOR;
     spec.simulator_args = {"--access-key-id", "e2e-ak", "--access-key-secret", "e2e-sk", "--cust-space-id", "cams-e2e"};
-    spec.faults_json = R"({"block_list": ["+85250000003", "+85250000017"]})";
+    spec.faults_json = R"({"block_list": ["+85261000003", "+85261000017"]})";
     spec.plugin = "cams";
     spec.provider_config = {{"access_key_id", "e2e-ak"}, {"cust_space_id", "cams-e2e"}, {"from", "8613800000000"}};
     spec.secret_field = "access_key_secret";
@@ -31,5 +31,5 @@ TEST_CASE("cams end to end: a WhatsApp job goes out in one signed call, blocked 
     REQUIRE(calls.size() == 1);
     CHECK(calls[0].at("auth_ok") == true);
     CHECK(calls[0].at("count") == 25);
-    CHECK(calls[0].at("blocked") == json::parse(R"(["85250000003", "85250000017"])"));
+    CHECK(calls[0].at("blocked") == json::parse(R"(["85261000003", "85261000017"])"));
 }

@@ -11,7 +11,7 @@ TEST_CASE("smn end to end: a job goes out signed, blocked numbers fail with SMN'
     sandbox_spec spec;
     spec.simulator = SMN_SIMULATOR;
     spec.simulator_args = {"--access-key-id", "e2e-ak", "--secret-access-key", "e2e-sk", "--project-id", "e2e-project"};
-    spec.faults_json = R"({"block_list": ["+85250000003", "+85250000017"]})";
+    spec.faults_json = R"({"block_list": ["+85261000003", "+85261000017"]})";
     spec.plugin = "smn";
     spec.provider_config = {{"region", "cn-north-4"}, {"project_id", "e2e-project"}, {"access_key_id", "e2e-ak"},
                             {"sign_id", "e2e-sign"}};

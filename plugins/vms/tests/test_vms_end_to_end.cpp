@@ -11,7 +11,7 @@ TEST_CASE("vms end to end: a job goes out V4-signed, blocked numbers fail with V
     sandbox_spec spec;
     spec.simulator = VMS_SIMULATOR;
     spec.simulator_args = {"--access-key-id", "e2e-ak", "--secret-access-key", "e2e-sk", "--region", "cn-north-1"};
-    spec.faults_json = R"({"block_list": ["+85250000003", "+85250000017"]})";
+    spec.faults_json = R"({"block_list": ["+85261000003", "+85261000017"]})";
     spec.plugin = "vms";
     spec.provider_config = {{"access_key_id", "e2e-ak"}, {"region", "cn-north-1"}, {"number_pool_no", "NP-e2e"}};
     spec.secret_field = "secret_access_key";

@@ -2,6 +2,7 @@
 // recording every outcome in the store. One coroutine per job on the shared io executor.
 #pragma once
 
+#include <switchboard/core/http_message.hpp>
 #include <switchboard/core/job.hpp>
 #include <switchboard/core/route.hpp>
 
@@ -20,12 +21,10 @@
 namespace switchboard::core {
 
 class http_client;
+struct http_result;
 class job_store;
 class provider_instance;
 class rate_limiter;
-
-using provider_map = std::map<std::string, std::unique_ptr<provider_instance>, std::less<>>;
-using route_map = std::map<std::string, route, std::less<>>;
 
 // A provider instance's pace when the configuration overrides its manifest's (0: no limit).
 struct rate_override {
@@ -39,12 +38,21 @@ struct dispatch_options {
     std::chrono::milliseconds max_backoff{30'000};
     std::map<std::string, rate_override, std::less<>> rate_overrides;  // by provider instance
     std::map<std::string, std::size_t, std::less<>> batch_limits;     // by instance, under the manifest's
+    std::chrono::milliseconds receipt_poll{30'000};   // how often pull-receipt providers are asked
 };
 
-// Validates `recipients` against the provider of `step`, many per plugin call; those refused
-// become skipped_invalid with the plugin's field and reason. Throws std::runtime_error when the
-// plugin cannot validate at all.
-void validate_recipients(const provider_instance& provider, const route_step& step, std::vector<recipient>& recipients);
+// Validates queued recipients against the provider of the step each is at, many per plugin call.
+// One that a step refuses moves on along the route; one that no step takes ends skipped_invalid
+// with the plugin's field and reason. Throws std::runtime_error when a plugin cannot validate.
+void screen_recipients(const provider_map& providers, const route& r, std::vector<recipient>& recipients,
+                       std::int64_t now_ms);
+
+// What became of the receipts of one callback or one poll.
+struct receipt_tally {
+    std::size_t applied = 0;     // moved a recipient on (delivered, or undelivered and onwards)
+    std::size_t ignored = 0;     // pending, or about a recipient already past that news
+    std::size_t unmatched = 0;   // named no recipient yet: kept, in case its call's outcome is not written yet
+};
 
 class dispatcher {
 public:
@@ -72,16 +80,67 @@ public:
     // Sends a stored job until every recipient is final.
     boost::asio::awaitable<void> run(std::string job_id);
 
+    // Applies delivery receipts a provider instance's plugin parsed ({"receipts": [...]}): a
+    // delivered one settles its recipient, an undelivered one moves it on along its route.
+    receipt_tally apply_receipts(const std::string& provider, const std::string& receipts_json);
+
+    // Starts asking every provider whose plugin offers pull receipts, every receipt_poll, about the
+    // recipients awaiting one.
+    void start_receipt_polling();
+
+    // How a vendor call ended for one recipient, as the dispatcher sees it.
+    enum class call_outcome { accepted, rejected, transient, unknown };
+
 private:
-    boost::asio::awaitable<void> send_batch(const job& j, const route_step& step, const provider_instance& provider,
+    boost::asio::awaitable<void> send_batch(const job& j, const route& rt, const provider_instance& provider,
                                             std::vector<recipient> batch);
-    // Decides one recipient's next state; a transient failure (state queued) is retried at
-    // `retry_at_ms` until its attempts run out.
-    void settle(recipient_update& u, const recipient& r, recipient_state state, const std::string& code,
+    // Decides one recipient's next state after a call: accepted (or awaiting its receipt), retried
+    // at `retry_at_ms` while attempts last, or, failed for good, on to the next step.
+    void settle(recipient_update& u, const route& rt, call_outcome outcome, const std::string& code,
                 const std::string& reason, std::int64_t retry_at_ms);
-    void apply_outcomes(const std::string& outcomes_json, const std::vector<recipient>& batch,
+    // When a batch's recipients are retried: one time for all of them (full jitter, at least retry-after).
+    std::function<std::int64_t(std::int64_t)> batch_retry_clock(const std::vector<recipient>& batch);
+    // Settles every recipient of a batch alike.
+    std::vector<recipient_update> settle_batch(const route& rt, const std::vector<recipient>& batch, call_outcome outcome,
+                                               const std::string& code, const std::string& reason,
+                                               std::int64_t retry_after_ms);
+    // Settles each recipient of a batch by its own outcome, as the plugin decoded them.
+    std::vector<recipient_update> settle_outcomes(const route& rt, const std::vector<recipient>& batch,
+                                                  const std::string& outcomes_json);
+    // What the vendor's answer (or its absence) to a batch means for each of its recipients.
+    std::vector<recipient_update> settle_answer(const route& rt, const provider_instance& provider,
+                                                const std::string& document, const http_result& sent,
+                                                const std::vector<recipient>& batch);
+    void apply_outcomes(const std::string& outcomes_json, const route& rt, const std::vector<recipient>& batch,
                         std::vector<recipient_update>& updates,
                         const std::function<std::int64_t(std::int64_t)>& retry_at);
+    // The route a job follows: the one stored with it, or (jobs from before routes were stored) the configured one.
+    route route_of(const job& j) const;
+    // Why the job's route cannot be followed (unreadable, or naming a provider not configured any
+    // more), or empty when it can; sets `rt` to the route.
+    std::string unusable_route(const job& j, std::optional<route>& rt) const;
+    // Fails what is left of a job whose route cannot be followed, and finishes it.
+    void end_unroutable(const job& j, const std::string& why);
+    // Settles the recipients a stopped process left inside a vendor call by their step's unknown-outcome policy.
+    std::size_t settle_in_flight_as_unknown(const job& j);
+    // Ends the receipt waits that are over: on to the next step, or accepted at the last.
+    void close_waits(const std::string& job_id, const route& rt);
+    // Validates candidates at a step past the first; those refused move on. Returns the rest.
+    std::vector<recipient> screen_later_step(const std::string& job_id, const route& rt, std::vector<recipient> candidates);
+    struct receipt_query {
+        std::string query_json;
+        http_request request;
+        std::string last_message_id;   // where the next query of the same poll starts
+        bool more = false;             // whether more message ids may follow
+    };
+    boost::asio::awaitable<void> poll_receipts(const provider_instance& provider);
+    // The pull-receipt query for the provider's next message ids awaiting receipts, after `after`, if any.
+    std::optional<receipt_query> next_receipt_query(const provider_instance& provider, const std::string& after);
+    void take_receipt_answer(const provider_instance& provider, const receipt_query& query, const http_result& answer);
+    receipt_tally apply_receipt_list(const std::string& provider, const std::vector<delivery_receipt>& receipts,
+                                     bool keep_unmatched);
+    // Applies receipts that came before these outcomes were written.
+    void apply_early_receipts(const provider_instance& provider, const std::vector<recipient_update>& updates);
     std::int64_t backoff_ms(int attempts, std::int64_t retry_after_ms);
     // Marks the candidates as in a call, where they are still queued; returns those it took.
     std::vector<recipient> claim(const std::string& job_id, const std::string& provider, std::vector<recipient> candidates);

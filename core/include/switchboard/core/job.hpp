@@ -18,12 +18,14 @@ enum class recipient_state : std::uint8_t {
     cancelled,
     skipped_invalid,    // refused by validation before any send
     skipped_duplicate,
+    awaiting_receipt,   // a provider took it; its step waits for a delivery receipt before it is final
 };
 
 inline constexpr recipient_state all_recipient_states[] = {
     recipient_state::queued,   recipient_state::sending,   recipient_state::accepted,
     recipient_state::delivered, recipient_state::failed,   recipient_state::unknown,
     recipient_state::cancelled, recipient_state::skipped_invalid, recipient_state::skipped_duplicate,
+    recipient_state::awaiting_receipt,
 };
 
 const char* to_string(recipient_state state) noexcept;
@@ -47,6 +49,7 @@ struct recipient {
     std::string message_id;           // the vendor's id once accepted
     std::string code;                 // the vendor's or the host's code when it failed
     std::string reason;
+    std::string history_json = "[]";  // every route step it finished: a JSON array, see route_progress
 };
 
 struct job {
@@ -59,18 +62,43 @@ struct job {
     std::string idempotency_key;       // the client's key for this submission, if it gave one
     std::string request_hash;          // what was submitted under that key (SHA-256 hex)
     std::int64_t deadline_ms = 0;      // recipients not sent by then fail; 0: none
+    std::string route_json;            // the route's steps as they were when the job was accepted
+    std::string region;                // default region for its phone numbers ("HK"); empty: none
+    bool cancelled = false;            // nothing more is sent for it
 };
 
 // One change to one recipient: what a vendor call's outcome (or validation) decides.
 struct recipient_update {
     std::int64_t index = 0;
     recipient_state state = recipient_state::queued;
+    int step = 0;
     int attempts = 0;
     std::int64_t next_attempt_at_ms = 0;
     std::string provider;
     std::string message_id;
     std::string code;
     std::string reason;
+    std::string history_json = "[]";
 };
+
+// A delivery receipt as a provider's plugin parsed it.
+struct delivery_receipt {
+    std::string message_id;
+    std::string to;
+    std::string status;   // "delivered" | "undelivered" | "pending"
+    std::string code;
+    std::string reason;
+    std::int64_t received_at_ms = 0;
+};
+
+// The update that leaves `r` as it is; callers change what an event changes.
+recipient_update update_of(const recipient& r);
+// Writes what `u` says into `r`.
+void apply_update(recipient& r, const recipient_update& u);
+
+// What an update becomes for a cancelled job, which sends nothing more: a recipient that would
+// wait for another call is cancelled, one that would wait for a receipt is accepted. Returns
+// false for an update that would start a call (it must not happen).
+bool stop_at_cancel(recipient_update& u);
 
 } // namespace switchboard::core

@@ -41,27 +41,62 @@ public:
     virtual std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
                                               std::optional<recipient_state> state = std::nullopt) const = 0;
 
-    // Queued recipients whose next attempt is due at `now_ms`, in index order, at most `limit`.
-    virtual std::vector<recipient> due_recipients(const std::string& job_id, std::int64_t now_ms,
-                                                  std::size_t limit) const = 0;
+    // Recipients in `state` whose next_attempt_at_ms has come at `now_ms`, in index order, at most
+    // `limit`: queued ones due for a call, or those awaiting a receipt whose wait is over.
+    virtual std::vector<recipient> due_recipients(const std::string& job_id, std::int64_t now_ms, std::size_t limit,
+                                                  recipient_state state = recipient_state::queued) const = 0;
 
-    // The earliest next_attempt_at_ms among queued recipients, if any are queued.
+    // The earliest next_attempt_at_ms among recipients queued or awaiting a receipt, if any are.
     virtual std::optional<std::int64_t> next_due_at(const std::string& job_id) const = 0;
+
+    // The first recipient of the job addressed to `to` and not skipped, if any (to find duplicates
+    // across pages).
+    virtual std::optional<std::int64_t> index_of(const std::string& job_id, const std::string& to) const = 0;
+
+    // Every recipient, of any job, that `provider` accepted under `message_id` and, when `to` is
+    // not empty, addressed to `to` (with or without a leading '+'): whom a receipt is about.
+    virtual std::vector<std::pair<std::string, recipient>> find_by_message_id(const std::string& provider,
+                                                                             const std::string& message_id,
+                                                                             const std::string& to) const = 0;
+
+    // Keeps receipts that named no recipient yet: a vendor may report on a message before its call's
+    // outcome is written. Kept until taken; those kept since before `forget_before_ms` are dropped.
+    virtual void keep_early_receipts(const std::string& provider, const std::vector<delivery_receipt>& receipts,
+                                     std::int64_t forget_before_ms) = 0;
+    // Takes (removes and returns) the kept receipts of `provider` under any of `message_ids`.
+    virtual std::vector<delivery_receipt> take_early_receipts(const std::string& provider,
+                                                              const std::vector<std::string>& message_ids) = 0;
+
+    // Distinct message ids under which `provider` holds recipients awaiting a receipt, in order,
+    // those after `after` (empty: from the first), at most `limit`: a poll walks them all in pages.
+    virtual std::vector<std::string> awaiting_message_ids(const std::string& provider, const std::string& after,
+                                                          std::size_t limit) const = 0;
 
     virtual std::map<recipient_state, std::int64_t> count_by_state(const std::string& job_id) const = 0;
 
-    // Moves every recipient of the job still waiting for a call (queued) to `state` with `code`
-    // and `reason` (a cancel, a deadline); those inside a call finish as the vendor answers.
-    // Returns how many.
-    virtual std::size_t settle_queued(const std::string& job_id, recipient_state state, const std::string& code,
-                                      const std::string& reason) = 0;
+    // Cancels a job, at once: nothing more is sent for it. Recipients waiting for a call become
+    // cancelled, those waiting for a receipt accepted; from then on every update to the job is
+    // held to that (stop_at_cancel) and claims take nobody. Returns how many were cancelled.
+    virtual std::size_t cancel_job(const std::string& job_id) = 0;
+
+    // Moves every recipient of the job in state `from` to `to` with `code` and `reason` (a cancel or
+    // a deadline settles those queued; those inside a call finish as the vendor answers). Returns how many.
+    virtual std::size_t settle_all(const std::string& job_id, recipient_state from, recipient_state to,
+                                   const std::string& code, const std::string& reason) = 0;
 
     // Applies each update only to a recipient that is still queued (a cancel or a deadline may have
     // settled it meanwhile) and returns the indexes it changed: the recipients a call may carry.
-    virtual std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<recipient_update>& updates) = 0;
+    std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<recipient_update>& updates) {
+        return apply_if(job_id, recipient_state::queued, updates);
+    }
 
     // Applies the updates of one vendor call together.
     virtual void apply(const std::string& job_id, const std::vector<recipient_update>& updates) = 0;
+
+    // Applies each update only to a recipient still in state `expected` (a receipt racing the end of
+    // its wait, say); returns the indexes it changed.
+    virtual std::vector<std::int64_t> apply_if(const std::string& job_id, recipient_state expected,
+                                               const std::vector<recipient_update>& updates) = 0;
 };
 
 // A store that keeps everything in this process's memory (lost on exit).

@@ -17,7 +17,7 @@ public:
 };
 
 // The schema version this build reads and writes.
-inline constexpr int sqlite_schema_version = 1;
+inline constexpr int sqlite_schema_version = 2;
 
 // Opens (creating when absent) the database at `file`. Throws store_error when the file cannot be
 // opened or written, is not a database, or has a schema newer than this build's.

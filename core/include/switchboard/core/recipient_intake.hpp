@@ -1,0 +1,29 @@
+// What happens to recipients as a job takes them in, before anything is stored: phone numbers to
+// E.164, repeats marked, each checked by the plugin of the route step it starts at.
+#pragma once
+
+#include <switchboard/core/job.hpp>
+#include <switchboard/core/route.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchboard::core {
+
+// The index of an earlier recipient of the same job with this address, if any (pages stored already).
+using earlier_recipient = std::function<std::optional<std::int64_t>(const std::string& to)>;
+
+// When the route's first step addresses people by phone number, rewrites each `to` to E.164
+// (numbers without a country code read in `region`); one that is not a valid number becomes
+// skipped_invalid with libphonenumber's reason.
+void normalise_numbers(std::vector<recipient>& recipients, const route& r, std::string_view region);
+
+// Marks each repeat of an earlier recipient, in this list or (by `earlier`) in the job, as
+// skipped_duplicate: the first occurrence is the one sent. Recipients already refused (skipped)
+// neither count as a first occurrence nor are marked.
+void mark_duplicates(std::vector<recipient>& recipients, const earlier_recipient& earlier);
+
+} // namespace switchboard::core

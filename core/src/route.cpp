@@ -1,0 +1,144 @@
+#include <switchboard/core/route.hpp>
+
+#include <switchboard/core/plugin.hpp>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+
+namespace switchboard::core {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::int64_t longest_receipt_wait_ms = 7LL * 24 * 3600 * 1000;
+
+// "120s", "1500ms", "2m", "1h", or a whole number of milliseconds.
+std::optional<std::int64_t> duration_ms(const json::value& v) {
+    if (v.is_int64())
+        return v.get_int64() >= 0 ? std::optional<std::int64_t>(v.get_int64()) : std::nullopt;
+    if (!v.is_string())
+        return std::nullopt;
+    const std::string_view text = v.get_string();
+    std::int64_t amount = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), amount);
+    if (ec != std::errc() || amount < 0)
+        return std::nullopt;
+    const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+    for (const auto& [name, scale] : {std::pair<std::string_view, std::int64_t>{"ms", 1}, {"s", 1000}, {"m", 60'000},
+                                      {"h", 3'600'000}})
+        if (unit == name)
+            return amount > longest_receipt_wait_ms / scale ? longest_receipt_wait_ms + 1 : amount * scale;
+    return std::nullopt;
+}
+
+std::string required_string(const json::object& step, std::string_view key, const std::string& path,
+                            std::vector<std::string>& problems) {
+    const json::value* v = step.if_contains(key);
+    if (v == nullptr || !v->is_string() || v->get_string().empty()) {
+        problems.push_back(path + "." + std::string(key) + ": " + (v == nullptr ? "is required" : "expected a non-empty string"));
+        return {};
+    }
+    return std::string(v->get_string());
+}
+
+route_step read_step(const json::object& s, const std::string& path, std::vector<std::string>& problems) {
+    route_step step;
+    step.provider = required_string(s, "provider", path, problems);
+    step.channel = required_string(s, "channel", path, problems);
+    step.step_json = json::serialize(s);
+    if (const json::value* wait = s.if_contains("receipt_wait")) {
+        const std::optional<std::int64_t> ms = duration_ms(*wait);
+        if (!ms || *ms > longest_receipt_wait_ms)
+            problems.push_back(path + ".receipt_wait: expected a duration such as \"120s\", \"500ms\", \"10m\" "
+                                      "(at most 7 days), found " + json::serialize(*wait));
+        else
+            step.receipt_wait_ms = *ms;
+    }
+    if (const json::value* policy = s.if_contains("on_unknown")) {
+        const std::string_view text = policy->is_string() ? std::string_view(policy->get_string()) : "";
+        if (text == "hold")
+            step.on_unknown = unknown_outcome_policy::hold;
+        else if (text == "resend")
+            step.on_unknown = unknown_outcome_policy::resend;
+        else if (text == "next_step")
+            step.on_unknown = unknown_outcome_policy::next_step;
+        else
+            problems.push_back(path + ".on_unknown: expected \"hold\", \"resend\" or \"next_step\", found " +
+                               json::serialize(*policy));
+    }
+    return step;
+}
+
+} // namespace
+
+route read_route(std::string name, const json::value& steps, const std::string& path, std::vector<std::string>& problems) {
+    route r{std::move(name), {}};
+    if (!steps.is_array() || steps.get_array().empty()) {
+        problems.push_back(path + ": expected a non-empty array of steps");
+        return r;
+    }
+    const json::array& list = steps.get_array();
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const std::string step_path = path + "[" + std::to_string(i) + "]";
+        if (!list[i].is_object()) {
+            problems.push_back(step_path + ": expected an object with provider and channel");
+            continue;
+        }
+        r.steps.push_back(read_step(list[i].get_object(), step_path, problems));
+    }
+    return r;
+}
+
+void check_route_providers(const route& r, const provider_map& providers, const std::string& path,
+                           std::vector<std::string>& problems) {
+    for (std::size_t i = 0; i < r.steps.size(); ++i) {
+        const route_step& step = r.steps[i];
+        const std::string step_path = path + "[" + std::to_string(i) + "]";
+        if (step.provider.empty())
+            continue;  // reported as missing already
+        const auto provider = providers.find(step.provider);
+        if (provider == providers.end()) {
+            problems.push_back(step_path + ".provider: no provider instance named '" + step.provider + "'");
+            continue;
+        }
+        const plugin_manifest& manifest = provider->second->owner().manifest();
+        if (std::find(manifest.channels.begin(), manifest.channels.end(), step.channel) == manifest.channels.end())
+            problems.push_back(step_path + ".channel: provider '" + step.provider + "' has no channel '" +
+                               step.channel + "'");
+        if (step.receipt_wait_ms > 0 && manifest.receipts == "none")
+            problems.push_back(step_path + ".receipt_wait: provider '" + step.provider + "' (plugin " + manifest.name +
+                               ") gets no delivery receipts, so every recipient would wait it out: remove it");
+    }
+}
+
+std::string route_to_json(const route& r) {
+    json::array steps;
+    for (const route_step& step : r.steps)
+        steps.push_back(json::parse(step.step_json));
+    return json::serialize(json::object{{"name", r.name}, {"steps", std::move(steps)}});
+}
+
+route route_from_json(std::string_view text) {
+    boost::system::error_code ec;
+    const json::value doc = json::parse(text, ec);
+    if (ec || !doc.is_object() || !doc.get_object().contains("steps"))
+        throw std::runtime_error("the job's stored route cannot be read");
+    const json::object& o = doc.get_object();
+    std::vector<std::string> problems;
+    route r = read_route(o.contains("name") && o.at("name").is_string() ? std::string(o.at("name").get_string()) : "",
+                         o.at("steps"), "route", problems);
+    if (!problems.empty())
+        throw std::runtime_error("the job's stored route is not valid: " + problems.front());
+    return r;
+}
+
+bool addressed_by_phone_number(std::string_view channel) {
+    // Messenger and Instagram address people by page-scoped ids, never by phone number.
+    return channel != "messenger" && channel != "instagram";
+}
+
+} // namespace switchboard::core

@@ -1,0 +1,128 @@
+#include "route_progress.hpp"
+
+#include <boost/json.hpp>
+
+#include <set>
+
+namespace switchboard::core {
+
+namespace json = boost::json;
+
+namespace {
+
+json::array read_history(const std::string& text) {
+    boost::system::error_code ec;
+    json::value v = json::parse(text.empty() ? "[]" : text, ec);
+    return !ec && v.is_array() ? std::move(v.get_array()) : json::array{};
+}
+
+std::string text_of(const json::object& entry, std::string_view key) {
+    const json::value* v = entry.if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// Providers that may hold the recipient already: a step that was sent, whatever came of it.
+std::set<std::string> providers_that_took(const json::array& history) {
+    std::set<std::string> took;
+    for (const json::value& item : history) {
+        const json::object& entry = item.as_object();
+        const std::string result = text_of(entry, "result");
+        if (result != to_string(step_result::failed) && result != to_string(step_result::invalid))
+            took.insert(text_of(entry, "provider"));
+    }
+    return took;
+}
+
+// "step 1 (uspeedo-hk, sms): failed: phone in the black list; step 2 ...".
+std::string every_reason(const json::array& history) {
+    std::string out;
+    for (const json::value& item : history) {
+        const json::object& entry = item.as_object();
+        out += (out.empty() ? "" : "; ") + std::string("step ") + std::to_string(entry.at("step").to_number<int>()) +
+               " (" + text_of(entry, "provider") + ", " + text_of(entry, "channel") + "): " + text_of(entry, "result");
+        if (const std::string reason = text_of(entry, "reason"); !reason.empty())
+            out += ": " + reason;
+    }
+    return out;
+}
+
+// Where a recipient ends when no step is left: a vendor that took it and said nothing more makes it
+// accepted; one that may have taken it, unknown; none that could even take it, skipped_invalid.
+recipient_state final_state(const json::array& history) {
+    bool took = false;
+    bool may_have_taken = false;
+    bool only_invalid = !history.empty();
+    for (const json::value& item : history) {
+        const std::string result = text_of(item.as_object(), "result");
+        took = took || result == to_string(step_result::accepted) || result == to_string(step_result::no_receipt);
+        may_have_taken = may_have_taken || result == to_string(step_result::unknown);
+        only_invalid = only_invalid && result == to_string(step_result::invalid);
+    }
+    if (took)
+        return recipient_state::accepted;
+    if (may_have_taken)
+        return recipient_state::unknown;
+    return only_invalid ? recipient_state::skipped_invalid : recipient_state::failed;
+}
+
+} // namespace
+
+const char* to_string(step_result result) noexcept {
+    switch (result) {
+    case step_result::accepted: return "accepted";
+    case step_result::delivered: return "delivered";
+    case step_result::failed: return "failed";
+    case step_result::undelivered: return "undelivered";
+    case step_result::no_receipt: return "no_receipt";
+    case step_result::unknown: return "unknown";
+    case step_result::invalid: return "invalid";
+    }
+    return "failed";
+}
+
+void record_step(recipient_update& u, const route& r, const step_ending& ending, std::int64_t now_ms) {
+    json::array history = read_history(u.history_json);
+    const route_step& step = r.steps.at(static_cast<std::size_t>(u.step));
+    json::object entry{{"step", u.step},
+                       {"provider", step.provider},
+                       {"channel", step.channel},
+                       {"result", to_string(ending.result)},
+                       {"attempts", u.attempts},
+                       {"at_ms", now_ms}};
+    if (!u.message_id.empty())
+        entry["message_id"] = u.message_id;
+    if (!ending.code.empty())
+        entry["code"] = ending.code;
+    if (!ending.reason.empty())
+        entry["reason"] = ending.reason;
+    const bool same_step_again = !history.empty() && history.back().as_object().at("step").to_number<int>() == u.step &&
+                                 text_of(history.back().as_object(), "provider") == step.provider;
+    if (same_step_again)
+        history.back() = std::move(entry);
+    else
+        history.push_back(std::move(entry));
+    u.history_json = json::serialize(history);
+}
+
+void fall_back(recipient_update& u, const route& r, std::int64_t now_ms) {
+    const json::array history = read_history(u.history_json);
+    const std::set<std::string> took = providers_that_took(history);
+    for (std::size_t next = static_cast<std::size_t>(u.step) + 1; next < r.steps.size(); ++next) {
+        if (took.count(r.steps[next].provider) != 0)
+            continue;  // a provider that took the recipient is never sent it again
+        u.state = recipient_state::queued;
+        u.step = static_cast<int>(next);
+        u.attempts = 0;
+        u.next_attempt_at_ms = now_ms;
+        u.message_id.clear();
+        u.code.clear();
+        u.reason.clear();
+        return;
+    }
+    u.state = final_state(history);
+    u.code = history.empty() ? "" : text_of(history.back().as_object(), "code");
+    // One step tried: its own reason, as the vendor gave it; several: each step's, in order.
+    u.reason = history.size() == 1 ? text_of(history.front().as_object(), "reason") : every_reason(history);
+}
+
+} // namespace switchboard::core

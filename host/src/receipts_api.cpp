@@ -1,0 +1,103 @@
+#include "receipts_api.hpp"
+
+#include <switchboard/core/dispatcher.hpp>
+#include <switchboard/core/plugin.hpp>
+#include <switchboard/core/sqlite_job_store.hpp>
+
+#include <boost/algorithm/string/predicate.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace switchboard::host {
+
+namespace json = boost::json;
+
+namespace {
+
+http_server_response refusal(int status, const std::string& code, const std::string& message) {
+    return {status, "application/json", json::serialize(json::object{{"code", code}, {"message", message}})};
+}
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// The callback as the plugin sees it: an absolute URL, as the vendor addressed it.
+core::http_request as_callback(const http_server_request& request) {
+    core::http_request callback{request.method, {}, {}, request.body};
+    std::string host = "localhost";
+    for (const auto& [name, value] : request.headers) {
+        callback.headers.push_back({name, value});
+        if (boost::algorithm::iequals(name, "Host"))
+            host = value;
+    }
+    callback.url = "http://" + host + request.target;
+    return callback;
+}
+
+bool same_token(const std::string& given, const std::string& expected) {
+    return given.size() == expected.size() && CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
+}
+
+} // namespace
+
+receipts_api::receipts_api(core::dispatcher& dispatcher, const core::provider_map& providers,
+                           std::map<std::string, std::string> tokens)
+    : dispatcher_(dispatcher), providers_(providers), tokens_(std::move(tokens)) {}
+
+http_server_response receipts_api::handle(const http_server_request& request) {
+    const auto url = boost::urls::parse_origin_form(request.target);
+    if (!url)
+        return refusal(400, "invalid_request", "the request target is not a valid path");
+    const std::string instance = std::string(url->path()).substr(receipts_path_prefix.size());
+    const auto provider = providers_.find(instance);
+    if (provider == providers_.end())
+        return refusal(404, "not_found", "no provider instance named '" + instance + "'");
+    if (request.method != "POST" && request.method != "GET")
+        return refusal(405, "method_not_allowed", "vendors POST receipts here");
+    if (const auto token = tokens_.find(instance); token != tokens_.end()) {
+        const auto given = url->params().find("token");
+        if (given == url->params().end() || !same_token((*given).value, token->second)) {
+            spdlog::warn("provider {}: receipt callback refused: missing or wrong token", instance);
+            return refusal(401, "unauthorized", "this receipt URL needs its token");
+        }
+    }
+    const core::plugin_call_result parsed = provider->second->parse_receipt(as_callback(request), now_ms());
+    if (!parsed.ok()) {
+        const bool forged = parsed.status == SB_STATUS_AUTHENTICATION;
+        spdlog::warn("provider {}: receipt callback {}: {}", instance, forged ? "failed verification" : "refused",
+                     parsed.error);
+        return refusal(forged ? 401 : 400, forged ? "unauthorized" : "invalid_receipt", parsed.error);
+    }
+    try {
+        const core::receipt_tally tally = dispatcher_.apply_receipts(instance, parsed.json);
+        spdlog::info("provider {}: receipts: {} applied, {} ignored, {} for no known message yet (kept)", instance,
+                     tally.applied, tally.ignored, tally.unmatched);
+    } catch (const core::store_error& e) {
+        // Not applied: answer an error so that the vendor sends them again later.
+        spdlog::error("provider {}: receipts could not be recorded: {}", instance, e.what());
+        return refusal(503, "store_unavailable", "the receipts could not be recorded; send them again later");
+    } catch (const std::exception& e) {
+        spdlog::error("provider {}: its plugin's receipts cannot be read: {}", instance, e.what());
+        return refusal(502, "provider_error", "the receipts could not be read");
+    }
+    const json::value doc = json::parse(parsed.json);
+    if (const json::value* reply = doc.as_object().if_contains("reply"); reply != nullptr && reply->is_object()) {
+        const json::object& r = reply->get_object();
+        const auto text = [&r](std::string_view key) {
+            const json::value* v = r.if_contains(key);
+            return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+        };
+        const json::value* status = r.if_contains("status");
+        return {status != nullptr && status->is_int64() ? static_cast<int>(status->get_int64()) : 200,
+                text("content_type").empty() ? "text/plain" : text("content_type"), text("body")};
+    }
+    return {200, "text/plain", ""};
+}
+
+} // namespace switchboard::host

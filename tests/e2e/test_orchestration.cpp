@@ -1,0 +1,394 @@
+// Orchestration end to end: routes across three vendors' simulators with per-recipient fallback,
+// receipts pushed (CAMS, VMS) and pulled (uSpeedo), faults, and normalisation, all through the
+// daemon's API as separate processes.
+#include "fetch.hpp"
+#include "route_sandbox.hpp"
+#include "sandbox.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <iostream>
+#include <thread>
+
+namespace json = boost::json;
+using namespace switchboard::testing;
+
+namespace {
+
+json::object person(const std::string& to, const std::string& ref) {
+    return {{"to", to}, {"ref", ref}, {"params", {{"code", "123456"}}}};
+}
+
+// "cams-wa:undelivered,uspeedo-sms:failed,...": every step a recipient tried, in order.
+std::string steps_of(const json::object& recipient) {
+    std::string out;
+    if (const json::value* steps = recipient.if_contains("steps"))
+        for (const json::value& step : steps->as_array())
+            out += (out.empty() ? "" : ",") + std::string(step.at("provider").as_string()) + ":" +
+                   std::string(step.at("result").as_string());
+    return out;
+}
+
+std::map<std::string, json::object> by_ref(const std::vector<json::object>& recipients) {
+    std::map<std::string, json::object> out;
+    for (const json::object& r : recipients)
+        out[std::string(r.at("ref").as_string())] = r;
+    return out;
+}
+
+int most_times(const std::map<std::string, int>& accepted) {
+    int most = 0;
+    for (const auto& [number, times] : accepted)
+        most = std::max(most, times);
+    return most;
+}
+
+} // namespace
+
+TEST_CASE("routes: WhatsApp then SMS then voice, each recipient ends where the vendors' answers send it",
+          "[e2e][routes]") {
+    route_sandbox_options options;
+    // CAMS takes every number and reports a refusal by receipt; uSpeedo and VMS refuse in their answer.
+    options.faults["cams"] = R"({"undelivered_list": ["+85255310002", "+85255310003", "+85255310004"]})";
+    options.faults["uspeedo"] = R"({"block_list": ["+85255310003", "+85255310004"]})";
+    options.faults["vms"] = R"({"block_list": ["+85255310004"]})";
+    options.routes["otp"] = json::array{cams_step("20s"), uspeedo_step(), vms_step("20s")};
+    route_sandbox box(options);
+
+    const std::string job = box.submit({{"route", "otp"},
+                                        {"recipients", json::array{person("+85255310001", "delivered-by-whatsapp"),
+                                                                   person("+85255310002", "sms-after-whatsapp"),
+                                                                   person("+85255310003", "voice-after-sms"),
+                                                                   person("+85255310004", "nowhere")}}});
+    const json::object finished = box.wait_finished(job);
+    const auto r = by_ref(box.recipients(job));
+
+    CHECK(r.at("delivered-by-whatsapp").at("state") == "delivered");
+    CHECK(steps_of(r.at("delivered-by-whatsapp")) == "cams-wa:delivered");
+    CHECK(r.at("sms-after-whatsapp").at("state") == "accepted");
+    CHECK(steps_of(r.at("sms-after-whatsapp")) == "cams-wa:undelivered,uspeedo-sms:accepted");
+    CHECK(r.at("voice-after-sms").at("state") == "delivered");  // VMS's signed call record said so
+    CHECK(steps_of(r.at("voice-after-sms")) == "cams-wa:undelivered,uspeedo-sms:failed,vms-voice:delivered");
+    CHECK(r.at("nowhere").at("state") == "failed");
+    CHECK(steps_of(r.at("nowhere")) == "cams-wa:undelivered,uspeedo-sms:failed,vms-voice:failed");
+    // The reason names every step's own reason, in order.
+    const std::string reason(r.at("nowhere").at("reason").as_string());
+    CHECK(reason.find("step 0 (cams-wa, whatsapp): undelivered") != std::string::npos);
+    CHECK(reason.find("step 1 (uspeedo-sms, sms): failed") != std::string::npos);
+    CHECK(reason.find("step 2 (vms-voice, voice): failed") != std::string::npos);
+
+    const json::object& counts = finished.at("counts").as_object();
+    CHECK(counts.at("delivered") == 2);
+    CHECK(counts.at("accepted") == 1);
+    CHECK(counts.at("failed") == 1);
+
+    // The vendors' own records: each number reached only the steps it should, and each once.
+    CHECK(box.accepted_by("cams") == std::map<std::string, int>{{"85255310001", 1}, {"85255310002", 1},
+                                                                 {"85255310003", 1}, {"85255310004", 1}});
+    const auto sms = box.accepted_by("uspeedo");
+    CHECK(sms == std::map<std::string, int>{{"85255310002", 1}});
+    const auto voice = box.accepted_by("vms");
+    CHECK(voice.size() == 1);
+    CHECK(most_times(voice) == 1);
+}
+
+TEST_CASE("routes: a recipient whose receipt never comes moves on when the step's wait is over", "[e2e][routes][receipts]") {
+    route_sandbox_options options;
+    options.faults["cams"] = R"({"silent_list": ["+85255310011"]})";
+    options.routes["otp"] = json::array{cams_step("1500ms"), uspeedo_step()};
+    route_sandbox box(options);
+
+    const auto started = std::chrono::steady_clock::now();
+    const std::string job = box.submit({{"route", "otp"},
+                                        {"recipients", json::array{person("+85255310010", "receipt-came"),
+                                                                   person("+85255310011", "receipt-never-came")}}});
+    box.wait_finished(job);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const auto r = by_ref(box.recipients(job));
+    CHECK(r.at("receipt-came").at("state") == "delivered");
+    CHECK(steps_of(r.at("receipt-came")) == "cams-wa:delivered");
+    CHECK(r.at("receipt-never-came").at("state") == "accepted");
+    CHECK(steps_of(r.at("receipt-never-came")) == "cams-wa:no_receipt,uspeedo-sms:accepted");
+    CHECK(seconds >= 1.5);  // it waited for the receipt first
+    std::cout << "receipt wait: job finished after " << seconds << " s (wait 1.5 s)\n";
+}
+
+TEST_CASE("routes: an undelivered receipt pulled from uSpeedo moves the recipient on to voice", "[e2e][routes][receipts]") {
+    route_sandbox_options options;
+    options.faults["uspeedo"] = R"({"undelivered_list": ["+85255310021"]})";
+    options.routes["otp"] = json::array{uspeedo_step("20s"), vms_step("20s")};
+    route_sandbox box(options);
+
+    const std::string job = box.submit({{"route", "otp"},
+                                        {"recipients", json::array{person("+85255310020", "sms-delivered"),
+                                                                   person("+85255310021", "sms-undelivered")}}});
+    box.wait_finished(job);
+    const auto r = by_ref(box.recipients(job));
+    CHECK(r.at("sms-delivered").at("state") == "delivered");
+    CHECK(steps_of(r.at("sms-delivered")) == "uspeedo-sms:delivered");
+    CHECK(r.at("sms-undelivered").at("state") == "delivered");
+    CHECK(steps_of(r.at("sms-undelivered")) == "uspeedo-sms:undelivered,vms-voice:delivered");
+}
+
+TEST_CASE("routes: with 20% of calls failing for a passing reason on every vendor, everyone is accepted once",
+          "[e2e][routes][faults]") {
+    route_sandbox_options options;
+    const std::string faults = R"({"server_error": 0.1, "vendor_error": 0.1})";
+    options.faults = {{"cams", faults}, {"uspeedo", faults}, {"vms", faults}};
+    options.push_receipts = false;
+    options.max_attempts = 12;
+    options.routes["wa"] = json::array{cams_step()};
+    options.routes["sms"] = json::array{uspeedo_step()};
+    options.routes["voice"] = json::array{vms_step()};
+    // Small calls, so that each vendor sees many of them and the faults hit often.
+    for (const char* instance : {"cams-wa", "uspeedo-sms", "vms-voice"})
+        options.providers_extra[instance] = {{"max_recipients_per_call", 10}};
+    route_sandbox box(options);
+
+    const json::array people = numbered_recipients(300);
+    std::map<std::string, std::string> jobs;
+    for (const char* route : {"wa", "sms", "voice"})
+        jobs[route] = box.submit({{"route", route}, {"recipients", people}});
+    int attempts = 0;
+    for (const auto& [route, job] : jobs) {
+        const json::object finished = box.wait_finished(job, std::chrono::seconds(120));
+        INFO("route " << route);
+        CHECK(finished.at("counts").at("accepted") == 300);
+        for (const json::object& r : box.recipients(job))
+            attempts += static_cast<int>(r.at("attempts").as_int64());
+    }
+    for (const char* vendor : {"cams", "uspeedo", "vms"}) {
+        INFO("vendor " << vendor);
+        const auto accepted = box.accepted_by(vendor);
+        CHECK(accepted.size() == 300);
+        CHECK(most_times(accepted) == 1);
+    }
+    std::cout << "faults: 900 recipients over 3 vendors, " << attempts
+              << " recipient-attempts in all, duplicates accepted by any vendor: 0\n";
+}
+
+TEST_CASE("routes: numbers are read into E.164 in the job's region; invalid ones and repeats are skipped",
+          "[e2e][routes][numbers]") {
+    route_sandbox_options options;
+    options.routes["sms"] = json::array{uspeedo_step()};
+    options.default_region = "HK";
+    route_sandbox box(options);
+
+    const std::string job = box.submit(
+        {{"route", "sms"},
+         {"recipients", json::array{person("5531 0031", "local"), person("+852 5531 0031", "same-person"),
+                                    person("12345", "too-short"), person("+852 5531 0032", "international")}}});
+    box.wait_finished(job);
+    const auto r = by_ref(box.recipients(job));
+    CHECK(r.at("local").at("to") == "+85255310031");
+    CHECK(r.at("local").at("state") == "accepted");
+    CHECK(r.at("same-person").at("state") == "skipped_duplicate");
+    CHECK(std::string(r.at("same-person").at("reason").as_string()).find("recipient 0") != std::string::npos);
+    CHECK(r.at("too-short").at("state") == "skipped_invalid");
+    CHECK(std::string(r.at("too-short").at("reason").as_string()).find("not a valid phone number") != std::string::npos);
+    CHECK(r.at("international").at("to") == "+85255310032");
+    CHECK(box.accepted_by("uspeedo") == std::map<std::string, int>{{"85255310031", 1}, {"85255310032", 1}});
+
+    // A job's own region wins over the configured one.
+    const std::string china = box.submit({{"route", "sms"}, {"region", "CN"},
+                                          {"recipients", json::array{person("138 0013 8000", "cn")}}});
+    box.wait_finished(china);
+    CHECK(box.recipients(china).front().at("to") == "+8613800138000");
+}
+
+TEST_CASE("routes: a job may give its route inline, and a bad inline step is refused with its path", "[e2e][routes]") {
+    route_sandbox_options options;
+    options.push_receipts = false;
+    options.routes["sms"] = json::array{uspeedo_step()};
+    route_sandbox box(options);
+
+    const std::string job = box.submit({{"route", json::array{vms_step()}},
+                                        {"recipients", json::array{person("+85255310041", "inline")}}});
+    box.wait_finished(job);
+    CHECK(box.recipients(job).front().at("state") == "accepted");
+    CHECK(box.accepted_by("vms").size() == 1);
+
+    json::object wrong_channel = uspeedo_step();
+    wrong_channel["channel"] = "fax";
+    CHECK_THROWS_WITH(box.submit({{"route", json::array{wrong_channel}},
+                                  {"recipients", json::array{person("+85255310042", "x")}}}),
+                      Catch::Contains("400") && Catch::Contains("route[0].channel") && Catch::Contains("no channel 'fax'"));
+}
+
+TEST_CASE("routes: a big campaign does not starve a small job on the same provider", "[e2e][routes][fair]") {
+    route_sandbox_options options;
+    options.push_receipts = false;
+    options.routes["wa"] = json::array{cams_step()};
+    options.providers_extra["cams-wa"] = {{"max_recipients_per_call", 10}};  // 40 calls at CAMS's 10 a second
+    route_sandbox box(options);
+
+    const json::array campaign = numbered_recipients(400);
+    const std::string big = box.submit({{"route", "wa"}, {"recipients", campaign}});
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const auto small_submitted = std::chrono::system_clock::now();
+    const std::string small = box.submit({{"route", "wa"}, {"recipients", json::array{person("+85261990001", "urgent")}}});
+    box.wait_finished(small);
+    CHECK(fetch_json("GET", box.api_url() + "/v1/jobs/" + big).at("state") != "finished");
+
+    // The vendor's record: how many campaign calls went out between the small job's arrival and its call.
+    const std::int64_t arrived_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(small_submitted.time_since_epoch()).count();
+    std::int64_t small_call_ms = 0;
+    std::vector<std::int64_t> campaign_calls;
+    for (const json::object& call : simulator_calls(box.simulator_url("cams"), "SendChatappMassMessage")) {
+        const auto& numbers = call.at("numbers").as_array();
+        if (numbers.size() == 1 && numbers.front() == "85261990001")
+            small_call_ms = call.at("at_unix_ms").as_int64();
+        else
+            campaign_calls.push_back(call.at("at_unix_ms").as_int64());
+    }
+    REQUIRE(small_call_ms > 0);
+    const auto overtaking = std::count_if(campaign_calls.begin(), campaign_calls.end(),
+                                          [&](std::int64_t t) { return t > arrived_ms && t < small_call_ms; });
+    CHECK(overtaking <= 2);
+    std::cout << "fairness: the small job's call went out " << small_call_ms - arrived_ms << " ms after it arrived, "
+              << overtaking << " campaign call(s) in between, " << campaign_calls.size() << " campaign calls in all\n";
+    box.wait_finished(big);
+}
+
+TEST_CASE("routes: a step that may resend after an unknown outcome (VMS) gets everyone through once",
+          "[e2e][routes][faults]") {
+    route_sandbox_options options;
+    options.faults["vms"] = R"({"reset": 0.3})";  // VMS takes the call, then the connection drops
+    options.push_receipts = false;
+    options.max_attempts = 12;
+    json::object resend = vms_step();
+    resend["on_unknown"] = "resend";
+    options.routes["voice"] = json::array{resend};
+    options.routes["voice-held"] = json::array{vms_step()};
+    options.providers_extra["vms-voice"] = {{"max_recipients_per_call", 10}};
+    route_sandbox box(options);
+
+    const json::array people = numbered_recipients(100);
+    const json::object finished = box.wait_finished(box.submit({{"route", "voice"}, {"recipients", people}}));
+    CHECK(finished.at("counts").at("accepted") == 100);
+    const auto accepted = box.accepted_by("vms");
+    CHECK(accepted.size() == 100);
+    CHECK(most_times(accepted) == 1);  // the repeats were answered REDUPLICATED_ITEM, not taken again
+
+    // The default holds them instead: every call's answer lost, each number called once, all unknown.
+    fetch_json("POST", box.simulator_url("vms") + "/_simulator/faults", R"({"reset": 1})");
+    const std::size_t calls_before = simulator_calls(box.simulator_url("vms"), "SingleBatchAppend").size();
+    json::array held;
+    for (int i = 0; i < 12; ++i)
+        held.push_back(person("+852619900" + std::to_string(10 + i), "h" + std::to_string(i)));
+    const json::object finished_held = box.wait_finished(box.submit({{"route", "voice-held"}, {"recipients", held}}));
+    CHECK(finished_held.at("counts").at("unknown") == 12);
+    const auto calls = simulator_calls(box.simulator_url("vms"), "SingleBatchAppend");
+    CHECK(calls.size() - calls_before == 2);  // 12 recipients, 10 a call, each call once
+}
+
+TEST_CASE("crash: a daemon killed while receipts arrive resumes; nobody is taken twice and the counts add up",
+          "[e2e][crash][receipts]") {
+    route_sandbox_options options;
+    options.durable = true;
+    options.routes["otp"] = json::array{cams_step("4s"), uspeedo_step()};
+    route_sandbox box(options);
+
+    constexpr int recipients = 50'000;
+    const json::array people = numbered_recipients(recipients);
+    const std::string job = box.submit({{"route", "otp"}, {"recipients", people}});
+    // CAMS takes 10 calls of 1000 a second and pushes each call's receipts 50 ms later: kill mid-stream.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (simulator_calls(box.simulator_url("cams"), "SendChatappMassMessage").size() < 20 &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    box.kill_daemon();
+    const std::size_t calls_before = simulator_calls(box.simulator_url("cams"), "SendChatappMassMessage").size();
+    REQUIRE(calls_before >= 20);
+    REQUIRE(calls_before < 50);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // receipts pushed now find nobody listening
+    box.start_daemon();
+
+    const json::object finished = box.wait_finished(job, std::chrono::seconds(120));
+    std::int64_t total = 0;
+    for (const auto& [state, count] : finished.at("counts").as_object())
+        total += count.as_int64();
+    CHECK(total == recipients);
+    const auto& counts = finished.at("counts").as_object();
+    CHECK(counts.at("queued") == 0);
+    CHECK(counts.at("sending") == 0);
+    CHECK(counts.at("awaiting_receipt") == 0);
+    const std::int64_t unknown = counts.at("unknown").as_int64();
+    CHECK(unknown <= 1000);
+
+    // No vendor took anyone twice; whoever CAMS never took is unknown (claimed for the call the kill
+    // cut short); and whoever SMS took is someone whose WhatsApp receipt never reached the daemon
+    // (it was down), so the route went on, as configured.
+    const auto whatsapp = box.accepted_by("cams");
+    const auto sms = box.accepted_by("uspeedo");
+    CHECK(most_times(whatsapp) == 1);
+    CHECK(most_times(sms) <= 1);
+    CHECK(static_cast<std::int64_t>(whatsapp.size()) + unknown >= recipients);
+    std::size_t sms_without_lost_receipt = 0;
+    for (const json::object& r : box.recipients(job)) {
+        const std::string to(r.at("to").as_string());
+        if (sms.count(to.substr(1)) != 0 && steps_of(r).rfind("cams-wa:no_receipt,uspeedo-sms:", 0) != 0)
+            ++sms_without_lost_receipt;
+    }
+    CHECK(sms_without_lost_receipt == 0);
+    std::cout << "crash while receipts arrive: " << calls_before << " WhatsApp calls before the kill; delivered "
+              << counts.at("delivered").as_int64() << ", accepted " << counts.at("accepted").as_int64()
+              << " (of them by SMS after a lost receipt: " << sms.size() << "), unknown " << unknown << "\n";
+}
+
+TEST_CASE("receipts: a URL with a receipt_token takes only callbacks that carry it; forged VMS callbacks are refused",
+          "[e2e][routes][receipts][auth]") {
+    route_sandbox_options options;
+    options.receipt_tokens["cams-wa"] = "cams-receipt-token-0123456789";
+    options.routes["otp"] = json::array{cams_step("20s"), uspeedo_step()};
+    options.routes["voice"] = json::array{vms_step()};
+    route_sandbox box(options);
+
+    // The simulator's URL carries the token: its receipts are applied.
+    const std::string job = box.submit({{"route", "otp"}, {"recipients", json::array{person("+85255310051", "a")}}});
+    box.wait_finished(job);
+    CHECK(box.recipients(job).front().at("state") == "delivered");
+
+    const std::string receipt = R"([{"MessageId": "m", "To": "85255310051", "Status": "Failed", "TaskId": "t"}])";
+    const auto post = [&](const std::string& path) {
+        return fetch("POST", box.api_url() + path, receipt).response.status;
+    };
+    CHECK(post("/v1/receipts/cams-wa") == 401);
+    CHECK(post("/v1/receipts/cams-wa?token=wrong-token-0123456789") == 401);
+    CHECK(post("/v1/receipts/cams-wa?token=cams-receipt-token-0123456789") == 200);
+    CHECK(post("/v1/receipts/nobody") == 404);
+    // VMS signs its callbacks: one without a valid authCode is refused, and changes nothing.
+    CHECK(post("/v1/receipts/vms-voice?timestamp=1&authCode=forged") == 401);
+    CHECK(box.recipients(job).front().at("state") == "delivered");
+
+    // And VMS's real, signed callbacks are applied: the voice call reports delivered.
+    const std::string call = box.submit({{"route", "voice"}, {"recipients", json::array{person("+85255310052", "v")}}});
+    box.wait_finished(call);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (box.recipients(call).front().at("state") != "delivered" && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(box.recipients(call).front().at("state") == "delivered");
+}
+
+TEST_CASE("routes: a cancel during a receipt wait stops the route: nobody moves on to the next step",
+          "[e2e][routes][receipts]") {
+    route_sandbox_options options;
+    options.faults["cams"] = R"({"silent_list": ["+85255310061"]})";
+    options.routes["otp"] = json::array{cams_step("1s"), uspeedo_step()};
+    route_sandbox box(options);
+
+    const std::string job = box.submit({{"route", "otp"}, {"recipients", json::array{person("+85255310061", "silent")}}});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (fetch_json("GET", box.api_url() + "/v1/jobs/" + job).at("counts").at("awaiting_receipt") != 1 &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    fetch_json("POST", box.api_url() + "/v1/jobs/" + job + "/cancel");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the wait
+    const json::object r = box.recipients(job).front();
+    CHECK(r.at("state") == "accepted");
+    CHECK(std::string(r.at("reason").as_string()).find("cancelled while this recipient waited") != std::string::npos);
+    CHECK(box.accepted_by("uspeedo").empty());
+    CHECK(box.wait_finished(job).at("state") == "finished");
+}
