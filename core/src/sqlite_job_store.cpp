@@ -83,6 +83,14 @@ constexpr const char* recipient_columns =
     "idx, recipient, ref, params, state, step, attempts, next_attempt_at_ms, provider, message_id, code, reason, "
     "history";
 
+// Throws the store's last error: store_full when it ran out of room, else store_error.
+[[noreturn]] void fail(sqlite3* db, const std::string& what) {
+    const std::string message = what + ": " + sqlite3_errmsg(db);
+    if (sqlite3_errcode(db) == SQLITE_FULL)
+        throw store_full(message + " (free disk space, or raise store.max_size_mb, then try again)");
+    throw store_error(message);
+}
+
 // One prepared statement, reset for reuse when it goes out of scope.
 class statement {
 public:
@@ -109,7 +117,7 @@ public:
             return true;
         if (rc == SQLITE_DONE)
             return false;
-        throw store_error(std::string("store write or read failed: ") + sqlite3_errmsg(db_));
+        fail(db_, "store write or read failed");
     }
     void run() {
         step();
@@ -161,7 +169,7 @@ job read_job(const statement& s) {
 
 class sqlite_job_store final : public job_store {
 public:
-    explicit sqlite_job_store(const std::filesystem::path& file) : file_(file.string()) {
+    sqlite_job_store(const std::filesystem::path& file, std::int64_t max_bytes) : file_(file.string()) {
         if (sqlite3_open_v2(file_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                             nullptr) != SQLITE_OK) {
             const std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
@@ -177,6 +185,8 @@ public:
             exec("PRAGMA synchronous=FULL");
             exec("PRAGMA foreign_keys=ON");
             migrate();
+            if (max_bytes > 0)
+                limit_size(max_bytes);
         } catch (const store_error&) {
             sqlite3_close(db_);
             throw;
@@ -281,7 +291,8 @@ public:
                                       std::optional<recipient_state> state) const override {
         std::lock_guard lock(mutex_);
         const std::string sql = std::string("SELECT ") + recipient_columns +
-                                " FROM recipients WHERE job_id = ? AND idx >= ?" + (state ? " AND state = ?" : "") +
+                                (state ? " FROM recipients INDEXED BY recipients_by_state WHERE job_id = ? AND idx >= ? AND state = ?"
+                                       : " FROM recipients WHERE job_id = ? AND idx >= ?") +
                                 " ORDER BY idx LIMIT ?";
         statement s(db_, sql.c_str());
         s.bind(1, job_id).bind(2, from_index);
@@ -301,11 +312,14 @@ public:
         // Waits that are over come earliest first, through their own partial index (state named as a
         // literal, or SQLite cannot use it); calls due come in index order.
         static_assert(static_cast<int>(recipient_state::awaiting_receipt) == 9, "the partial index names it 9");
+        // (Named: SQLite otherwise walks the whole job in idx order, past every recipient done.)
         const std::string sql =
-            std::string("SELECT ") + recipient_columns + " FROM recipients WHERE job_id = ? AND next_attempt_at_ms <= ? AND " +
-            (state == recipient_state::awaiting_receipt ? "state = 9 ORDER BY next_attempt_at_ms LIMIT ?"
-                                                        : "state = " + std::to_string(static_cast<int>(state)) +
-                                                              " ORDER BY idx LIMIT ?");
+            std::string("SELECT ") + recipient_columns +
+            (state == recipient_state::awaiting_receipt
+                 ? " FROM recipients WHERE job_id = ? AND next_attempt_at_ms <= ? AND state = 9 "
+                   "ORDER BY next_attempt_at_ms LIMIT ?"
+                 : " FROM recipients INDEXED BY recipients_by_state WHERE job_id = ? AND next_attempt_at_ms <= ? "
+                   "AND state = " + std::to_string(static_cast<int>(state)) + " ORDER BY idx LIMIT ?");
         statement s(db_, sql.c_str());
         s.bind(1, job_id).bind(2, now_ms).bind(3, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
         std::vector<recipient> out;
@@ -316,7 +330,8 @@ public:
 
     std::optional<std::int64_t> next_due_at(const std::string& job_id) const override {
         std::lock_guard lock(mutex_);
-        statement s(db_, "SELECT (SELECT MIN(next_attempt_at_ms) FROM recipients WHERE job_id = ?1 AND state = 0), "
+        statement s(db_, "SELECT (SELECT MIN(next_attempt_at_ms) FROM recipients INDEXED BY recipients_by_state "
+                         "WHERE job_id = ?1 AND state = 0), "
                          "(SELECT MIN(next_attempt_at_ms) FROM recipients WHERE job_id = ?1 AND state = 9)");
         s.bind(1, job_id);
         std::optional<std::int64_t> earliest;
@@ -329,7 +344,9 @@ public:
 
     std::optional<std::int64_t> index_of(const std::string& job_id, const std::string& to) const override {
         std::lock_guard lock(mutex_);
-        statement s(db_, "SELECT MIN(idx) FROM recipients WHERE job_id = ? AND recipient = ? AND state NOT IN (?, ?)");
+        // By the address index, named: left to itself SQLite walks the whole job in idx order for MIN(idx).
+        statement s(db_, "SELECT MIN(idx) FROM recipients INDEXED BY recipients_by_address "
+                         "WHERE job_id = ? AND recipient = ? AND state NOT IN (?, ?)");
         s.bind(1, job_id).bind(2, to).bind(3, static_cast<std::int64_t>(recipient_state::skipped_invalid))
             .bind(4, static_cast<std::int64_t>(recipient_state::skipped_duplicate));
         if (!s.step() || sqlite3_column_type(s.raw(), 0) == SQLITE_NULL)
@@ -540,10 +557,16 @@ private:
     void exec(const char* sql) {
         char* message = nullptr;
         if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-            const std::string why = message != nullptr ? message : sqlite3_errmsg(db_);
             sqlite3_free(message);
-            throw store_error("store " + file_ + ": " + why);
+            fail(db_, "store " + file_);
         }
+    }
+
+    // A file that reaches `max_bytes` refuses further growth with SQLITE_FULL, as a full disk would.
+    void limit_size(std::int64_t max_bytes) {
+        statement page(db_, "PRAGMA page_size");
+        const std::int64_t page_size = page.step() ? page.integer(0) : 4096;
+        exec(("PRAGMA max_page_count = " + std::to_string(std::max<std::int64_t>(max_bytes / page_size, 1))).c_str());
     }
 
     int user_version() {
@@ -576,8 +599,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<job_store> open_sqlite_job_store(const std::filesystem::path& file) {
-    return std::make_unique<sqlite_job_store>(file);
+std::unique_ptr<job_store> open_sqlite_job_store(const std::filesystem::path& file, std::int64_t max_bytes) {
+    return std::make_unique<sqlite_job_store>(file, max_bytes);
 }
 
 } // namespace switchboard::core

@@ -312,6 +312,21 @@ TEST_CASE("sqlite job store: deleting finished jobs gives their space back", "[c
     CHECK(pages() < before / 4);
 }
 
+TEST_CASE("sqlite job store: a full store refuses the change whole, says so, and keeps what it had",
+          "[core][store][sqlite]") {
+    scratch_file file;
+    const auto store = open_sqlite_job_store(file.path, 256 * 1024);  // a quarter of a megabyte, as a full disk
+    store->create_job(a_job("small", 10), numbered(10));
+    CHECK_THROWS_AS(store->create_job(a_job("big", 20000), numbered(20000)), store_full);
+    CHECK_THROWS_WITH(store->create_job(a_job("big", 20000), numbered(20000)),
+                      Catch::Contains("is full") && Catch::Contains("raise store.max_size_mb"));
+    CHECK_FALSE(store->find_job("big"));  // not half a job
+    REQUIRE(store->find_job("small"));
+    CHECK(store->recipients("small", 0, 100).size() == 10);
+    store->apply("small", {to_state(0, recipient_state::accepted)});  // what fits still works
+    CHECK(store->count_by_state("small").at(recipient_state::accepted) == 1);
+}
+
 TEST_CASE("sqlite job store: unusable files are refused with one clear error", "[core][store][sqlite]") {
     SECTION("a directory that does not exist") {
         CHECK_THROWS_WITH(open_sqlite_job_store("/nonexistent/dir/switchboard.db"),

@@ -286,7 +286,8 @@ daemon_config load_config(const fs::path& file) {
     out.shutdown_grace = std::chrono::milliseconds(
         check.integer(top, "shutdown_grace_ms", "", out.shutdown_grace.count(), 0, 600'000));
     if (const json::object* store = check.object(top.if_contains("store"), "store")) {
-        check.unknown_keys(*store, "store", {"sqlite", "retention_hours"});
+        check.unknown_keys(*store, "store", {"sqlite", "retention_hours", "max_size_mb"});
+        out.store_max_bytes = check.integer(*store, "max_size_mb", "store", 0, 1, 64LL * 1024 * 1024) * 1024 * 1024;
         out.retention = std::chrono::hours(check.integer(*store, "retention_hours", "store", out.retention.count(), 1, 24 * 3650));
         const fs::path db(check.string(*store, "sqlite", "store", false));
         if (!db.empty())

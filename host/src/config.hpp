@@ -29,6 +29,7 @@ struct daemon_config {
     core::dispatch_options dispatch;
     std::size_t max_request_bytes = 16 * 1024 * 1024;
     std::filesystem::path sqlite_store;    // empty: jobs live in memory only
+    std::int64_t store_max_bytes = 0;      // the store refuses to grow past this (503 store_full); 0: the disk's size
     std::chrono::hours retention{24 * 7};           // finished jobs are deleted this long after they finished
     std::map<std::string, std::string> api_keys;   // client name -> key (a secret)
     bool open_api = false;                          // serve the API without keys

@@ -285,6 +285,9 @@ http_server_response jobs_api::handle(const http_server_request& request) {
         }
     } catch (const bad_request& bad) {
         return error(400, "invalid_request", bad.message, bad.field);
+    } catch (const core::store_full& e) {
+        spdlog::error("{} {}: {}", request.method, path, e.what());
+        return error(503, "store_full", "the job store is full: nothing was changed; try again once the operator has made room");
     } catch (const core::store_error& e) {
         // The details (file, SQLite's words) are for the operator's log, not for API clients.
         spdlog::error("{} {}: {}", request.method, path, e.what());

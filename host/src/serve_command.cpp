@@ -39,7 +39,7 @@ std::unique_ptr<core::job_store> open_store(const daemon_config& config) {
                      "(set \"store\": {{\"sqlite\": \"FILE\"}} to keep them)");
         return core::make_memory_job_store();
     }
-    std::unique_ptr<core::job_store> store = core::open_sqlite_job_store(config.sqlite_store);
+    std::unique_ptr<core::job_store> store = core::open_sqlite_job_store(config.sqlite_store, config.store_max_bytes);
     spdlog::info("store: {}", config.sqlite_store.string());
     return store;
 }
@@ -141,9 +141,14 @@ int serve(const std::filesystem::path& config_file) {
         io.run();
         for (std::thread& t : pool)
             t.join();
-        if (const std::size_t abandoned = dispatcher.abandon_in_flight(); abandoned > 0)
-            spdlog::warn("stopped with {} recipient(s) still in a vendor call: recorded as unknown, not resent",
-                         abandoned);
+        try {
+            if (const std::size_t abandoned = dispatcher.abandon_in_flight(); abandoned > 0)
+                spdlog::warn("stopped with {} recipient(s) still in a vendor call: recorded as unknown, not resent",
+                             abandoned);
+        } catch (const core::store_error& e) {
+            // They stay recorded as in a call, and the next start makes them unknown all the same.
+            spdlog::error("recipients still in a vendor call could not be recorded as unknown now: {}", e.what());
+        }
         spdlog::info("stopped");
         return 0;
     } catch (const config_error& e) {

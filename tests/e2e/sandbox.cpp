@@ -1,6 +1,7 @@
 #include "sandbox.hpp"
 
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -44,8 +45,11 @@ sandbox::sandbox(const sandbox_spec& spec) {
         with_store["open_api"] = true;
     else
         with_store["api_keys"] = {{"tests", spec.api_key}};
-    if (spec.durable)
+    if (spec.durable) {
         with_store["store"] = {{"sqlite", (dir_ / "switchboard.db").string()}};
+        if (spec.store_max_size_mb > 0)
+            with_store["store"].as_object()["max_size_mb"] = spec.store_max_size_mb;
+    }
     std::ofstream(dir_ / "switchboard.json") << json::serialize(with_store);
     start_daemon();
 }
@@ -58,6 +62,15 @@ void sandbox::start_daemon() {
 }
 
 void sandbox::kill_daemon() { stop_daemon(SIGKILL); }
+
+void sandbox::edit_config(const std::function<void(json::object&)>& change) {
+    std::ifstream in(dir_ / "switchboard.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    json::object config = json::parse(text.str()).as_object();
+    change(config);
+    std::ofstream(dir_ / "switchboard.json") << json::serialize(config);
+}
 
 int sandbox::stop_daemon(int signal) {
     const int status = daemon_->stop(signal);
@@ -146,6 +159,7 @@ sandbox_spec uspeedo_spec(const sandbox_options& options) {
     spec.request_timeout_ms = options.request_timeout_ms;
     spec.max_request_bytes = options.max_request_bytes;
     spec.durable = options.durable;
+    spec.store_max_size_mb = options.store_max_size_mb;
     return spec;
 }
 

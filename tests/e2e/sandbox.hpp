@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 namespace switchboard::testing {
@@ -26,6 +27,7 @@ struct sandbox_spec {
     int request_timeout_ms = 5000;
     std::int64_t max_request_bytes = 16 * 1024 * 1024;
     bool durable = false;                       // keep jobs in an SQLite file in the scratch directory
+    std::int64_t store_max_size_mb = 0;         // with durable: the store's largest size (0: none)
     std::string api_key;                        // empty: the API is open; else clients need this key
 };
 
@@ -55,6 +57,8 @@ public:
     int stop_daemon(int signal);
     // Starts the daemon again with the same configuration (and store); the API URL changes.
     void start_daemon();
+    // Changes the daemon's configuration file (takes effect at the next start_daemon()).
+    void edit_config(const std::function<void(boost::json::object&)>& change);
 
 private:
     std::filesystem::path dir_;
@@ -83,6 +87,7 @@ struct sandbox_options {
     int request_timeout_ms = 5000;
     std::int64_t max_request_bytes = 16 * 1024 * 1024;
     bool durable = false;
+    std::int64_t store_max_size_mb = 0;
 };
 
 // The uSpeedo simulator with an "otp" route of one SMS step through it.

@@ -165,3 +165,49 @@ TEST_CASE("crash: a daemon killed while a large job arrives in pages keeps every
     std::cout << "crash while accepting: " << acked << " pages acknowledged before the kill, " << stored / page_size
               << " stored\n";
 }
+
+TEST_CASE("store: a full store answers 503 with its reason and loses nothing; with room again, every job finishes",
+          "[e2e][crash][store]") {
+    sandbox_options options;
+    options.durable = true;
+    options.store_max_size_mb = 2;  // a disk that fills up after a few jobs
+    options.faults_json = R"({"delay": 1, "delay_ms": 200})";  // jobs still running when it fills
+    uspeedo_sandbox sandbox(options);
+
+    std::vector<std::string> accepted;
+    switchboard::core::http_result refused;
+    for (int i = 0; i < 50; ++i) {
+        json::array page;
+        for (const json::value& r : numbered_recipients(2000))
+            page.push_back(r);
+        refused = fetch("POST", sandbox.api_url() + "/v1/jobs",
+                        json::serialize(json::object{{"route", "otp"}, {"recipients", page}}));
+        REQUIRE(refused.ok());
+        if (refused.response.status != 202)
+            break;
+        accepted.push_back(std::string(json::parse(refused.response.body).at("id").as_string()));
+    }
+    REQUIRE(!accepted.empty());
+    REQUIRE(refused.response.status == 503);
+    const json::value answer = json::parse(refused.response.body);
+    CHECK(answer.at("code") == "store_full");
+    CHECK(std::string(answer.at("message").as_string()).find("nothing was changed") != std::string::npos);
+    CHECK(fetch_json("GET", sandbox.api_url() + "/healthz").at("status") == "ok");  // alive, and answering
+    for (const std::string& job : accepted)  // every acknowledged job is there, whole
+        CHECK(fetch_json("GET", sandbox.api_url() + "/v1/jobs/" + job).at("recipients") == 2000);
+
+    // The operator makes room; the daemon restarts and finishes what it acknowledged.
+    sandbox.stop_daemon(SIGTERM);
+    sandbox.edit_config([](json::object& config) { config["store"].as_object().erase("max_size_mb"); });
+    fetch_json("POST", sandbox.simulator_url() + "/_simulator/faults", "{}");
+    sandbox.start_daemon();
+    for (const std::string& job : accepted) {
+        const json::object finished = sandbox.wait_finished(job, std::chrono::seconds(120));
+        std::int64_t total = 0;
+        for (const auto& [state, count] : finished.at("counts").as_object())
+            total += count.as_int64();
+        CHECK(total == 2000);
+        CHECK(finished.at("counts").at("accepted").as_int64() + finished.at("counts").at("unknown").as_int64() == 2000);
+    }
+    std::cout << "full store: " << accepted.size() << " job(s) of 2000 accepted before 503 store_full\n";
+}

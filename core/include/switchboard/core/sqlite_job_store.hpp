@@ -16,11 +16,19 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The store has no room left: the disk, or the configured largest size, is full. Nothing of the
+// change that hit it was written.
+class store_full : public store_error {
+public:
+    using store_error::store_error;
+};
+
 // The schema version this build reads and writes.
 inline constexpr int sqlite_schema_version = 2;
 
-// Opens (creating when absent) the database at `file`. Throws store_error when the file cannot be
-// opened or written, is not a database, or has a schema newer than this build's.
-std::unique_ptr<job_store> open_sqlite_job_store(const std::filesystem::path& file);
+// Opens (creating when absent) the database at `file`, which may grow to `max_bytes` (0: as far
+// as the disk allows). Throws store_error when the file cannot be opened or written, is not a
+// database, or has a schema newer than this build's.
+std::unique_ptr<job_store> open_sqlite_job_store(const std::filesystem::path& file, std::int64_t max_bytes = 0);
 
 } // namespace switchboard::core
