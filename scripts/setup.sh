@@ -5,10 +5,10 @@
 set -euo pipefail
 
 packages=(
-    cmake ninja-build g++ ccache binutils openssl
+    cmake ninja-build g++ ccache binutils openssl dpkg-dev
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
     libssl-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev catch2
-    libphonenumber8 libprotobuf-dev libabsl-dev
+    libphonenumber8 libprotobuf-dev libabsl-dev prometheus-cpp-dev
 )
 
 # libphonenumber-dev cannot be installed: it depends on libboost-thread-dev (Boost 1.74), whose -dev
