@@ -1,5 +1,6 @@
 #include <switchboard/core/dispatcher.hpp>
 
+#include <switchboard/core/dispatch_observer.hpp>
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/job_store.hpp>
 #include <switchboard/core/plugin.hpp>
@@ -146,6 +147,7 @@ dispatcher::dispatcher(net::any_io_executor executor, job_store& store, const ro
             recipients = o->second.recipients_per_second.value_or(recipients);
         }
         limiters_.emplace(name, std::make_unique<rate_limiter>(requests, recipients));
+        paces_.emplace(name, std::pair{requests, recipients});
     }
 }
 
@@ -497,8 +499,16 @@ void dispatcher::apply_outcomes(const std::string& outcomes_json, const route& r
                    retry_at(-1));
 }
 
+std::pair<double, double> dispatcher::pace_of(const std::string& provider) const {
+    const auto found = paces_.find(provider);
+    return found == paces_.end() ? std::pair{0.0, 0.0} : found->second;
+}
+
 net::awaitable<void> dispatcher::pace(const std::string& provider, std::size_t recipients) {
-    net::steady_timer pause(executor_, limiters_.at(provider)->reserve(recipients));
+    const auto wait = limiters_.at(provider)->reserve(recipients);
+    if (dispatch_observer* observer = observer_.load(); observer != nullptr && wait.count() > 0)
+        observer->rate_wait(provider, wait);
+    net::steady_timer pause(executor_, wait);
     co_await pause.async_wait(net::use_awaitable);
 }
 
@@ -548,14 +558,26 @@ std::vector<recipient_update> dispatcher::settle_outcomes(const route& rt, const
     }
 }
 
+void dispatcher::report_call(const provider_instance& provider, std::size_t recipients, std::string_view outcome,
+                             std::chrono::steady_clock::duration latency) const {
+    if (dispatch_observer* observer = observer_.load())
+        observer->vendor_call(provider.name(), recipients, outcome, latency);
+}
+
 std::vector<recipient_update> dispatcher::settle_answer(const route& rt, const provider_instance& provider,
                                                         const std::string& document, const http_result& sent,
-                                                        const std::vector<recipient>& batch) {
-    if (sent.failure == http_failure::not_sent)
+                                                        const std::vector<recipient>& batch,
+                                                        std::chrono::steady_clock::duration latency) {
+    if (sent.failure == http_failure::not_sent) {
+        report_call(provider, batch.size(), "not_sent", latency);
         return settle_batch(rt, batch, call_outcome::transient, "not_sent", sent.error, -1);
-    if (sent.failure == http_failure::outcome_unknown)
+    }
+    if (sent.failure == http_failure::outcome_unknown) {
+        report_call(provider, batch.size(), "unknown", latency);
         return settle_batch(rt, batch, call_outcome::unknown, "outcome_unknown", sent.error, -1);
+    }
     const plugin_call_result decoded = provider.decode(document, sent.response);
+    report_call(provider, batch.size(), decoded.ok() ? "ok" : status_name(decoded.status), latency);
     if (decoded.ok())
         return settle_outcomes(rt, batch, decoded.json);
     // A vendor that asks to come back later slows the whole instance down, not just this job.
@@ -584,6 +606,7 @@ net::awaitable<void> dispatcher::send_batch(const job& j, const route& rt, const
         encoded = plugin_call_result{SB_STATUS_INTERNAL, {}, {}, std::string("cannot encode the batch: ") + e.what(), -1};
     }
     if (!encoded.ok()) {
+        report_call(provider, batch.size(), "encode_error", {});
         // Never sent: a passing failure is retried, any other fails the step.
         store_.apply(j.id, settle_batch(rt, batch,
                                         encoded.status == SB_STATUS_TRANSIENT ? call_outcome::transient : call_outcome::rejected,
@@ -591,8 +614,10 @@ net::awaitable<void> dispatcher::send_batch(const job& j, const route& rt, const
         co_return;
     }
 
+    const auto started = std::chrono::steady_clock::now();
     const http_result sent = co_await http_.send(*encoded.request);
-    const std::vector<recipient_update> updates = settle_answer(rt, provider, document, sent, batch);
+    const std::vector<recipient_update> updates =
+        settle_answer(rt, provider, document, sent, batch, std::chrono::steady_clock::now() - started);
     store_.apply(j.id, updates);
     apply_early_receipts(provider, updates);
     spdlog::debug("job {}: {} recipients sent through {}", j.id, batch.size(), provider.name());
@@ -650,7 +675,10 @@ std::optional<recipient_update> receipt_update(const recipient& r, const route& 
 } // namespace
 
 receipt_tally dispatcher::apply_receipts(const std::string& provider, const std::string& receipts_json) {
-    return apply_receipt_list(provider, read_receipts(receipts_json, now_ms()), true);
+    const receipt_tally tally = apply_receipt_list(provider, read_receipts(receipts_json, now_ms()), true);
+    if (dispatch_observer* observer = observer_.load())
+        observer->receipts(provider, tally.applied, tally.ignored, tally.unmatched);
+    return tally;
 }
 
 receipt_tally dispatcher::apply_receipt_list(const std::string& provider, const std::vector<delivery_receipt>& receipts,
@@ -790,6 +818,8 @@ void dispatcher::take_receipt_answer(const provider_instance& provider, const re
         }
         // Asked about recipients awaiting receipts: an answer naming none of them is not kept.
         const receipt_tally tally = apply_receipt_list(provider.name(), read_receipts(decoded.json, now_ms()), false);
+        if (dispatch_observer* observer = observer_.load())
+            observer->receipts(provider.name(), tally.applied, tally.ignored, tally.unmatched);
         spdlog::debug("provider {}: pulled receipts: {} applied, {} ignored, {} for no known message", provider.name(),
                       tally.applied, tally.ignored, tally.unmatched);
     } catch (const std::exception& e) {

@@ -198,6 +198,25 @@ public:
         return settled;
     }
 
+    std::map<job_state, std::int64_t> jobs_by_state() const override {
+        std::lock_guard lock(mutex_);
+        std::map<job_state, std::int64_t> counts;
+        for (const auto& [id, e] : jobs_)
+            ++counts[e.header.state];
+        return counts;
+    }
+
+    std::map<recipient_state, std::int64_t> recipients_by_state() const override {
+        std::lock_guard lock(mutex_);
+        std::map<recipient_state, std::int64_t> counts;
+        for (recipient_state s : all_recipient_states)
+            counts[s] = 0;
+        for (const auto& [id, e] : jobs_)
+            for (const recipient& r : e.recipients)
+                ++counts[r.state];
+        return counts;
+    }
+
     std::size_t cancel_job(const std::string& job_id) override {
         std::lock_guard lock(mutex_);
         entry& e = at(job_id);

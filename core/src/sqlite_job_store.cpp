@@ -433,6 +433,26 @@ public:
         return counts;
     }
 
+    std::map<job_state, std::int64_t> jobs_by_state() const override {
+        std::lock_guard lock(mutex_);
+        std::map<job_state, std::int64_t> counts;
+        statement s(db_, "SELECT state, COUNT(*) FROM jobs GROUP BY state");
+        while (s.step())
+            counts[static_cast<job_state>(s.integer(0))] = s.integer(1);
+        return counts;
+    }
+
+    std::map<recipient_state, std::int64_t> recipients_by_state() const override {
+        std::lock_guard lock(mutex_);
+        std::map<recipient_state, std::int64_t> counts;
+        for (recipient_state state : all_recipient_states)
+            counts[state] = 0;
+        statement s(db_, "SELECT state, SUM(count) FROM job_counts GROUP BY state");
+        while (s.step())
+            counts[static_cast<recipient_state>(s.integer(0))] = s.integer(1);
+        return counts;
+    }
+
     std::size_t cancel_job(const std::string& job_id) override {
         std::lock_guard lock(mutex_);
         transaction tx(*this);

@@ -173,6 +173,15 @@ void check_store_contract(job_store& store) {
         CHECK(counts.at(recipient_state::queued) + counts.at(recipient_state::sending) +
                   counts.at(recipient_state::awaiting_receipt) == 0);
     }
+    SECTION("totals over every job, for metrics") {
+        store.create_job(a_job("j2", 2), numbered(2));
+        store.apply("j2", {to_state(0, recipient_state::accepted)});
+        store.finish_job("j1", 5);
+        CHECK(store.jobs_by_state().at(job_state::finished) == 1);
+        CHECK(store.jobs_by_state().at(job_state::queued) == 1);
+        CHECK(store.recipients_by_state().at(recipient_state::queued) == 6);
+        CHECK(store.recipients_by_state().at(recipient_state::accepted) == 1);
+    }
     SECTION("a job keeps its route and region") {
         CHECK(store.find_job("j1")->route_json == R"({"name":"otp","steps":[{"provider":"p","channel":"sms"}]})");
         CHECK(store.find_job("j1")->region == "HK");

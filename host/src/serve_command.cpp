@@ -6,7 +6,9 @@
 #include "jobs_api.hpp"
 #include "plugins_command.hpp"
 #include "provider_setup.hpp"
+#include "metrics.hpp"
 #include "receipts_api.hpp"
+#include "status_api.hpp"
 
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/job_store.hpp>
@@ -103,6 +105,9 @@ int serve(const std::filesystem::path& config_file) {
                              p.name, p.name);
         }
         receipts_api receipts(dispatcher, providers, std::move(receipt_tokens));
+        metrics observed(*store);
+        dispatcher.observe(observed);
+        status_api status(observed, dispatcher, providers);
         dispatcher.resume_unfinished();
         dispatcher.start_receipt_polling();
         net::co_spawn(io, keep_retention(*store, config.retention), [](std::exception_ptr error) {
@@ -115,7 +120,11 @@ int serve(const std::filesystem::path& config_file) {
         const api_access access(config.api_keys, config.open_api);
         if (config.open_api)
             spdlog::warn("open_api is set: the API takes requests without keys");
-        const http_handler guarded_api = access.guard([&api](const http_server_request& r) { return api.handle(r); });
+        const http_handler guarded_api = access.guard([&](const http_server_request& r) {
+            if (std::optional<http_server_response> answer = status.handle(r))
+                return *answer;
+            return api.handle(r);
+        });
         const auto route_request = [&](const http_server_request& r) {
             // Vendors push receipts without an API key: their plugin (and token) vouches for them.
             return r.target.rfind(receipts_path_prefix, 0) == 0 ? receipts.handle(r) : guarded_api(r);

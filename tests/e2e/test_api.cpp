@@ -160,6 +160,8 @@ TEST_CASE("api: without a valid API key every job endpoint answers 401, health d
     CHECK(json::parse(refused.body).at("code") == "unauthorized");
     CHECK(post({{"Authorization", "Bearer key-0123456789abcdef"}}).status == 202);
     CHECK(fetch("GET", box.api_url() + "/v1/jobs/job_x").response.status == 401);
+    CHECK(fetch("GET", box.api_url() + "/metrics").response.status == 401);
+    CHECK(fetch("GET", box.api_url() + "/v1/providers").response.status == 401);
     CHECK(fetch("GET", box.api_url() + "/healthz").response.status == 200);
     CHECK(fetch("GET", box.api_url() + "/readyz").response.status == 200);
 }
@@ -265,4 +267,39 @@ TEST_CASE("api: cancelling a job that waits for its send_at ends it at once", "[
         CHECK(r.at("code") == "cancelled");
     }
     CHECK(sandbox.send_calls().empty());
+}
+
+TEST_CASE("api: after a job, /metrics counts its recipients and calls, and /v1/providers shows the instance's health",
+          "[e2e][api][metrics]") {
+    sandbox_options options;
+    options.faults_json = R"({"block_list": ["+85261000003"]})";
+    uspeedo_sandbox sandbox(options);
+    sandbox.wait_finished(sandbox.submit(numbered_recipients(40)));
+
+    const core::http_result scraped = fetch("GET", sandbox.api_url() + "/metrics");
+    REQUIRE(scraped.ok());
+    CHECK(scraped.response.status == 200);
+    CHECK(core::find_header(scraped.response.headers, "Content-Type")->rfind("text/plain; version=0.0.4", 0) == 0);
+    const std::string& text = scraped.response.body;
+    const auto has_line = [&text](const std::string& line) { return text.find("\n" + line + "\n") != std::string::npos; };
+    CHECK(has_line(R"(switchboard_recipients{state="accepted"} 39)"));
+    CHECK(has_line(R"(switchboard_recipients{state="failed"} 1)"));
+    CHECK(has_line(R"(switchboard_recipients{state="queued"} 0)"));
+    CHECK(has_line(R"(switchboard_jobs{state="finished"} 1)"));
+    CHECK(has_line(R"(switchboard_queue_depth 0)"));
+    CHECK(has_line(R"(switchboard_vendor_calls_total{outcome="ok",provider="main"} 1)"));
+    CHECK(has_line(R"(switchboard_vendor_call_recipients_total{provider="main"} 40)"));
+    CHECK(has_line(R"(switchboard_vendor_call_duration_seconds_count{provider="main"} 1)"));
+    CHECK(text.find("# TYPE switchboard_vendor_call_duration_seconds histogram") != std::string::npos);
+
+    const json::value providers = fetch_json("GET", sandbox.api_url() + "/v1/providers");
+    REQUIRE(providers.at("providers").as_array().size() == 1);
+    const json::object& main = providers.at("providers").at(0).as_object();
+    CHECK(main.at("name") == "main");
+    CHECK(main.at("plugin") == "uspeedo");
+    CHECK(main.at("max_recipients_per_call") == 1000);
+    CHECK(main.at("health").at("status") == "healthy");
+    CHECK(main.at("health").at("recent_calls") == 1);
+    CHECK(main.at("health").at("recent_ok") == 1);
+    CHECK(main.at("current").at("calls_per_second").as_double() > 0);
 }

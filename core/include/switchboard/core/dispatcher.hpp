@@ -20,6 +20,7 @@
 
 namespace switchboard::core {
 
+class dispatch_observer;
 class http_client;
 struct http_result;
 class job_store;
@@ -88,6 +89,13 @@ public:
     // recipients awaiting one.
     void start_receipt_polling();
 
+    // Reports calls, rate-limit waits and receipts to `observer` (which outlives the dispatcher's
+    // work), from now on.
+    void observe(dispatch_observer& observer) noexcept { observer_ = &observer; }
+
+    // A provider instance's pace as configured: requests and recipients per second (0: no limit).
+    std::pair<double, double> pace_of(const std::string& provider) const;
+
     // How a vendor call ended for one recipient, as the dispatcher sees it.
     enum class call_outcome { accepted, rejected, transient, unknown };
 
@@ -110,7 +118,10 @@ private:
     // What the vendor's answer (or its absence) to a batch means for each of its recipients.
     std::vector<recipient_update> settle_answer(const route& rt, const provider_instance& provider,
                                                 const std::string& document, const http_result& sent,
-                                                const std::vector<recipient>& batch);
+                                                const std::vector<recipient>& batch,
+                                                std::chrono::steady_clock::duration latency);
+    void report_call(const provider_instance& provider, std::size_t recipients, std::string_view outcome,
+                     std::chrono::steady_clock::duration latency) const;
     void apply_outcomes(const std::string& outcomes_json, const route& rt, const std::vector<recipient>& batch,
                         std::vector<recipient_update>& updates,
                         const std::function<std::int64_t(std::int64_t)>& retry_at);
@@ -156,7 +167,9 @@ private:
     http_client& http_;
     dispatch_options options_;
     std::map<std::string, std::unique_ptr<rate_limiter>, std::less<>> limiters_;
+    std::map<std::string, std::pair<double, double>, std::less<>> paces_;   // requests/s, recipients/s
     std::atomic<bool> stopping_{false};
+    std::atomic<dispatch_observer*> observer_{nullptr};
     std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
 };
 

@@ -74,6 +74,10 @@ public:
 
     virtual std::map<recipient_state, std::int64_t> count_by_state(const std::string& job_id) const = 0;
 
+    // Over every stored job: jobs by state, and recipients by state (for metrics).
+    virtual std::map<job_state, std::int64_t> jobs_by_state() const = 0;
+    virtual std::map<recipient_state, std::int64_t> recipients_by_state() const = 0;
+
     // Cancels a job, at once: nothing more is sent for it. Recipients waiting for a call become
     // cancelled, those waiting for a receipt accepted; from then on every update to the job is
     // held to that (stop_at_cancel) and claims take nobody. Returns how many were cancelled.

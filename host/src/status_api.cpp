@@ -1,0 +1,54 @@
+#include "status_api.hpp"
+
+#include "metrics.hpp"
+
+#include <switchboard/core/dispatcher.hpp>
+#include <switchboard/core/plugin.hpp>
+
+#include <boost/json.hpp>
+
+namespace switchboard::host {
+
+namespace json = boost::json;
+
+status_api::status_api(metrics& metrics, const core::dispatcher& dispatcher, const core::provider_map& providers)
+    : metrics_(metrics), dispatcher_(dispatcher), providers_(providers) {}
+
+std::optional<http_server_response> status_api::handle(const http_server_request& request) {
+    const std::string path = request.target.substr(0, request.target.find('?'));
+    if (request.method != "GET")
+        return std::nullopt;
+    if (path == "/metrics")
+        return http_server_response{200, "text/plain; version=0.0.4; charset=utf-8", metrics_.exposition()};
+    if (path == "/v1/providers")
+        return providers();
+    return std::nullopt;
+}
+
+http_server_response status_api::providers() const {
+    json::array list;
+    for (const auto& [name, instance] : providers_) {
+        const core::plugin_manifest& m = instance->owner().manifest();
+        const auto [requests, recipients] = dispatcher_.pace_of(name);
+        const provider_health h = metrics_.health(name);
+        json::array channels;
+        for (const std::string& c : m.channels)
+            channels.emplace_back(c);
+        list.push_back({{"name", name},
+                        {"plugin", m.name},
+                        {"version", m.version},
+                        {"channels", std::move(channels)},
+                        {"receipts", m.receipts},
+                        {"max_recipients_per_call", m.max_recipients_per_call},
+                        {"rate_limit", {{"requests_per_second", requests}, {"recipients_per_second", recipients}}},
+                        {"current", {{"calls_per_second", h.calls_per_second}}},
+                        {"health",
+                         {{"status", h.status},
+                          {"recent_calls", h.recent_calls},
+                          {"recent_ok", h.recent_ok},
+                          {"last_call_at_ms", h.last_call_at_ms}}}});
+    }
+    return {200, "application/json", json::serialize(json::object{{"providers", std::move(list)}})};
+}
+
+} // namespace switchboard::host
