@@ -237,6 +237,32 @@ void read_dispatch(const json::object& doc, daemon_config& out, checker& check) 
         check.integer(*d, "max_backoff_ms", "dispatch", out.dispatch.max_backoff.count(), 1, 86'400'000));
 }
 
+void read_log(const json::object& doc, daemon_config& out, const fs::path& config_file, checker& check) {
+    const json::object* log = check.object(doc.if_contains("log"), "log");
+    if (log == nullptr)
+        return;
+    check.unknown_keys(*log, "log", {"level", "format", "file"});
+    const auto one_of = [&](std::string_view key, std::initializer_list<std::string_view> allowed, std::string& into) {
+        if (!log->contains(key))
+            return;
+        const std::string value = check.string(*log, key, "log", true);
+        if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) {
+            into = value;
+            return;
+        }
+        std::string names;
+        for (std::string_view a : allowed)
+            names += (names.empty() ? "" : ", ") + std::string(a);
+        check.problem("log." + std::string(key), "expected one of " + names + ", found '" + value + "'");
+    };
+    one_of("level", {"trace", "debug", "info", "warn", "error", "critical", "off"}, out.log.level);
+    one_of("format", {"text", "json"}, out.log.format);
+    if (log->contains("file")) {
+        const fs::path file(check.string(*log, "file", "log", true));
+        out.log.file = file.is_absolute() || file.empty() ? file : config_file.parent_path() / file;
+    }
+}
+
 } // namespace
 
 config_error::config_error(const std::vector<std::string>& problems)
@@ -258,7 +284,7 @@ daemon_config load_config(const fs::path& file) {
     const json::object& top = doc.get_object();
     check.unknown_keys(top, "", {"listen", "plugin_dirs", "providers", "routes", "http_client", "dispatch",
                                  "max_request_bytes", "store", "shutdown_grace_ms", "api_keys", "open_api",
-                                 "default_region"});
+                                 "default_region", "log"});
     daemon_config out;
     if (top.contains("listen"))
         out.listen = check.string(top, "listen", "", true);
@@ -298,6 +324,7 @@ daemon_config load_config(const fs::path& file) {
     read_routes(top, out, check);
     read_http(top, out, check);
     read_dispatch(top, out, check);
+    read_log(top, out, file, check);
     if (!check.problems().empty()) {
         std::vector<std::string> problems;
         for (const std::string& p : check.problems())

@@ -2,6 +2,8 @@
 // secrets given as ${env:NAME} or ${file:PATH} and resolved at load time.
 #pragma once
 
+#include "logging.hpp"
+
 #include <switchboard/core/dispatcher.hpp>
 #include <switchboard/core/http_client.hpp>
 
@@ -34,7 +36,8 @@ struct daemon_config {
     std::map<std::string, std::string> api_keys;   // client name -> key (a secret)
     bool open_api = false;                          // serve the API without keys
     std::string default_region;                     // for phone numbers without a country code ("HK")
-    std::chrono::milliseconds shutdown_grace{10'000};  // how long calls in flight may finish on SIGTERM
+    std::chrono::milliseconds shutdown_grace{10'000};
+    log_settings log;  // how long calls in flight may finish on SIGTERM
 };
 
 // Every problem found in a configuration file, each with its JSON path.

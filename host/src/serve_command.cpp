@@ -4,6 +4,7 @@
 #include "config.hpp"
 #include "http_server.hpp"
 #include "jobs_api.hpp"
+#include "logging.hpp"
 #include "plugins_command.hpp"
 #include "provider_setup.hpp"
 #include "metrics.hpp"
@@ -21,8 +22,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/cfg/env.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -70,19 +69,13 @@ net::awaitable<void> wait_for_calls(const core::dispatcher& dispatcher, std::chr
     }
 }
 
-void use_stderr_for_logs() {
-    auto logger = spdlog::stderr_color_mt("switchboard");
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-    spdlog::set_default_logger(logger);
-    spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug, for whoever needs to see more
-}
-
 } // namespace
 
 int serve(const std::filesystem::path& config_file) {
-    use_stderr_for_logs();
+    start_early_logging();
     try {
         daemon_config config = load_config(config_file);
+        const std::function<void()> reopen_log = start_logging(config.log);
         if (config.plugin_dirs.empty())
             config.plugin_dirs.push_back(default_plugin_dir());
         // The store first: a store that cannot be used is the one thing to report.
@@ -131,6 +124,16 @@ int serve(const std::filesystem::path& config_file) {
         };
         http_server server(io.get_executor(), config.listen, route_request, limits);
 
+        // SIGHUP: logrotate moved the log file away; write to a new one under its name.
+        net::signal_set hangups(io, SIGHUP);
+        std::function<void(const boost::system::error_code&, int)> on_hangup = [&](const boost::system::error_code& ec, int) {
+            if (ec)
+                return;
+            reopen_log();
+            hangups.async_wait(on_hangup);
+        };
+        hangups.async_wait(on_hangup);
+
         net::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& ec, int signal) {
             if (ec)
@@ -138,6 +141,7 @@ int serve(const std::filesystem::path& config_file) {
             spdlog::info("signal {}: stopping; calls in flight get up to {} ms to finish", signal,
                          config.shutdown_grace.count());
             server.stop();
+            hangups.cancel();
             dispatcher.stop_sending();
             net::co_spawn(io, wait_for_calls(dispatcher, config.shutdown_grace), [&io](std::exception_ptr) { io.stop(); });
         });

@@ -4,8 +4,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <thread>
+
+#include <signal.h>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 
@@ -302,4 +308,61 @@ TEST_CASE("api: after a job, /metrics counts its recipients and calls, and /v1/p
     CHECK(main.at("health").at("recent_calls") == 1);
     CHECK(main.at("health").at("recent_ok") == 1);
     CHECK(main.at("current").at("calls_per_second").as_double() > 0);
+}
+
+TEST_CASE("logs: JSON lines with the job id, no secret in them, and a new file after logrotate's SIGHUP",
+          "[e2e][api][logs]") {
+    uspeedo_sandbox sandbox;
+    const std::filesystem::path log = std::filesystem::temp_directory_path() /
+                                      ("switchboard-log-" + std::to_string(::getpid()) + ".jsonl");
+    const std::filesystem::path rotated = log.string() + ".1";
+    sandbox.stop_daemon(SIGTERM);
+    sandbox.edit_config([&](json::object& config) {
+        config["log"] = {{"format", "json"}, {"file", log.string()}, {"level", "debug"}};
+    });
+    sandbox.start_daemon();
+
+    const auto read_lines = [](const std::filesystem::path& file) {
+        std::vector<json::object> lines;
+        std::ifstream in(file);
+        for (std::string line; std::getline(in, line);) {
+            const json::value v = json::parse(line);  // every line is one JSON object
+            lines.push_back(v.as_object());
+        }
+        return lines;
+    };
+    const auto mentions = [](const std::vector<json::object>& lines, const std::string& job) {
+        return std::count_if(lines.begin(), lines.end(), [&](const json::object& l) {
+            return l.contains("job_id") && l.at("job_id") == job.c_str();
+        });
+    };
+    const std::string first = sandbox.submit(numbered_recipients(3));
+    sandbox.wait_finished(first);
+    const std::vector<json::object> before = read_lines(log);
+    REQUIRE(!before.empty());
+    for (const json::object& line : before) {
+        CHECK(line.contains("time"));
+        CHECK(line.contains("level"));
+        CHECK(line.contains("message"));
+    }
+    CHECK(mentions(before, first) >= 2);  // accepted, finished
+    std::ifstream whole(log);
+    const std::string text((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());
+    CHECK(text.find("sim-access-secret") == std::string::npos);  // the vendor secret the daemon signs with
+    for (const char* path : {"/v1/providers", "/metrics", "/v1/jobs", "/v1/jobs/x"})  // nor in any answer
+        CHECK(fetch("GET", sandbox.api_url() + path).response.body.find("sim-access-secret") == std::string::npos);
+
+    std::filesystem::rename(log, rotated);
+    ::kill(sandbox.daemon_pid(), SIGHUP);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!std::filesystem::exists(log) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const std::string second = sandbox.submit(numbered_recipients(2));
+    sandbox.wait_finished(second);
+    const std::vector<json::object> after = read_lines(log);
+    CHECK(mentions(after, second) >= 2);
+    CHECK(mentions(after, first) == 0);
+    CHECK(mentions(read_lines(rotated), second) == 0);
+    std::filesystem::remove(log);
+    std::filesystem::remove(rotated);
 }
