@@ -341,8 +341,9 @@ http_server_response jobs_api::submit(const http_server_request& request) {
 
     std::vector<core::recipient> recipients =
         read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, paged);
-    if (auto refused = take_in(route, region, "", recipients))
+    if (auto refused = prepare(route, region, recipients))
         return *refused;
+    core::mark_duplicates(recipients, {});
     for (core::recipient& r : recipients)
         r.next_attempt_at_ms = send_at;  // nothing goes out before send_at; a restart keeps it
     core::job j{new_job_id(),
@@ -386,6 +387,9 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
         read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, false);
     const core::route route = j->route_json.empty() && routes_.count(j->route) != 0 ? routes_.find(j->route)->second
                                                                                     : core::route_from_json(j->route_json);
+    // The slow part, before the lock: pages sent side by side are read side by side.
+    if (auto refused = prepare(route, j->region, recipients))
+        return *refused;
 
     // Pages of one job must not race each other (their indexes, their duplicates) or its start:
     // look again, number the page after what the job holds now, and store it, as one step.
@@ -397,8 +401,7 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
         return not_open(*now);
     for (core::recipient& r : recipients)
         r.index += now->recipient_count;
-    if (auto refused = take_in(route, now->region, job_id, recipients))
-        return *refused;
+    core::mark_duplicates(recipients, [this, &job_id](const std::string& to) { return store_.index_of(job_id, to); });
     store_.append_recipients(job_id, recipients);
     return reply(200, json::object{{"id", job_id},
                                    {"state", "open"},
@@ -438,19 +441,14 @@ http_server_response jobs_api::cancel(const std::string& job_id, const std::stri
     return reply(200, body);
 }
 
-std::optional<http_server_response> jobs_api::take_in(const core::route& r, const std::string& region,
-                                                     const std::string& job_id, std::vector<core::recipient>& recipients) {
+std::optional<http_server_response> jobs_api::prepare(const core::route& r, const std::string& region,
+                                                     std::vector<core::recipient>& recipients) {
     core::normalise_numbers(recipients, r, region);
     try {
         core::screen_recipients(providers_, r, recipients, now_ms());
     } catch (const std::runtime_error& e) {
         return error(502, "provider_error", std::string(e.what()) + "; nothing was accepted");
     }
-    // After validation: a refused first occurrence must not make a good repeat a duplicate.
-    core::earlier_recipient earlier;
-    if (!job_id.empty())
-        earlier = [this, &job_id](const std::string& to) { return store_.index_of(job_id, to); };
-    core::mark_duplicates(recipients, earlier);
     return std::nullopt;
 }
 

@@ -40,10 +40,10 @@ private:
     http_server_response append(const std::string& job_id, const http_server_request& request);
     http_server_response start(const std::string& job_id);
     http_server_response cancel(const std::string& job_id, const std::string& client);
-    // Normalises, de-duplicates and validates recipients for job `job_id` (which may hold earlier
-    // pages); an answer when a plugin could not validate them.
-    std::optional<http_server_response> take_in(const core::route& r, const std::string& region,
-                                                const std::string& job_id, std::vector<core::recipient>& recipients);
+    // Normalises and validates recipients (an answer when a plugin could not validate them).
+    // Duplicates are marked afterwards: a refused first occurrence must not make a good repeat one.
+    std::optional<http_server_response> prepare(const core::route& r, const std::string& region,
+                                                std::vector<core::recipient>& recipients);
     // The route a submission names, or gives inline as an array of steps.
     core::route route_of(const boost::json::object& doc) const;
     http_server_response list(const std::string& target);
