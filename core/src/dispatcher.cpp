@@ -402,21 +402,16 @@ void dispatcher::settle(recipient_update& u, const route& rt, call_outcome outco
                         const std::string& reason, std::int64_t retry_at_ms) {
     const route_step& step = rt.steps.at(static_cast<std::size_t>(u.step));
     const std::int64_t now = now_ms();
-    if (outcome == call_outcome::unknown && step.on_unknown == unknown_outcome_policy::resend) {
-        // The vendor drops repeats of an item: sending again is safe, while attempts last.
-        if (u.attempts < options_.max_attempts) {
-            u.state = recipient_state::queued;
-            u.code = code;
-            u.reason = reason;
-            u.next_attempt_at_ms = retry_at_ms;
-            return;
-        }
-        u.state = recipient_state::unknown;
+    // A vendor that drops repeats of an item (VMS) may be sent it again after an unknown outcome.
+    const bool resendable = outcome == call_outcome::unknown && step.on_unknown == unknown_outcome_policy::resend;
+    if ((outcome == call_outcome::transient || resendable) && u.attempts < options_.max_attempts) {
+        u.state = recipient_state::queued;
         u.code = code;
-        u.reason = "gave up after " + std::to_string(u.attempts) + " attempts: " + reason;
-        record_step(u, rt, {step_result::unknown, code, u.reason}, now);
+        u.reason = reason;
+        u.next_attempt_at_ms = retry_at_ms;
         return;
     }
+    const std::string gave_up = "gave up after " + std::to_string(u.attempts) + " attempts: " + reason;
     switch (outcome) {
     case call_outcome::accepted:
         u.code.clear();
@@ -431,30 +426,19 @@ void dispatcher::settle(recipient_update& u, const route& rt, call_outcome outco
         }
         return;
     case call_outcome::transient:
-        if (u.attempts < options_.max_attempts) {
-            u.state = recipient_state::queued;
-            u.code = code;
-            u.reason = reason;
-            u.next_attempt_at_ms = retry_at_ms;
-            return;
-        }
-        record_step(u, rt, {step_result::failed, code, "gave up after " + std::to_string(u.attempts) + " attempts: " + reason},
-                    now);
-        fall_back(u, rt, now);
-        return;
     case call_outcome::rejected:
-        record_step(u, rt, {step_result::failed, code, reason}, now);
+        record_step(u, rt, {step_result::failed, code, outcome == call_outcome::transient ? gave_up : reason}, now);
         fall_back(u, rt, now);
         return;
     case call_outcome::unknown:
-        record_step(u, rt, {step_result::unknown, code, reason}, now);
+        record_step(u, rt, {step_result::unknown, code, resendable ? gave_up : reason}, now);
         if (step.on_unknown == unknown_outcome_policy::next_step) {
             fall_back(u, rt, now);
             return;
         }
         u.state = recipient_state::unknown;
         u.code = code;
-        u.reason = reason + "; not sent again, to avoid a double send";
+        u.reason = (resendable ? gave_up : reason) + "; not sent again, to avoid a double send";
         return;
     }
 }
