@@ -18,13 +18,14 @@ public:
             throw std::invalid_argument("job " + j.id + " exists already");
         if (!j.idempotency_key.empty() && find_by_key(j.idempotency_key))
             throw std::invalid_argument("idempotency key " + j.idempotency_key + " is taken");
-        jobs_.emplace(j.id, entry{j, recipients});
+        entry& e = jobs_.emplace(j.id, entry{j, {}, {}}).first->second;
+        add(e, recipients);
     }
 
     void append_recipients(const std::string& job_id, const std::vector<recipient>& recipients) override {
         std::lock_guard lock(mutex_);
         entry& e = at(job_id);
-        e.recipients.insert(e.recipients.end(), recipients.begin(), recipients.end());
+        add(e, recipients);
         e.header.recipient_count = static_cast<std::int64_t>(e.recipients.size());
     }
 
@@ -117,10 +118,9 @@ public:
 
     std::optional<std::int64_t> index_of(const std::string& job_id, const std::string& to) const override {
         std::lock_guard lock(mutex_);
-        for (const recipient& r : at(job_id).recipients)
-            if (r.to == to && r.state != recipient_state::skipped_invalid && r.state != recipient_state::skipped_duplicate)
-                return r.index;
-        return std::nullopt;
+        const entry& e = at(job_id);
+        const auto found = e.first_by_address.find(to);
+        return found == e.first_by_address.end() ? std::nullopt : std::optional<std::int64_t>(found->second);
     }
 
     std::vector<std::pair<std::string, recipient>> find_by_message_id(const std::string& provider,
@@ -258,7 +258,17 @@ private:
     struct entry {
         job header;
         std::vector<recipient> recipients;
+        std::unordered_map<std::string, std::int64_t> first_by_address;   // to -> first recipient not skipped
     };
+
+    // Recipients are skipped only as they arrive, so the address index is kept as they do.
+    static void add(entry& e, const std::vector<recipient>& recipients) {
+        for (const recipient& r : recipients) {
+            e.recipients.push_back(r);
+            if (r.state != recipient_state::skipped_invalid && r.state != recipient_state::skipped_duplicate)
+                e.first_by_address.emplace(r.to, r.index);
+        }
+    }
 
     std::optional<job> find_by_key(const std::string& key) const {
         for (const auto& [id, e] : jobs_)

@@ -61,6 +61,7 @@ constexpr const char* schema_v2 = R"sql(
 ALTER TABLE jobs ADD COLUMN route_json TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN region TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN send_at_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE recipients ADD COLUMN history TEXT NOT NULL DEFAULT '[]';
 CREATE INDEX recipients_by_message ON recipients (provider, message_id) WHERE message_id != '';
 CREATE INDEX recipients_awaiting_receipt ON recipients (provider, message_id) WHERE state = 9;
@@ -160,11 +161,12 @@ recipient read_recipient(const statement& s, int first = 0) {
 
 constexpr const char* job_columns =
     "id, route, created_at_ms, state, recipient_count, finished_at_ms, COALESCE(idempotency_key, ''), request_hash, "
-    "deadline_ms, route_json, region, cancelled";
+    "deadline_ms, route_json, region, cancelled, send_at_ms";
 
 job read_job(const statement& s) {
     return job{s.text(0),  s.text(1),    s.integer(2), static_cast<job_state>(s.integer(3)), s.integer(4), s.integer(5),
-               s.text(6),  s.text(7),    s.integer(8), s.text(9), s.text(10), s.integer(11) != 0};
+               s.text(6),  s.text(7),    s.integer(8), s.text(9), s.text(10), s.integer(11) != 0,
+               s.integer(12)};
 }
 
 class sqlite_job_store final : public job_store {
@@ -202,10 +204,11 @@ public:
         if (existing.step())
             throw std::invalid_argument("job " + j.id + " or idempotency key '" + j.idempotency_key + "' exists already");
         statement insert_job(db_, "INSERT INTO jobs (id, route, created_at_ms, state, recipient_count, idempotency_key, "
-                                  "request_hash, deadline_ms, route_json, region) VALUES (?,?,?,?,?,NULLIF(?, ''),?,?,?,?)");
+                                  "request_hash, deadline_ms, route_json, region, send_at_ms) "
+                                  "VALUES (?,?,?,?,?,NULLIF(?, ''),?,?,?,?,?)");
         insert_job.bind(1, j.id).bind(2, j.route).bind(3, j.created_at_ms).bind(4, static_cast<std::int64_t>(j.state))
             .bind(5, j.recipient_count).bind(6, j.idempotency_key).bind(7, j.request_hash).bind(8, j.deadline_ms)
-            .bind(9, j.route_json).bind(10, j.region);
+            .bind(9, j.route_json).bind(10, j.region).bind(11, j.send_at_ms);
         insert_job.run();
         insert_recipients(j.id, recipients);
         tx.commit();

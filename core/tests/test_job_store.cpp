@@ -31,7 +31,7 @@ std::vector<recipient> numbered(int n) {
 
 job a_job(const std::string& id, int recipients, const std::string& key = {}) {
     return {id, "otp", 1000, job_state::queued, recipients, 0, key, key.empty() ? "" : "hash-of-" + key, 0,
-            R"({"name":"otp","steps":[{"provider":"p","channel":"sms"}]})", "HK", false};
+            R"({"name":"otp","steps":[{"provider":"p","channel":"sms"}]})", "HK", false, 0};
 }
 
 recipient_update to_state(std::int64_t index, recipient_state state, std::int64_t next_attempt_at_ms = 0) {

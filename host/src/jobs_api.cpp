@@ -356,7 +356,9 @@ http_server_response jobs_api::submit(const http_server_request& request) {
                 request_hash,
                 deadline,
                 core::route_to_json(route),
-                region};
+                region,
+                false,
+                send_at};
     {
         // Validation ran outside the lock; the key's last look and the creation are one step.
         std::lock_guard one_change_at_a_time(submissions_);
@@ -399,8 +401,10 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
         return error(404, "not_found", "no job " + job_id);
     if (now->state != core::job_state::open)
         return not_open(*now);
-    for (core::recipient& r : recipients)
+    for (core::recipient& r : recipients) {
         r.index += now->recipient_count;
+        r.next_attempt_at_ms = now->send_at_ms;  // every page waits for the job's send_at
+    }
     core::mark_duplicates(recipients, [this, &job_id](const std::string& to) { return store_.index_of(job_id, to); });
     store_.append_recipients(job_id, recipients);
     return reply(200, json::object{{"id", job_id},

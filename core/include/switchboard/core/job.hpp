@@ -65,6 +65,7 @@ struct job {
     std::string route_json;            // the route's steps as they were when the job was accepted
     std::string region;                // default region for its phone numbers ("HK"); empty: none
     bool cancelled = false;            // nothing more is sent for it
+    std::int64_t send_at_ms = 0;       // nothing goes out before; every page of an open job waits for it
 };
 
 // One change to one recipient: what a vendor call's outcome (or validation) decides.
