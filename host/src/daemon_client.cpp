@@ -31,28 +31,40 @@ std::string route_taken(const json::array& steps) {
 
 } // namespace
 
+daemon_error::daemon_error(int status_, std::string code_, std::string message_, std::string field_)
+    : std::runtime_error("the daemon answered HTTP " + std::to_string(status_) + ": " + message_ +
+                         (field_.empty() ? "" : " (field " + field_ + ")")),
+      status(status_), code(std::move(code_)), message(std::move(message_)), field(std::move(field_)) {}
+
 json::value call_daemon(const std::string& method, const std::string& url, const std::string& api_key,
-                        const std::string& body) {
+                        const std::string& body, int& status, std::chrono::milliseconds timeout) {
     core::http_request request{method, url, {{"Content-Type", "application/json"}}, body};
     if (!api_key.empty())
         request.headers.push_back({"Authorization", "Bearer " + api_key});
-    const core::http_result r = core::fetch(std::move(request));
+    core::http_client_options options;
+    options.request_timeout = timeout;
+    const core::http_result r = core::fetch(std::move(request), options);
     if (!r.ok())
         throw std::runtime_error(r.error);
+    status = r.response.status;
     boost::system::error_code ec;
     json::value answer = json::parse(r.response.body, ec);
     if (r.response.status / 100 != 2) {
         const bool shaped = !ec && answer.is_object() && answer.as_object().contains("message");
-        throw std::runtime_error("the daemon answered HTTP " + std::to_string(r.response.status) + ": " +
-                                 (shaped ? std::string(answer.at("message").as_string()) +
-                                               (answer.as_object().contains("field")
-                                                    ? " (field " + std::string(answer.at("field").as_string()) + ")"
-                                                    : "")
-                                         : r.response.body));
+        if (!shaped)
+            throw daemon_error(r.response.status, "", r.response.body.substr(0, 200), "");
+        const json::object& o = answer.as_object();
+        throw daemon_error(r.response.status, text(o, "code"), text(o, "message"), text(o, "field"));
     }
     if (ec)
         throw std::runtime_error("the daemon's answer is not JSON: " + r.response.body.substr(0, 120));
     return answer;
+}
+
+json::value call_daemon(const std::string& method, const std::string& url, const std::string& api_key,
+                        const std::string& body) {
+    int status = 0;
+    return call_daemon(method, url, api_key, body, status);
 }
 
 std::string counts_line(const json::object& counts) {
@@ -63,9 +75,19 @@ std::string counts_line(const json::object& counts) {
     return line.empty() ? "no recipients" : line;
 }
 
-void print_recipients(const std::string& base, const std::string& api_key, std::ostream& out, const std::string& state) {
-    constexpr std::string_view row = "{:>5}  {:<16} {:<10} {:<16} {:<12} {}\n";
-    out << fmt::format(fmt::runtime(row), "#", "TO", "REF", "STATE", "PROVIDER", "MESSAGE ID / REASON");
+namespace {
+constexpr std::string_view recipient_row = "{:>5}  {:<16} {:<10} {:<16} {:<12} {}\n";
+}
+
+void print_recipients_header(std::ostream& out) {
+    out << fmt::format(fmt::runtime(recipient_row), "#", "TO", "REF", "STATE", "PROVIDER", "MESSAGE ID / REASON");
+}
+
+void print_recipients(const std::string& base, const std::string& api_key, std::ostream& out, const std::string& state,
+                      bool header) {
+    constexpr std::string_view row = recipient_row;
+    if (header)
+        print_recipients_header(out);
     json::value next = 0;
     while (!next.is_null()) {
         const json::value page =

@@ -7,7 +7,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <iostream>
+
+#include <unistd.h>
 
 namespace {
 
@@ -110,17 +113,44 @@ void add_config_command(CLI::App& app, int& exit_code) {
 }
 
 void add_send_command(CLI::App& app, int& exit_code) {
+    using switchboard::host::recipients_format;
     auto options = std::make_shared<switchboard::host::send_options>();
-    CLI::App* send = app.add_subcommand("send", "Submit a job to a running daemon, wait, and print every recipient");
+    CLI::App* send = app.add_subcommand(
+        "send", "Submit a job from a CSV or JSON file to a running daemon, show its progress, print a summary");
     send->add_option("--server", options->server, "The daemon's URL")->capture_default_str();
     send->add_option("--route", options->route, "The route to send on")->required();
-    send->add_option("RECIPIENTS", options->recipients_file, "A JSON array of {\"to\", \"params\", \"ref\"}")
+    send->add_option("RECIPIENTS", options->recipients_file,
+                     "A CSV file with a header row (to, ref, and a column per parameter) or a JSON array of "
+                     "{\"to\", \"params\", \"ref\"}")
         ->required()
         ->check(CLI::ExistingFile);
-    send->add_option("--timeout", options->timeout_seconds, "Seconds to wait for the job to finish")->capture_default_str();
+    auto format = std::make_shared<std::string>();
+    send->add_option("--format", *format, "csv or json (default: by the file's extension)")
+        ->check(CLI::IsMember({"csv", "json"}, CLI::ignore_case));
+    send->add_option("--idempotency-key", options->idempotency_key,
+                     "The job's idempotency key: sending again with it follows the same job, never sends twice");
+    send->add_option("--region", options->region, "Read numbers without a country code in this region (HK, CN, ...)");
+    send->add_option("--send-at", options->send_at, "Hold the job until this time (RFC 3339, e.g. 2026-11-23T17:00:00Z)");
+    send->add_option("--deadline", options->deadline, "Fail what is not sent by this time (RFC 3339)");
+    send->add_option("--timeout", options->timeout_seconds, "Seconds to wait for the job to finish (0: no limit)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    send->add_option("--page-size", options->page_size,
+                     "Recipients per upload request; a larger job goes up as an open job in pages")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100000));
+    send->add_flag("--all", options->list_all,
+                   "List every recipient at the end (default: all of a job of up to 100, else those not accepted)");
     send->add_option("--api-key", options->api_key, "The daemon's API key (default: $SWITCHBOARD_API_KEY)")
         ->envname("SWITCHBOARD_API_KEY");
-    send->callback([options, &exit_code] { exit_code = switchboard::host::send_job(*options, std::cout, std::cerr); });
+    send->callback([options, format, &exit_code] {
+        if (!format->empty())
+            options->format = *format == "csv" ? recipients_format::csv : recipients_format::json;
+        // A live progress line on a terminal; plain lines in a pipe, a file, a log.
+        const char* term = std::getenv("TERM");
+        options->live_progress = ::isatty(STDERR_FILENO) != 0 && (term == nullptr || std::string(term) != "dumb");
+        exit_code = switchboard::host::send_job(*options, std::cout, std::cerr);
+    });
 }
 
 } // namespace

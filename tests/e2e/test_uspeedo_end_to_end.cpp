@@ -152,7 +152,7 @@ TEST_CASE("a transient fault is retried and the recipients are then accepted", "
         CHECK(r.at("attempts") == static_cast<std::int64_t>(refused + 1));
 }
 
-TEST_CASE("switchboard send submits a file and prints every recipient and exits 2 when some failed", "[e2e][cli]") {
+TEST_CASE("switchboard send submits a file, prints a summary table and every recipient, and exits 2 when some failed", "[e2e][cli]") {
     sandbox_options options;
     options.faults_json = R"({"block_list": ["+85261000001"]})";
     uspeedo_sandbox sandbox(options);
@@ -162,9 +162,12 @@ TEST_CASE("switchboard send submits a file and prints every recipient and exits 
 
     child_process send({SWITCHBOARD_BINARY, "send", "--server", sandbox.api_url(), "--route", "otp", file.string()});
     CHECK_THAT(send.wait_for_line("job "), Catch::EndsWith(": 3 recipients on route otp"));
+    CHECK(send.wait_for_line("STATE ") == "    RECIPIENTS   SHARE");
+    CHECK(send.wait_for_line("accepted ") == "          2   66.7%");
+    CHECK(send.wait_for_line("failed ") == "            1   33.3%");
+    CHECK(send.wait_for_line("total ") == "             3");
     CHECK_THAT(send.wait_for_line("    0  "), Catch::Contains("accepted") && Catch::Contains("sim-session-"));
     CHECK_THAT(send.wait_for_line("    1  "), Catch::Contains("failed") && Catch::Contains("phone in the black list"));
-    CHECK(send.wait_for_line("summary: ") == "accepted 2, failed 1");
     const int status = send.stop(0);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 2);
