@@ -64,7 +64,7 @@ sed -e "s|@USPEEDO_URL@|${sim_url[uspeedo]}|" -e "s|@CAMS_URL@|${sim_url[cams]}|
     -e "s|@PLUGIN_DIR@|$build/lib/switchboard/plugins|" -e "s|@LISTEN@|127.0.0.1:$daemon_port|" \
     scripts/sandbox/switchboard.json.in >"$work/switchboard.json"
 export USPEEDO_ACCESS_KEY_SECRET=sim-access-secret CAMS_ACCESS_KEY_SECRET=sim-access-secret
-export VMS_SECRET_ACCESS_KEY=sim-secret-key SMN_SECRET_ACCESS_KEY=sim-secret-key
+export VMS_SECRET_ACCESS_KEY=sim-secret-key VMS_CALLBACK_TOKEN=sim-callback-token SMN_SECRET_ACCESS_KEY=sim-secret-key
 # The daemon's API key: the daemon reads it through its configuration, 'switchboard send' from here.
 SWITCHBOARD_API_KEY=demo-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 export SWITCHBOARD_API_KEY
@@ -73,12 +73,20 @@ echo "daemon: API on $url"
 
 status=0
 for route in otp whatsapp voice promo; do
+    # The SMS campaign comes from a CSV file (numbers as people write them); the others from JSON.
+    file=scripts/sandbox/recipients.json
+    [ "$route" = otp ] && file=scripts/sandbox/recipients.csv
     echo
-    echo "== switchboard send --route $route"
-    "$build/bin/switchboard" send --server "$url" --route "$route" scripts/sandbox/recipients.json || status=$?
+    echo "== switchboard send --route $route $file"
+    "$build/bin/switchboard" send --server "$url" --route "$route" "$file" || status=$?
     # 'switchboard send' exits 2 when some recipients did not get through, which this demo shows on purpose.
     [ "$status" -le 2 ] || exit "$status"
 done
+echo
+echo "== the daemon's metrics (GET /metrics, as Prometheus scrapes them)"
+sleep 1  # the last receipts (VMS's call records) arrive a moment after their calls
+curl -s -H "Authorization: Bearer $SWITCHBOARD_API_KEY" "$url/metrics" |
+    grep -E '^switchboard_(recipients|vendor_calls_total|receipts_total)' | grep -v ' 0$'
 echo
 echo "demo: done. Some recipients fail on purpose: +85255319999 is on every simulator's block list"
 echo "(the uSpeedo, VMS and SMN vendors refuse it at once; CAMS takes it and reports it undelivered in"

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-    cmake ninja-build g++ ccache binutils openssl dpkg-dev
+    cmake ninja-build g++ ccache binutils openssl dpkg-dev curl
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
     libssl-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev catch2
     libphonenumber8 libprotobuf-dev libabsl-dev prometheus-cpp-dev
