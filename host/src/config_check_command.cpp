@@ -1,17 +1,23 @@
 #include "config_check_command.hpp"
 
 #include "config.hpp"
+#include "logging.hpp"
 #include "plugins_command.hpp"
 #include "provider_setup.hpp"
 
 #include <switchboard/core/plugin.hpp>
 #include <switchboard/core/sqlite_job_store.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <ostream>
 
 namespace switchboard::host {
 
 int check_config(const std::filesystem::path& file, std::ostream& out, std::ostream& err) {
+    // The verdict is the output: only warnings and errors from loading plugins are worth a line.
+    start_early_logging();
+    spdlog::set_level(spdlog::level::warn);
     try {
         daemon_config config = load_config(file);
         if (config.plugin_dirs.empty())
