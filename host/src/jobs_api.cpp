@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <chrono>
@@ -108,6 +109,26 @@ std::int64_t now_ms() {
         .count();
 }
 
+// Refuses a field the API does not know: a typo ("sendat") must not pass for "send now".
+void only_known_fields(const json::object& o, const std::string& path, std::initializer_list<std::string_view> known) {
+    for (const auto& [key, value] : o)
+        if (std::find(known.begin(), known.end(), key) == known.end()) {
+            std::string names;
+            for (std::string_view k : known)
+                names += (names.empty() ? "" : ", ") + std::string(k);
+            throw bad_request{(path.empty() ? "" : path + ".") + std::string(key), "is not a known field (known: " + names + ")"};
+        }
+}
+
+// A number as people write it: 5, 1.5, 0.001 (Boost.JSON would write 1.5E0).
+std::string decimal_text(const json::value& number) {
+    if (!number.is_double())
+        return json::serialize(number);
+    char text[64];
+    const auto [end, ec] = std::to_chars(text, text + sizeof text, number.get_double());
+    return ec == std::errc() ? std::string(text, end) : json::serialize(number);
+}
+
 // Parameters are named strings; numbers are taken as their decimal text.
 json::object read_params(const json::value* v, const std::string& path) {
     if (v == nullptr)
@@ -119,7 +140,7 @@ json::object read_params(const json::value* v, const std::string& path) {
         if (value.is_string())
             out[key] = value;
         else if (value.is_int64() || value.is_uint64() || value.is_double())
-            out[key] = json::serialize(value);
+            out[key] = decimal_text(value);
         else
             throw bad_request{path + "." + std::string(key), "must be a string or a number"};
     }
@@ -143,6 +164,7 @@ std::vector<core::recipient> read_recipients(const json::object& doc, const json
         if (!item.is_object())
             throw bad_request{path, "must be an object with at least \"to\""};
         const json::object& r = item.get_object();
+        only_known_fields(r, path, {"to", "ref", "params"});
         const json::value* to = r.if_contains("to");
         if (to == nullptr || !to->is_string() || to->get_string().empty())
             throw bad_request{path + ".to", "is required: the recipient's number or platform id"};
@@ -298,6 +320,7 @@ http_server_response jobs_api::handle(const http_server_request& request) {
 
 http_server_response jobs_api::submit(const http_server_request& request) {
     const json::object doc = parse_body(request.body);
+    only_known_fields(doc, "", {"route", "recipients", "params", "region", "open", "idempotency_key", "send_at", "deadline"});
     const core::route route = route_of(doc);
     std::string region = default_region_;
     if (const json::value* given = doc.if_contains("region")) {
@@ -385,6 +408,7 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
     if (j->state != core::job_state::open)
         return not_open(*j);
     const json::object doc = parse_body(request.body);
+    only_known_fields(doc, "", {"recipients", "params"});
     std::vector<core::recipient> recipients =
         read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, false);
     const core::route route = j->route_json.empty() && routes_.count(j->route) != 0 ? routes_.find(j->route)->second

@@ -4,8 +4,10 @@
 
 #include <switchboard/core/dispatcher.hpp>
 #include <switchboard/core/plugin.hpp>
+#include <switchboard/core/sqlite_job_store.hpp>
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace switchboard::host {
 
@@ -18,8 +20,15 @@ std::optional<http_server_response> status_api::handle(const http_server_request
     const std::string path = request.target.substr(0, request.target.find('?'));
     if (request.method != "GET")
         return std::nullopt;
-    if (path == "/metrics")
-        return http_server_response{200, "text/plain; version=0.0.4; charset=utf-8", metrics_.exposition()};
+    if (path == "/metrics") {
+        try {
+            return http_server_response{200, "text/plain; version=0.0.4; charset=utf-8", metrics_.exposition()};
+        } catch (const core::store_error& e) {
+            spdlog::error("GET /metrics: {}", e.what());
+            return http_server_response{503, "application/json",
+                                        R"({"code":"store_unavailable","message":"the job store is not available; try again later"})"};
+        }
+    }
     if (path == "/v1/providers")
         return providers();
     return std::nullopt;

@@ -57,6 +57,14 @@ TEST_CASE("api: a bad job is refused with the path of the bad field", "[e2e][api
                       "route", "no route named 'marketing' is configured");
     check_bad_request(call(sandbox, "POST", "/v1/jobs", R"({"route": "otp", "recipients": []})"), "recipients",
                       "must be a non-empty array");
+    // A misspelt field is refused, never taken for "not given" (here: send at once).
+    check_bad_request(
+        call(sandbox, "POST", "/v1/jobs",
+             R"({"route": "otp", "sendat": "2030-01-01T00:00:00Z", "recipients": [{"to": "+85255311111"}]})"),
+        "sendat",
+        "is not a known field (known: route, recipients, params, region, open, idempotency_key, send_at, deadline)");
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", R"({"route": "otp", "recipients": [{"phone": "+85255311111"}]})"),
+                      "recipients[0].phone", "is not a known field (known: to, ref, params)");
     check_bad_request(call(sandbox, "POST", "/v1/jobs", R"({"route": "otp", "recipients": [{"to": "+85255311111"}, {"ref": "x"}]})"),
                       "recipients[1].to", "is required: the recipient's number or platform id");
     check_bad_request(call(sandbox, "POST", "/v1/jobs",
