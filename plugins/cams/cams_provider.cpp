@@ -116,20 +116,8 @@ bool phone_channel(channel c) { return c == channel::whatsapp || c == channel::v
 // Why `to` cannot be a recipient on `c`, or nothing. WhatsApp and Viber take E.164 numbers;
 // Messenger and Instagram take the platform-scoped user id the page/account received.
 std::optional<std::string> recipient_problem(channel c, std::string_view channel_name, const std::string& to) {
-    if (phone_channel(c)) {
-        if (to.empty())
-            return "is empty; expected an E.164 number such as +8613900000000";
-        if (to.front() != '+')
-            return "must be E.164 and start with '+', got '" + to + "'";
-        const std::string_view digits = std::string_view(to).substr(1);
-        if (!all_digits(digits))
-            return "must be '+' followed by digits only, got '" + to + "'";
-        if (digits.size() < 7 || digits.size() > 15)
-            return "must have 7 to 15 digits after '+', got " + std::to_string(digits.size()) + " in '" + to + "'";
-        if (digits.front() == '0')
-            return "must not start with +0 (no country code does), got '" + to + "'";
-        return std::nullopt;
-    }
+    if (phone_channel(c))
+        return sdk::e164_problem(to, "+8613900000000");
     const std::string id_kind = c == channel::messenger ? "a page-scoped user id (PSID)" : "an Instagram-scoped user id";
     if (to.empty())
         return "is empty; " + std::string(channel_name) + " needs " + id_kind;

@@ -61,22 +61,6 @@ bool all_of(std::string_view text, std::string_view allowed) {
 constexpr std::string_view hex_digits = "0123456789abcdefABCDEF";
 constexpr std::string_view decimal_digits = "0123456789";
 
-// Why `to` is not E.164 ('+', then 7 to 15 digits, the first not 0), or nothing when it is.
-std::optional<std::string> e164_problem(const std::string& to) {
-    if (to.empty())
-        return "is empty; expected E.164 such as +8615911119348";
-    if (to.front() != '+')
-        return "must be E.164 and start with '+' and the country code, got '" + to + "'";
-    const std::string_view digits = std::string_view(to).substr(1);
-    if (!all_of(digits, decimal_digits))
-        return "must be '+' followed by digits only, got '" + to + "'";
-    if (digits.size() < 7 || digits.size() > 15)
-        return "must have 7 to 15 digits after '+', got " + std::to_string(digits.size()) + " in '" + to + "'";
-    if (digits.front() == '0')
-        return "must not start with +0 (no country code does), got '" + to + "'";
-    return std::nullopt;
-}
-
 // ---- the route step --------------------------------------------------------------------------
 
 struct route_step {
@@ -417,7 +401,7 @@ protected:
         for (const sdk::recipient& r : request.recipients) {
             if (!step)
                 verdicts.push_back(step_problem);
-            else if (std::optional<std::string> problem = e164_problem(r.to))
+            else if (std::optional<std::string> problem = sdk::e164_problem(r.to, "+8615911119348"))
                 verdicts.push_back(sdk::verdict::invalid("to", *problem));
             else
                 verdicts.push_back(sdk::verdict::valid());
@@ -435,7 +419,7 @@ protected:
         std::unordered_set<std::string> seen;
         for (std::size_t i = 0; i < batch.recipients.size(); ++i) {
             const std::string& to = batch.recipients[i].to;
-            if (std::optional<std::string> problem = e164_problem(to))
+            if (std::optional<std::string> problem = sdk::e164_problem(to, "+8615911119348"))
                 throw sdk::error(sdk::status::permanent,
                                  "batch " + batch.id + ": " + sdk::index_path("recipients", i) + ".to: " + *problem);
             if (seen.insert(to).second)

@@ -52,22 +52,6 @@ std::optional<std::string> text_of(const json::value& value) {
     }
 }
 
-// Why `to` is not E.164 ('+', then 7 to 15 digits, the first not 0), or nothing when it is.
-std::optional<std::string> e164_problem(const std::string& to) {
-    if (to.empty())
-        return "is empty; expected E.164 such as +85255311111";
-    if (to.front() != '+')
-        return "must be E.164 and start with '+', got '" + to + "'";
-    const std::string_view digits = std::string_view(to).substr(1);
-    if (digits.find_first_not_of("0123456789") != std::string_view::npos)
-        return "must be '+' followed by digits only, got '" + to + "'";
-    if (digits.size() < 7 || digits.size() > 15)
-        return "must have 7 to 15 digits after '+', got " + std::to_string(digits.size()) + " in '" + to + "'";
-    if (digits.front() == '0')
-        return "must not start with +0 (no country code does), got '" + to + "'";
-    return std::nullopt;
-}
-
 // ---- the template text: {1}, {2}, ... stand for the step's params in order -------------------
 
 struct placeholder {
@@ -168,7 +152,7 @@ checked_recipient refuse(std::string field, std::string reason) {
 
 // Checks one recipient against the step and collects its TemplateParams.
 checked_recipient check_recipient(const route_step& step, const sdk::recipient& r) {
-    if (std::optional<std::string> problem = e164_problem(r.to))
+    if (std::optional<std::string> problem = sdk::e164_problem(r.to, "+85255311111"))
         return refuse("to", *problem);
     checked_recipient out;
     for (const std::string& name : step.params) {

@@ -81,19 +81,11 @@ std::optional<std::string> text_of(const json::value& value) {
     }
 }
 
-// Why `to` is not E.164, or nothing when it is.
+// Why `to` is not E.164 (as a mainland mobile, 11 digits after +86), or nothing when it is.
 std::optional<std::string> e164_problem(const std::string& to) {
-    if (to.empty())
-        return "is empty; expected E.164 such as +8613344445555";
-    if (to.front() != '+')
-        return "must be E.164 and start with '+', got '" + to + "'";
+    if (std::optional<std::string> problem = sdk::e164_problem(to, "+8613344445555"))
+        return problem;
     const std::string_view digits = std::string_view(to).substr(1);
-    if (digits.find_first_not_of("0123456789") != std::string_view::npos)
-        return "must be '+' followed by digits only, got '" + to + "'";
-    if (digits.size() < 7 || digits.size() > 15)
-        return "must have 7 to 15 digits after '+', got " + std::to_string(digits.size()) + " in '" + to + "'";
-    if (digits.front() == '0')
-        return "must not start with +0 (no country code does), got '" + to + "'";
     if (digits.starts_with("861") && digits.size() != 13)
         return "is a mainland mobile number and must have 11 digits after +86, got " +
                std::to_string(digits.size() - 2) + " in '" + to + "'";

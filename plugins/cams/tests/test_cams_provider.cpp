@@ -336,7 +336,7 @@ TEST_CASE("encode: a batch of more than 1000, or with an invalid recipient or st
 
     r = instance()->encode(batch("whatsapp", otp_step, R"([{"id": "r1", "to": "8613900000001", "params": {"code": "1"}}])"), now_ms);
     CHECK(r.status == SB_STATUS_PERMANENT);
-    CHECK(r.error == "batch b1: recipients[0].to: must be E.164 and start with '+', got '8613900000001'");
+    CHECK(r.error == "batch b1: recipients[0].to: must be E.164 and start with '+' and the country code, got '8613900000001'");
 
     r = instance()->encode(batch("whatsapp", R"({"template_code": "t"})", two), now_ms);
     CHECK(r.status == SB_STATUS_PERMANENT);
@@ -510,11 +510,11 @@ TEST_CASE("validate: each recipient gets its own verdict on to and params", "[va
         {"to": "+8613900000001", "params": {"code": 1.5}}])");
     REQUIRE(v.size() == 9);
     CHECK(v[0] == json::parse(R"({"ok": true})"));
-    CHECK(refusal_reason(v[1].as_object(), "to") == "must be E.164 and start with '+', got '8613900000001'");
+    CHECK(refusal_reason(v[1].as_object(), "to") == "must be E.164 and start with '+' and the country code, got '8613900000001'");
     CHECK(refusal_reason(v[2].as_object(), "to") == "must be '+' followed by digits only, got '+86139000000x1'");
     CHECK(refusal_reason(v[3].as_object(), "to") == "must have 7 to 15 digits after '+', got 3 in '+123'");
     CHECK(refusal_reason(v[4].as_object(), "to") == "must not start with +0 (no country code does), got '+0613900000001'");
-    CHECK(refusal_reason(v[5].as_object(), "to") == "is empty; expected an E.164 number such as +8613900000000");
+    CHECK(refusal_reason(v[5].as_object(), "to") == "is empty; expected E.164 such as +8613900000000");
     CHECK(refusal_reason(v[6].as_object(), "params.code") == "is required by step.params");
     CHECK(refusal_reason(v[7].as_object(), "params.code") == "must be a string or a number, not array");
     CHECK(refusal_reason(v[8].as_object(), "params.code") == "must be a string or an integer; write decimals as strings");

@@ -298,7 +298,7 @@ TEST_CASE("encode: batches uSpeedo cannot take are refused for good", "[encode]"
 
     const auto phone = p->encode(batch(otp_step, R"([{"id": "r1", "to": "85255311111", "params": {"code": "1"}}])"), now_ms);
     CHECK(phone.status == SB_STATUS_PERMANENT);
-    CHECK(phone.error == "batch b1: recipients[0].to: must be E.164 and start with '+', got '85255311111'");
+    CHECK(phone.error == "batch b1: recipients[0].to: must be E.164 and start with '+' and the country code, got '85255311111'");
 }
 
 // ---- validate --------------------------------------------------------------------------------
@@ -309,7 +309,7 @@ TEST_CASE("validate: 'to' must be E.164", "[validate]") {
     CHECK(verdict(step, "+1234567").at("ok") == true);
     CHECK(verdict(step, "+123456789012345").at("ok") == true);
     CHECK(refusal_reason(verdict(step, ""), "to") == "is empty; expected E.164 such as +85255311111");
-    CHECK(refusal_reason(verdict(step, "85255311111"), "to") == "must be E.164 and start with '+', got '85255311111'");
+    CHECK(refusal_reason(verdict(step, "85255311111"), "to") == "must be E.164 and start with '+' and the country code, got '85255311111'");
     CHECK(refusal_reason(verdict(step, "+852 5531 1111"), "to") == "must be '+' followed by digits only, got '+852 5531 1111'");
     CHECK(refusal_reason(verdict(step, "+123456"), "to") == "must have 7 to 15 digits after '+', got 6 in '+123456'");
     CHECK(refusal_reason(verdict(step, "+1234567890123456"), "to") ==

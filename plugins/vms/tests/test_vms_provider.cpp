@@ -308,7 +308,7 @@ TEST_CASE("encode: batches VMS cannot take are refused for good", "[encode]") {
 
     const auto phone = p->encode(batch(tts_step, R"([{"id": "r1", "to": "13344445555", "params": {"code": "1"}}])"), now_ms);
     CHECK(phone.status == SB_STATUS_PERMANENT);
-    CHECK(phone.error == "batch b1: recipients[0].to: must be E.164 and start with '+', got '13344445555'");
+    CHECK(phone.error == "batch b1: recipients[0].to: must be E.164 and start with '+' and the country code, got '13344445555'");
 }
 
 // ---- validate --------------------------------------------------------------------------------
@@ -319,7 +319,7 @@ TEST_CASE("validate: 'to' must be E.164, mainland mobiles 11 digits", "[validate
     CHECK(verdict(step, "+8657112345678").at("ok") == true);
     CHECK(verdict(step, "+85255311111").at("ok") == true);
     CHECK(refusal_reason(verdict(step, ""), "to") == "is empty; expected E.164 such as +8613344445555");
-    CHECK(refusal_reason(verdict(step, "13344445555"), "to") == "must be E.164 and start with '+', got '13344445555'");
+    CHECK(refusal_reason(verdict(step, "13344445555"), "to") == "must be E.164 and start with '+' and the country code, got '13344445555'");
     CHECK(refusal_reason(verdict(step, "+86 133"), "to") == "must be '+' followed by digits only, got '+86 133'");
     CHECK(refusal_reason(verdict(step, "+123456"), "to") == "must have 7 to 15 digits after '+', got 6 in '+123456'");
     CHECK(refusal_reason(verdict(step, "+0861334444"), "to") == "must not start with +0 (no country code does), got '+0861334444'");
@@ -431,7 +431,7 @@ TEST_CASE("validate: a step fault is every recipient's, recipient faults are the
     REQUIRE(v.size() == 3);
     CHECK(v[0].at("ok") == true);
     CHECK(refusal_reason(v[1].as_object(), "params.code") == "is required by step.params");
-    CHECK(refusal_reason(v[2].as_object(), "to") == "must be E.164 and start with '+', got 'x'");
+    CHECK(refusal_reason(v[2].as_object(), "to") == "must be E.164 and start with '+' and the country code, got 'x'");
 }
 
 // ---- decode ----------------------------------------------------------------------------------
