@@ -116,11 +116,15 @@ public:
         return earliest;
     }
 
-    std::optional<std::int64_t> index_of(const std::string& job_id, const std::string& to) const override {
+    std::map<std::string, std::int64_t> first_indexes(const std::string& job_id,
+                                                      const std::vector<std::string>& addresses) const override {
         std::lock_guard lock(mutex_);
         const entry& e = at(job_id);
-        const auto found = e.first_by_address.find(to);
-        return found == e.first_by_address.end() ? std::nullopt : std::optional<std::int64_t>(found->second);
+        std::map<std::string, std::int64_t> out;
+        for (const std::string& to : addresses)
+            if (const auto found = e.first_by_address.find(to); found != e.first_by_address.end())
+                out.emplace(to, found->second);
+        return out;
     }
 
     std::vector<std::pair<std::string, recipient>> find_by_message_id(const std::string& provider,

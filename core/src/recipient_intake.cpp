@@ -51,16 +51,24 @@ void normalise_numbers(std::vector<recipient>& recipients, const route& r, std::
         helper.get();
 }
 
-void mark_duplicates(std::vector<recipient>& recipients, const earlier_recipient& earlier) {
+void mark_duplicates(std::vector<recipient>& recipients, const earlier_recipients& earlier) {
+    std::map<std::string, std::int64_t> earlier_first;
+    if (earlier) {
+        std::vector<std::string> addresses;
+        for (const recipient& rec : recipients)
+            if (!refused(rec))
+                addresses.push_back(rec.to);
+        earlier_first = earlier(addresses);
+    }
     std::unordered_map<std::string, std::int64_t> first_seen;
     for (recipient& rec : recipients) {
         if (refused(rec))
             continue;
         std::optional<std::int64_t> first;
-        if (const auto seen = first_seen.find(rec.to); seen != first_seen.end())
+        if (const auto before = earlier_first.find(rec.to); before != earlier_first.end())
+            first = before->second;
+        else if (const auto seen = first_seen.find(rec.to); seen != first_seen.end())
             first = seen->second;
-        else if (earlier)
-            first = earlier(rec.to);
         if (!first) {
             first_seen.emplace(rec.to, rec.index);
             continue;

@@ -345,16 +345,29 @@ public:
         return earliest;
     }
 
-    std::optional<std::int64_t> index_of(const std::string& job_id, const std::string& to) const override {
+    std::map<std::string, std::int64_t> first_indexes(const std::string& job_id,
+                                                      const std::vector<std::string>& addresses) const override {
         std::lock_guard lock(mutex_);
-        // By the address index, named: left to itself SQLite walks the whole job in idx order for MIN(idx).
-        statement s(db_, "SELECT MIN(idx) FROM recipients INDEXED BY recipients_by_address "
-                         "WHERE job_id = ? AND recipient = ? AND state NOT IN (?, ?)");
-        s.bind(1, job_id).bind(2, to).bind(3, static_cast<std::int64_t>(recipient_state::skipped_invalid))
-            .bind(4, static_cast<std::int64_t>(recipient_state::skipped_duplicate));
-        if (!s.step() || sqlite3_column_type(s.raw(), 0) == SQLITE_NULL)
-            return std::nullopt;
-        return s.integer(0);
+        // A few hundred addresses a query, through the address index, named: left to itself SQLite
+        // may walk the whole job in idx order.
+        constexpr std::size_t per_query = 500;
+        std::map<std::string, std::int64_t> out;
+        for (std::size_t start = 0; start < addresses.size(); start += per_query) {
+            const std::size_t count = std::min(per_query, addresses.size() - start);
+            std::string sql = "SELECT recipient, MIN(idx) FROM recipients INDEXED BY recipients_by_address "
+                              "WHERE job_id = ? AND state NOT IN (?, ?) AND recipient IN (?";
+            for (std::size_t i = 1; i < count; ++i)
+                sql += ",?";
+            sql += ") GROUP BY recipient";
+            statement s(db_, sql.c_str());
+            s.bind(1, job_id).bind(2, static_cast<std::int64_t>(recipient_state::skipped_invalid))
+                .bind(3, static_cast<std::int64_t>(recipient_state::skipped_duplicate));
+            for (std::size_t i = 0; i < count; ++i)
+                s.bind(static_cast<int>(4 + i), addresses[start + i]);
+            while (s.step())
+                out.emplace(s.text(0), s.integer(1));
+        }
+        return out;
     }
 
     std::vector<std::pair<std::string, recipient>> find_by_message_id(const std::string& provider,

@@ -196,8 +196,8 @@ void check_store_contract(job_store& store) {
         CHECK(r.history_json == R"([{"step":0,"result":"failed"}])");
     }
     SECTION("duplicates are found by address, the first occurrence first") {
-        CHECK(store.index_of("j1", "+85250000003") == std::optional<std::int64_t>(3));
-        CHECK_FALSE(store.index_of("j1", "+85259999999"));
+        CHECK(store.first_indexes("j1", {"+85250000003", "+85259999999"}) ==
+              std::map<std::string, std::int64_t>{{"+85250000003", 3}});
     }
     SECTION("receipts find recipients by provider and message id; polls find those awaiting one") {
         recipient_update a = to_state(0, recipient_state::awaiting_receipt);
@@ -389,6 +389,6 @@ TEST_CASE("sqlite job store: unusable files are refused with one clear error", "
         const recipient r = store->recipients("old", 0, 1).front();
         CHECK(r.to == "+85255311111");
         CHECK(r.history_json == "[]");
-        CHECK(store->index_of("old", "+85255311111") == std::optional<std::int64_t>(0));
+        CHECK(store->first_indexes("old", {"+85255311111"}).at("+85255311111") == 0);
     }
 }

@@ -429,7 +429,9 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
         r.index += now->recipient_count;
         r.next_attempt_at_ms = now->send_at_ms;  // every page waits for the job's send_at
     }
-    core::mark_duplicates(recipients, [this, &job_id](const std::string& to) { return store_.index_of(job_id, to); });
+    core::mark_duplicates(recipients, [this, &job_id](const std::vector<std::string>& addresses) {
+        return store_.first_indexes(job_id, addresses);
+    });
     store_.append_recipients(job_id, recipients);
     return reply(200, json::object{{"id", job_id},
                                    {"state", "open"},

@@ -190,6 +190,23 @@ TEST_CASE("routes: numbers are read into E.164 in the job's region; invalid ones
     CHECK(r.at("international").at("to") == "+85255310032");
     CHECK(box.accepted_by("uspeedo") == std::map<std::string, int>{{"85255310031", 1}, {"85255310032", 1}});
 
+    // Across pages too: a number a page repeats from an earlier page is skipped.
+    const std::string paged = std::string(
+        fetch_json("POST", box.api_url() + "/v1/jobs",
+                   json::serialize(json::object{{"route", "sms"}, {"open", true},
+                                                {"recipients", json::array{person("+85255310033", "p1")}}}))
+            .at("id")
+            .as_string());
+    fetch_json("POST", box.api_url() + "/v1/jobs/" + paged + "/recipients",
+               json::serialize(json::object{{"recipients", json::array{person("5531 0034", "p2"), person("5531 0033", "p3")}}}));
+    fetch_json("POST", box.api_url() + "/v1/jobs/" + paged + "/start");
+    box.wait_finished(paged);
+    const auto p = by_ref(box.recipients(paged));
+    CHECK(p.at("p1").at("state") == "accepted");
+    CHECK(p.at("p2").at("state") == "accepted");
+    CHECK(p.at("p3").at("state") == "skipped_duplicate");
+    CHECK(std::string(p.at("p3").at("reason").as_string()).find("recipient 0") != std::string::npos);
+
     // A job's own region wins over the configured one.
     const std::string china = box.submit({{"route", "sms"}, {"region", "CN"},
                                           {"recipients", json::array{person("138 0013 8000", "cn")}}});

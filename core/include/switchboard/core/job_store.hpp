@@ -49,9 +49,10 @@ public:
     // The earliest next_attempt_at_ms among recipients queued or awaiting a receipt, if any are.
     virtual std::optional<std::int64_t> next_due_at(const std::string& job_id) const = 0;
 
-    // The first recipient of the job addressed to `to` and not skipped, if any (to find duplicates
-    // across pages).
-    virtual std::optional<std::int64_t> index_of(const std::string& job_id, const std::string& to) const = 0;
+    // For each of `addresses` that the job holds already, the index of its first recipient not
+    // skipped (to find duplicates across pages): one look for a whole page.
+    virtual std::map<std::string, std::int64_t> first_indexes(const std::string& job_id,
+                                                              const std::vector<std::string>& addresses) const = 0;
 
     // Every recipient, of any job, that `provider` accepted under `message_id` and, when `to` is
     // not empty, addressed to `to` (with or without a leading '+'): whom a receipt is about.

@@ -6,6 +6,7 @@
 #include <switchboard/core/route.hpp>
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,8 +14,8 @@
 
 namespace switchboard::core {
 
-// The index of an earlier recipient of the same job with this address, if any (pages stored already).
-using earlier_recipient = std::function<std::optional<std::int64_t>(const std::string& to)>;
+// For each address the job holds already (pages stored before), the index of its first recipient.
+using earlier_recipients = std::function<std::map<std::string, std::int64_t>(const std::vector<std::string>& addresses)>;
 
 // When the route's first step addresses people by phone number, rewrites each `to` to E.164
 // (numbers without a country code read in `region`); one that is not a valid number becomes
@@ -24,6 +25,6 @@ void normalise_numbers(std::vector<recipient>& recipients, const route& r, std::
 // Marks each repeat of an earlier recipient, in this list or (by `earlier`) in the job, as
 // skipped_duplicate: the first occurrence is the one sent. Recipients already refused (skipped)
 // neither count as a first occurrence nor are marked.
-void mark_duplicates(std::vector<recipient>& recipients, const earlier_recipient& earlier);
+void mark_duplicates(std::vector<recipient>& recipients, const earlier_recipients& earlier);
 
 } // namespace switchboard::core
