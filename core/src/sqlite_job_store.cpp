@@ -77,6 +77,9 @@ CREATE TABLE early_receipts (
 );
 CREATE INDEX early_receipts_by_message ON early_receipts (provider, message_id);
 CREATE INDEX early_receipts_by_age ON early_receipts (received_at_ms);
+-- Recipients arrive by the thousand: their counts are added once a page (insert_recipients), not by
+-- a trigger once a row.
+DROP TRIGGER IF EXISTS recipients_counted_on_insert;
 CREATE INDEX recipients_awaiting_until ON recipients (job_id, next_attempt_at_ms) WHERE state = 9;
 )sql";
 
@@ -587,6 +590,15 @@ private:
                 .bind(8, static_cast<std::int64_t>(r.attempts)).bind(9, r.next_attempt_at_ms).bind(10, r.provider)
                 .bind(11, r.message_id).bind(12, r.code).bind(13, r.reason).bind(14, r.history_json);
             insert.run();
+        }
+        std::map<recipient_state, std::int64_t> arrived;
+        for (const recipient& r : recipients)
+            ++arrived[r.state];
+        statement count(db_, "INSERT INTO job_counts (job_id, state, count) VALUES (?, ?, ?) "
+                             "ON CONFLICT (job_id, state) DO UPDATE SET count = count + excluded.count");
+        for (const auto& [state, n] : arrived) {
+            count.bind(1, job_id).bind(2, static_cast<std::int64_t>(state)).bind(3, n);
+            count.run();
         }
     }
 

@@ -374,11 +374,21 @@ TEST_CASE("sqlite job store: unusable files are refused with one clear error", "
                     step INTEGER NOT NULL, attempts INTEGER NOT NULL, next_attempt_at_ms INTEGER NOT NULL,
                     provider TEXT NOT NULL, message_id TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL,
                     PRIMARY KEY (job_id, idx)) WITHOUT ROWID;
+                CREATE INDEX recipients_by_state ON recipients (job_id, state, idx);
                 CREATE TABLE job_counts (job_id TEXT NOT NULL, state INTEGER NOT NULL, count INTEGER NOT NULL,
                     PRIMARY KEY (job_id, state)) WITHOUT ROWID;
+                CREATE TRIGGER recipients_counted_on_insert AFTER INSERT ON recipients BEGIN
+                    INSERT INTO job_counts (job_id, state, count) VALUES (NEW.job_id, NEW.state, 1)
+                        ON CONFLICT (job_id, state) DO UPDATE SET count = count + 1;
+                END;
+                CREATE TRIGGER recipients_counted_on_update AFTER UPDATE OF state ON recipients
+                    WHEN OLD.state != NEW.state BEGIN
+                    UPDATE job_counts SET count = count - 1 WHERE job_id = OLD.job_id AND state = OLD.state;
+                    INSERT INTO job_counts (job_id, state, count) VALUES (NEW.job_id, NEW.state, 1)
+                        ON CONFLICT (job_id, state) DO UPDATE SET count = count + 1;
+                END;
                 INSERT INTO jobs (id, route, created_at_ms, state, recipient_count) VALUES ('old', 'otp', 1, 0, 1);
                 INSERT INTO recipients VALUES ('old', 0, '+85255311111', '', '{}', 0, 0, 0, 0, '', '', '', '');
-                INSERT INTO job_counts VALUES ('old', 0, 1);
                 PRAGMA user_version = 1;)sql",
                          nullptr, nullptr, nullptr);
             sqlite3_close(db);
@@ -390,5 +400,12 @@ TEST_CASE("sqlite job store: unusable files are refused with one clear error", "
         CHECK(r.to == "+85255311111");
         CHECK(r.history_json == "[]");
         CHECK(store->first_indexes("old", {"+85255311111"}).at("+85255311111") == 0);
+        CHECK(store->count_by_state("old").at(recipient_state::queued) == 1);  // counted by v1's trigger
+        // Recipients added after the migration are counted too (once a page, no longer by trigger).
+        store->append_recipients("old", {numbered(3)[1], numbered(3)[2]});
+        CHECK(store->count_by_state("old").at(recipient_state::queued) == 3);
+        store->apply("old", {to_state(1, recipient_state::accepted)});
+        CHECK(store->count_by_state("old").at(recipient_state::accepted) == 1);
+        CHECK(store->count_by_state("old").at(recipient_state::queued) == 2);
     }
 }
