@@ -115,6 +115,43 @@ void check_route_providers(const route& r, const provider_map& providers, const 
     }
 }
 
+void check_route_steps(const route& r, const provider_map& providers, const std::string& path,
+                       std::vector<std::string>& problems) {
+    for (std::size_t i = 0; i < r.steps.size(); ++i) {
+        const route_step& step = r.steps[i];
+        const std::string step_path = path + "[" + std::to_string(i) + "]";
+        const auto provider = providers.find(step.provider);
+        if (provider == providers.end())
+            continue;
+        const auto& channels = provider->second->owner().manifest().channels;
+        if (std::find(channels.begin(), channels.end(), step.channel) == channels.end())
+            continue;
+        // A sample recipient: only what the plugin says of the step's own fields counts here.
+        const std::string sample = addressed_by_phone_number(step.channel) ? "+85255311111" : "1234567890123456";
+        const plugin_call_result result = provider->second->validate(json::serialize(json::object{
+            {"channel", step.channel},
+            {"step", json::parse(step.step_json)},
+            {"recipients", json::array{json::object{{"to", sample}, {"params", json::object{}}}}}}));
+        if (!result.ok()) {
+            problems.push_back(step_path + ": provider '" + step.provider + "' cannot check this step: " + result.error);
+            continue;
+        }
+        boost::system::error_code ec;
+        const json::value doc = json::parse(result.json, ec);
+        const json::value* verdicts = !ec && doc.is_object() ? doc.get_object().if_contains("verdicts") : nullptr;
+        if (verdicts == nullptr || !verdicts->is_array() || verdicts->get_array().empty() ||
+            !verdicts->get_array().front().is_object())
+            continue;
+        const json::object& verdict = verdicts->get_array().front().get_object();
+        const json::value* field = verdict.if_contains("field");
+        const json::value* reason = verdict.if_contains("reason");
+        if (field == nullptr || !field->is_string() || !field->get_string().starts_with("step."))
+            continue;  // about the sample recipient, not the step
+        problems.push_back(step_path + "." + std::string(field->get_string().subview(5)) + ": " +
+                           (reason != nullptr && reason->is_string() ? std::string(reason->get_string()) : "refused"));
+    }
+}
+
 std::string route_to_json(const route& r) {
     json::array steps;
     for (const route_step& step : r.steps)

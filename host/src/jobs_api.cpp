@@ -261,6 +261,7 @@ core::route jobs_api::route_of(const json::object& doc) const {
     std::vector<std::string> problems;
     core::route inline_route = core::read_route("inline", *given, "route", problems);
     core::check_route_providers(inline_route, providers_, "route", problems);
+    core::check_route_steps(inline_route, providers_, "route", problems);
     if (!problems.empty()) {
         // "route[1].channel: provider 'x' has no channel 'y'": the path, then what is wrong.
         const std::size_t colon = problems.front().find(": ");

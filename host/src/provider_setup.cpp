@@ -24,6 +24,7 @@ core::provider_map create_providers(const daemon_config& config) {
         // A provider that failed to load has its own problem above; report only what it adds.
         std::vector<std::string> route_problems;
         core::check_route_providers(r, providers, "routes." + name, route_problems);
+        core::check_route_steps(r, providers, "routes." + name, route_problems);
         for (std::string& p : route_problems)
             if (p.find(": no provider instance named") == std::string::npos)
                 problems.push_back(std::move(p));

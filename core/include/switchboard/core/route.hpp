@@ -48,6 +48,13 @@ route read_route(std::string name, const boost::json::value& steps, const std::s
 void check_route_providers(const route& r, const provider_map& providers, const std::string& path,
                            std::vector<std::string>& problems);
 
+// Asks each step's plugin whether it can work with the step as written (its template, sender,
+// params...), by validating one sample recipient; adds a problem "<path>[i].<field>: <reason>"
+// for each step field the plugin refuses. Steps whose provider or channel is wrong are skipped
+// (check_route_providers reports those).
+void check_route_steps(const route& r, const provider_map& providers, const std::string& path,
+                       std::vector<std::string>& problems);
+
 // A route as stored with a job, and back. route_from_json throws std::runtime_error on bad text.
 std::string route_to_json(const route& r);
 route route_from_json(std::string_view text);
