@@ -45,7 +45,8 @@ http_handler api_access::guard(http_handler inner) const {
         const std::optional<std::string> client = client_of(request);
         if (!client)
             return {401, "application/json",
-                    R"({"code":"unauthorized","message":"send an API key as 'Authorization: Bearer KEY'"})"};
+                    R"({"code":"unauthorized","message":"send an API key as 'Authorization: Bearer KEY'"})",
+                    {{"WWW-Authenticate", "Bearer"}}};
         http_server_request named = request;
         named.client = *client;
         return inner(named);

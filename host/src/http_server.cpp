@@ -46,6 +46,8 @@ http::response<http::string_body> to_beast(const http_server_response& r, unsign
     http::response<http::string_body> out{static_cast<http::status>(r.status), version};
     out.set(http::field::server, "switchboard");
     out.set(http::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers)
+        out.set(name, value);
     out.body() = r.body;
     out.keep_alive(keep_alive);
     out.prepare_payload();

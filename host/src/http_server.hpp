@@ -24,6 +24,7 @@ struct http_server_response {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
+    std::vector<std::pair<std::string, std::string>> headers = {};   // besides Content-Type (Allow, WWW-Authenticate)
 };
 
 struct http_server_limits {

@@ -229,6 +229,27 @@ json::object recipient_json(const core::recipient& r) {
     return out;
 }
 
+// The methods the API serves at `path` ("GET, POST"), empty for a path it does not know.
+std::string methods_of(const std::string& path) {
+    if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/providers")
+        return "GET";
+    if (path == "/v1/jobs")
+        return "GET, POST";
+    const std::string prefix = "/v1/jobs/";
+    if (path.rfind(prefix, 0) != 0 || path.size() == prefix.size())
+        return {};
+    const std::string rest = path.substr(prefix.size());
+    const std::size_t slash = rest.find('/');
+    const std::string tail = slash == std::string::npos ? "" : rest.substr(slash);
+    if (tail.empty())
+        return "GET";
+    if (tail == "/recipients")
+        return "GET, POST";
+    if (tail == "/start" || tail == "/cancel")
+        return "POST";
+    return {};
+}
+
 std::size_t query_number(const boost::urls::params_view& params, const char* name, std::size_t fallback, std::size_t max) {
     auto it = params.find(name);
     if (it == params.end())
@@ -282,13 +303,10 @@ http_server_response jobs_api::handle(const http_server_request& request) {
             store_.find_job("");  // the store answers: a store that fails throws store_error, answered 503
             return reply(200, json::object{{"status", "ready"}});
         }
-        if (path == "/v1/jobs") {
-            if (request.method == "GET")
-                return list(request.target);
-            if (request.method != "POST")
-                return error(405, "method_not_allowed", "use POST to submit a job, GET to list jobs");
+        if (path == "/v1/jobs" && request.method == "GET")
+            return list(request.target);
+        if (path == "/v1/jobs" && request.method == "POST")
             return submit(request);
-        }
         const std::string prefix = "/v1/jobs/";
         if (path.rfind(prefix, 0) == 0) {
             const std::string rest = path.substr(prefix.size());
@@ -315,6 +333,12 @@ http_server_response jobs_api::handle(const http_server_request& request) {
         // The details (file, SQLite's words) are for the operator's log, not for API clients.
         spdlog::error("{} {}: {}", request.method, path, e.what());
         return error(503, "store_unavailable", "the job store is not available; nothing was changed, try again later");
+    }
+    if (const std::string allowed = methods_of(path); !allowed.empty()) {
+        http_server_response refused =
+            error(405, "method_not_allowed", request.method + " " + path + " is not served: use " + allowed);
+        refused.headers.emplace_back("Allow", allowed);
+        return refused;
     }
     return error(404, "not_found", "no such endpoint: " + request.method + " " + path);
 }

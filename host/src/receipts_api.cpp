@@ -58,8 +58,11 @@ http_server_response receipts_api::handle(const http_server_request& request) {
     const auto provider = providers_.find(instance);
     if (provider == providers_.end())
         return refusal(404, "not_found", "no provider instance named '" + instance + "'");
-    if (request.method != "POST" && request.method != "GET")
-        return refusal(405, "method_not_allowed", "vendors POST receipts here");
+    if (request.method != "POST" && request.method != "GET") {
+        http_server_response refused = refusal(405, "method_not_allowed", "vendors POST receipts here");
+        refused.headers.emplace_back("Allow", "GET, POST");
+        return refused;
+    }
     if (const auto token = tokens_.find(instance); token != tokens_.end()) {
         const auto given = url->params().find("token");
         if (given == url->params().end() || !same_token((*given).value, token->second)) {

@@ -172,6 +172,15 @@ TEST_CASE("api: without a valid API key every job endpoint answers 401, health d
     CHECK(post({{"Authorization", "Basic key-0123456789abcdef"}}).status == 401);
     const core::http_response refused = post({});
     CHECK(json::parse(refused.body).at("code") == "unauthorized");
+    REQUIRE(core::find_header(refused.headers, "WWW-Authenticate") != nullptr);
+    CHECK(*core::find_header(refused.headers, "WWW-Authenticate") == "Bearer");
+    // A method a path does not serve is named, with the ones it does.
+    const core::http_result wrong = core::fetch(
+        {"DELETE", box.api_url() + "/v1/jobs/job_x/start", {{"Authorization", "Bearer key-0123456789abcdef"}}, ""});
+    REQUIRE(wrong.ok());
+    CHECK(wrong.response.status == 405);
+    REQUIRE(core::find_header(wrong.response.headers, "Allow") != nullptr);
+    CHECK(*core::find_header(wrong.response.headers, "Allow") == "POST");
     CHECK(post({{"Authorization", "Bearer key-0123456789abcdef"}}).status == 202);
     CHECK(fetch("GET", box.api_url() + "/v1/jobs/job_x").response.status == 401);
     CHECK(fetch("GET", box.api_url() + "/metrics").response.status == 401);

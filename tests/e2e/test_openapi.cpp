@@ -757,8 +757,8 @@ TEST_CASE("openapi: the server's answers conform to docs/openapi.json", "[openap
     // ---- health: no key needed, and other methods are unknown endpoints
     api.call("GET", "/healthz", "", 200, conforming, false);
     api.call("GET", "/readyz", "", 200, conforming, false);
-    api.call("POST", "/healthz", "", 404, not_checked, false);
-    api.call("DELETE", "/readyz", "", 404, not_checked, false);
+    api.call("POST", "/healthz", "", 405, not_checked, false);
+    api.call("DELETE", "/readyz", "", 405, not_checked, false);
 
     // ---- without a valid key, every operation that asks for one answers 401
     for (const auto& [path_template, op] : api.guarded_operations()) {
@@ -824,7 +824,7 @@ TEST_CASE("openapi: the server's answers conform to docs/openapi.json", "[openap
     api.call("GET", "/v1/jobs?limit=5000", "", 400, nonconforming);
     api.call("GET", "/v1/jobs/" + job, "", 200, conforming);
     api.call("GET", missing_job, "", 404, conforming);
-    api.call("DELETE", "/v1/jobs/" + job, "", 404);
+    api.call("DELETE", "/v1/jobs/" + job, "", 405);
 
     // ---- a finished job's recipients, with every field the outcomes give
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -847,7 +847,7 @@ TEST_CASE("openapi: the server's answers conform to docs/openapi.json", "[openap
     api.call("GET", "/v1/jobs/" + job + "/recipients?limit=5000", "", 400, nonconforming);
     api.call("GET", "/v1/jobs/" + job + "/recipients?offset=-1", "", 400, nonconforming);
     api.call("GET", missing_job + "/recipients", "", 404, conforming);
-    api.call("PUT", "/v1/jobs/" + job + "/recipients", "", 404);
+    api.call("PUT", "/v1/jobs/" + job + "/recipients", "", 405);
 
     // ---- an open job: pages, start, and what is refused around them
     const answer opened = api.call("POST", "/v1/jobs",
@@ -864,7 +864,7 @@ TEST_CASE("openapi: the server's answers conform to docs/openapi.json", "[openap
     api.call("POST", base + "/recipients", job_body({{"recipients", json::array{}}}), 400, nonconforming);
     api.call("POST", base + "/recipients", "not json", 400, nonconforming);
     api.call("POST", missing_job + "/recipients", job_body({{"recipients", page}}), 404, conforming);
-    api.call("GET", base + "/start", "", 404);
+    api.call("GET", base + "/start", "", 405);
     api.call("POST", base + "/start", "", 202, conforming);
     api.call("POST", base + "/start", "", 409, conforming);
     api.call("POST", base + "/recipients", job_body({{"recipients", page}}), 409, conforming);
@@ -880,17 +880,17 @@ TEST_CASE("openapi: the server's answers conform to docs/openapi.json", "[openap
     CHECK(cancelled.body.at("cancelled") == 4);
     api.call("POST", "/v1/jobs/" + held_job + "/cancel", "", 409, conforming);
     api.call("POST", missing_job + "/cancel", "", 404, conforming);
-    api.call("GET", "/v1/jobs/" + held_job + "/cancel", "", 404);
+    api.call("GET", "/v1/jobs/" + held_job + "/cancel", "", 405);
     const answer cancelled_recipients = api.call("GET", "/v1/jobs/" + held_job + "/recipients?state=cancelled", "", 200, conforming);
     CHECK(cancelled_recipients.body.at("recipients").as_array().size() == 4);
 
     // ---- status
     const answer providers = api.call("GET", "/v1/providers", "", 200, conforming);
     CHECK(providers.body.at("providers").at(0).at("name") == "main");
-    api.call("POST", "/v1/providers", "", 404);
+    api.call("POST", "/v1/providers", "", 405);
     const answer metrics = api.call("GET", "/metrics", "", 200, conforming);
     CHECK(metrics.raw.find("switchboard_recipients{state=\"accepted\"}") != std::string::npos);
-    api.call("POST", "/metrics", "", 404);
+    api.call("POST", "/metrics", "", 405);
 
     // ---- receipts: no key; uSpeedo's receipts are pulled, so a pushed one is refused
     api.call("POST", "/v1/receipts/main", "status=delivered", 400, conforming, false, "application/x-www-form-urlencoded");
