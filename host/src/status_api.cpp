@@ -7,11 +7,25 @@
 #include <switchboard/core/sqlite_job_store.hpp>
 
 #include <boost/json.hpp>
+
+#include <cmath>
 #include <spdlog/spdlog.h>
 
 namespace switchboard::host {
 
 namespace json = boost::json;
+
+namespace {
+
+// A whole number as an integer (10, not Boost.JSON's 1E1); a fraction as a number.
+json::value number(double value) {
+    const double whole = std::round(value);
+    if (whole == value && std::abs(whole) < 9e15)
+        return static_cast<std::int64_t>(whole);
+    return value;
+}
+
+} // namespace
 
 status_api::status_api(metrics& metrics, const core::dispatcher& dispatcher, const core::provider_map& providers)
     : metrics_(metrics), dispatcher_(dispatcher), providers_(providers) {}
@@ -49,8 +63,9 @@ http_server_response status_api::providers() const {
                         {"channels", std::move(channels)},
                         {"receipts", m.receipts},
                         {"max_recipients_per_call", m.max_recipients_per_call},
-                        {"rate_limit", {{"requests_per_second", requests}, {"recipients_per_second", recipients}}},
-                        {"current", {{"calls_per_second", h.calls_per_second}}},
+                        {"rate_limit", {{"requests_per_second", number(requests)},
+                                        {"recipients_per_second", number(recipients)}}},
+                        {"current", {{"calls_per_second", number(h.calls_per_second)}}},
                         {"health",
                          {{"status", h.status},
                           {"recent_calls", h.recent_calls},

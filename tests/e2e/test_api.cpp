@@ -324,7 +324,7 @@ TEST_CASE("api: after a job, /metrics counts its recipients and calls, and /v1/p
     CHECK(main.at("health").at("status") == "healthy");
     CHECK(main.at("health").at("recent_calls") == 1);
     CHECK(main.at("health").at("recent_ok") == 1);
-    CHECK(main.at("current").at("calls_per_second").as_double() > 0);
+    CHECK(main.at("current").at("calls_per_second").to_number<double>() > 0);
 }
 
 TEST_CASE("logs: JSON lines with the job id, no secret in them, and a new file after logrotate's SIGHUP",
