@@ -185,20 +185,11 @@ void refuse_unknown_settings(const sdk::object_reader& config) {
 
 void read_endpoint(const sdk::object_reader& config, settings& out) {
     const std::string given = config.string_or("endpoint", default_endpoint);
-    std::string url = given;
-    const std::size_t scheme = url.rfind("https://", 0) == 0 ? 8 : url.rfind("http://", 0) == 0 ? 7 : 0;
-    if (scheme == 0)
-        throw sdk::field_error("config.endpoint", "must start with http:// or https://, got '" + url + "'");
-    if (url.find_first_of("?#") != std::string::npos)
-        throw sdk::field_error("config.endpoint", "must be a base URL without query or fragment, got '" + url + "'");
-    while (url.size() > scheme && url.back() == '/')
-        url.pop_back();
-    if (url.find('/', scheme) != std::string::npos)
+    const sdk::base_url url = sdk::read_base_url(given, "config.endpoint");
+    if (!url.path.empty())
         throw sdk::field_error("config.endpoint", "must not have a path (CAMS's RPC path is '/'), got '" + given + "'");
-    if (url.size() == scheme)
-        throw sdk::field_error("config.endpoint", "has no host: '" + given + "'");
-    out.endpoint = url;
-    out.host = url.substr(scheme);
+    out.endpoint = url.origin;
+    out.host = url.host;
 }
 
 
@@ -608,18 +599,9 @@ public:
 
 protected:
     std::vector<sdk::verdict> do_validate(const sdk::validation_request& request) override {
-        std::optional<route_step> step;
-        sdk::verdict step_problem;
-        try {
-            step = read_step(request.channel, request.step, settings_);
-        } catch (const sdk::field_error& e) {
-            step_problem = sdk::verdict::invalid(e.path(), e.reason());
-        }
-        std::vector<sdk::verdict> verdicts;
-        verdicts.reserve(request.recipients.size());
-        for (const sdk::recipient& r : request.recipients)
-            verdicts.push_back(step ? check_recipient(*step, request.channel, r).verdict : step_problem);
-        return verdicts;
+        return sdk::verdicts_for(
+            request, [&] { return read_step(request.channel, request.step, settings_); },
+            [&](const route_step& step, const sdk::recipient& r) { return check_recipient(step, request.channel, r).verdict; });
     }
 
     sdk::http_request do_encode(const sdk::batch& batch, std::int64_t now_unix_ms) override {

@@ -135,20 +135,13 @@ void read_endpoint(const sdk::object_reader& config, settings& out) {
             throw sdk::field_error("config.region", "must be a region id such as cn-north-4, got '" + *region + "'");
         given = "https://smn." + *region + ".myhuaweicloud.com";
     }
-    std::string url = *given;
-    const std::size_t scheme = url.rfind("https://", 0) == 0 ? 8 : url.rfind("http://", 0) == 0 ? 7 : 0;
-    if (scheme == 0)
-        throw sdk::field_error("config.endpoint", "must start with http:// or https://, got '" + url + "'");
-    if (url.find_first_of("?# ") != std::string::npos)
-        throw sdk::field_error("config.endpoint", "must be a base URL without query, fragment or spaces, got '" + url + "'");
-    while (url.size() > scheme && url.back() == '/')
-        url.pop_back();
-    const std::size_t path = url.find('/', scheme);
-    out.origin = url.substr(0, path);
-    out.host = out.origin.substr(scheme);
-    out.base_path = path == std::string::npos ? "" : url.substr(path);
-    if (out.host.empty())
-        throw sdk::field_error("config.endpoint", "has no host: '" + *given + "'");
+    // SMN's paths are built from the endpoint: a space is refused here too, not only a query.
+    if (given->find_first_of("?# ") != std::string::npos)
+        throw sdk::field_error("config.endpoint", "must be a base URL without query, fragment or spaces, got '" + *given + "'");
+    const sdk::base_url url = sdk::read_base_url(*given, "config.endpoint");
+    out.origin = url.origin;
+    out.host = url.host;
+    out.base_path = url.path;
 }
 
 // Never echoes the value: these are credentials.
@@ -389,24 +382,10 @@ public:
 
 protected:
     std::vector<sdk::verdict> do_validate(const sdk::validation_request& request) override {
-        std::optional<route_step> step;
-        sdk::verdict step_problem;
-        try {
-            step = read_step(request.step);
-        } catch (const sdk::field_error& e) {
-            step_problem = sdk::verdict::invalid(e.path(), e.reason());
-        }
-        std::vector<sdk::verdict> verdicts;
-        verdicts.reserve(request.recipients.size());
-        for (const sdk::recipient& r : request.recipients) {
-            if (!step)
-                verdicts.push_back(step_problem);
-            else if (std::optional<std::string> problem = sdk::e164_problem(r.to, "+8615911119348"))
-                verdicts.push_back(sdk::verdict::invalid("to", *problem));
-            else
-                verdicts.push_back(sdk::verdict::valid());
-        }
-        return verdicts;
+        return sdk::verdicts_for(request, [&] { return read_step(request.step); }, [](const route_step&, const sdk::recipient& r) {
+            const std::optional<std::string> problem = sdk::e164_problem(r.to, "+8615911119348");
+            return problem ? sdk::verdict::invalid("to", *problem) : sdk::verdict::valid();
+        });
     }
 
     sdk::http_request do_encode(const sdk::batch& batch, std::int64_t now_unix_ms) override {

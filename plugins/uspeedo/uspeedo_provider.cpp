@@ -197,18 +197,8 @@ void refuse_unknown_settings(const sdk::object_reader& config) {
 }
 
 std::string read_endpoint(const sdk::object_reader& config) {
-    const std::string given = config.string_or("endpoint", default_endpoint);
-    std::string url = given;
-    const std::size_t scheme = url.rfind("https://", 0) == 0 ? 8 : url.rfind("http://", 0) == 0 ? 7 : 0;
-    if (scheme == 0)
-        throw sdk::field_error("config.endpoint", "must start with http:// or https://, got '" + url + "'");
-    if (url.find_first_of("?#") != std::string::npos)
-        throw sdk::field_error("config.endpoint", "must be a base URL without query or fragment, got '" + url + "'");
-    while (url.size() > scheme && url.back() == '/')
-        url.pop_back();
-    if (url.size() == scheme)
-        throw sdk::field_error("config.endpoint", "has no host: '" + given + "'");
-    return url;
+    const sdk::base_url url = sdk::read_base_url(config.string_or("endpoint", default_endpoint), "config.endpoint");
+    return url.origin + url.path;
 }
 
 api_style read_style(const sdk::object_reader& config) {
@@ -428,18 +418,8 @@ public:
 
 protected:
     std::vector<sdk::verdict> do_validate(const sdk::validation_request& request) override {
-        std::optional<route_step> step;
-        sdk::verdict step_problem;
-        try {
-            step = read_step(request.step);
-        } catch (const sdk::field_error& e) {
-            step_problem = sdk::verdict::invalid(e.path(), e.reason());
-        }
-        std::vector<sdk::verdict> verdicts;
-        verdicts.reserve(request.recipients.size());
-        for (const sdk::recipient& r : request.recipients)
-            verdicts.push_back(step ? check_recipient(*step, r).verdict : step_problem);
-        return verdicts;
+        return sdk::verdicts_for(request, [&] { return read_step(request.step); },
+                                 [](const route_step& step, const sdk::recipient& r) { return check_recipient(step, r).verdict; });
     }
 
     sdk::http_request do_encode(const sdk::batch& batch, std::int64_t now_unix_ms) override {

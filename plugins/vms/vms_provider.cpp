@@ -309,25 +309,18 @@ void refuse_unknown_settings(const sdk::object_reader& config) {
 // The endpoint without a trailing slash or a default port (the port would change the signed Host).
 void read_endpoint(const sdk::object_reader& config, settings& out) {
     const std::string given = config.string_or("endpoint", default_endpoint);
-    std::string url = given;
-    const bool https = url.rfind("https://", 0) == 0;
-    const std::size_t scheme = https ? 8 : url.rfind("http://", 0) == 0 ? 7 : 0;
-    if (scheme == 0)
-        throw sdk::field_error("config.endpoint", "must start with http:// or https://, got '" + given + "'");
-    if (url.find_first_of("?#") != std::string::npos)
-        throw sdk::field_error("config.endpoint", "must be a base URL without query or fragment, got '" + given + "'");
-    while (url.size() > scheme && url.back() == '/')
-        url.pop_back();
-    if (url.find('/', scheme) != std::string::npos)
+    const sdk::base_url url = sdk::read_base_url(given, "config.endpoint");
+    if (!url.path.empty())
         throw sdk::field_error("config.endpoint", "must be scheme://host[:port] without a path (VMS signs the path \"/\"), got '" +
                                                       given + "'");
-    const std::string default_port = https ? ":443" : ":80";
-    if (url.size() > default_port.size() && url.ends_with(default_port))
-        url.resize(url.size() - default_port.size());
-    if (url.size() == scheme)
-        throw sdk::field_error("config.endpoint", "has no host: '" + given + "'");
-    out.endpoint = url;
-    out.host = url.substr(scheme);
+    // The signed Host names no default port.
+    out.endpoint = url.origin;
+    out.host = url.host;
+    const std::string default_port = url.https ? ":443" : ":80";
+    if (out.host.size() > default_port.size() && out.host.ends_with(default_port)) {
+        out.host.resize(out.host.size() - default_port.size());
+        out.endpoint.resize(out.endpoint.size() - default_port.size());
+    }
 }
 
 
@@ -589,18 +582,8 @@ public:
 
 protected:
     std::vector<sdk::verdict> do_validate(const sdk::validation_request& request) override {
-        std::optional<route_step> step;
-        sdk::verdict step_problem;
-        try {
-            step = read_step(request.step);
-        } catch (const sdk::field_error& e) {
-            step_problem = sdk::verdict::invalid(e.path(), e.reason());
-        }
-        std::vector<sdk::verdict> verdicts;
-        verdicts.reserve(request.recipients.size());
-        for (const sdk::recipient& r : request.recipients)
-            verdicts.push_back(step ? check_recipient(*step, r).verdict : step_problem);
-        return verdicts;
+        return sdk::verdicts_for(request, [&] { return read_step(request.step); },
+                                 [&](const route_step& step, const sdk::recipient& r) { return check_recipient(step, r).verdict; });
     }
 
     sdk::http_request do_encode(const sdk::batch& batch, std::int64_t now_unix_ms) override {

@@ -72,3 +72,40 @@ TEST_CASE("object_reader names the full path of a bad field", "[sdk][json]") {
     CHECK_THROWS_WITH(sdk::parse_object("[1]", "batch"), "batch: must be a JSON object, not array");
     CHECK_THROWS_WITH(sdk::parse_object("{", "batch"), Catch::Contains("batch: not valid JSON"));
 }
+
+TEST_CASE("read_base_url splits a vendor endpoint and names the field when it is wrong", "[sdk][endpoint]") {
+    const sdk::base_url url = sdk::read_base_url("https://smn.example.com:8443/prefix//", "config.endpoint");
+    CHECK(url.https);
+    CHECK(url.origin == "https://smn.example.com:8443");
+    CHECK(url.host == "smn.example.com:8443");
+    CHECK(url.path == "/prefix");
+    CHECK(sdk::read_base_url("http://127.0.0.1:9001", "config.endpoint").path.empty());
+    CHECK_THROWS_WITH(sdk::read_base_url("ftp://x", "config.endpoint"),
+                      "config.endpoint: must start with http:// or https://, got 'ftp://x'");
+    CHECK_THROWS_WITH(sdk::read_base_url("https://x/?a=1", "config.endpoint"),
+                      "config.endpoint: must be a base URL without query or fragment, got 'https://x/?a=1'");
+    CHECK_THROWS_WITH(sdk::read_base_url("https://", "config.endpoint"), "config.endpoint: has no host: 'https://'");
+}
+
+TEST_CASE("verdicts_for reads the step once and refuses every recipient when the step is wrong", "[sdk][validate]") {
+    sdk::validation_request request;
+    request.recipients.resize(3);
+    request.recipients[1].to = "bad";
+    int reads = 0;
+    const auto good = sdk::verdicts_for(
+        request, [&] { return ++reads; },
+        [](int, const sdk::recipient& r) { return r.to == "bad" ? sdk::verdict::invalid("to", "bad") : sdk::verdict::valid(); });
+    CHECK(reads == 1);
+    REQUIRE(good.size() == 3);
+    CHECK(good[0].ok);
+    CHECK_FALSE(good[1].ok);
+    const auto refused = sdk::verdicts_for(
+        request, []() -> int { throw sdk::field_error("step.template", "must not be empty"); },
+        [](int, const sdk::recipient&) { return sdk::verdict::valid(); });
+    REQUIRE(refused.size() == 3);
+    for (const sdk::verdict& v : refused) {
+        CHECK_FALSE(v.ok);
+        CHECK(v.field == "step.template");
+        CHECK(v.reason == "must not be empty");
+    }
+}

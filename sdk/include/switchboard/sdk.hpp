@@ -5,6 +5,7 @@
 #include <switchboard/sdk/clock.hpp>
 #include <switchboard/sdk/crypto.hpp>
 #include <switchboard/sdk/encoding.hpp>
+#include <switchboard/sdk/endpoint.hpp>
 #include <switchboard/sdk/error.hpp>
 #include <switchboard/sdk/json.hpp>
 #include <switchboard/sdk/messages.hpp>

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace switchboard::sdk {
@@ -176,6 +177,25 @@ struct verdict {
         return {false, std::move(field), std::move(reason)};
     }
 };
+
+// Validates every recipient of `request` against one route step: `read_step()` reads the step once
+// (a field_error it throws refuses every recipient with the step's field and reason), then
+// `check(step, recipient)` gives each recipient's verdict.
+template <class ReadStep, class Check>
+std::vector<verdict> verdicts_for(const validation_request& request, ReadStep read_step, Check check) {
+    std::optional<std::decay_t<decltype(read_step())>> step;
+    verdict step_problem;
+    try {
+        step = read_step();
+    } catch (const field_error& e) {
+        step_problem = verdict::invalid(e.path(), e.reason());
+    }
+    std::vector<verdict> verdicts;
+    verdicts.reserve(request.recipients.size());
+    for (const recipient& r : request.recipients)
+        verdicts.push_back(step ? check(*step, r) : step_problem);
+    return verdicts;
+}
 
 enum class result { accepted, rejected, transient, unknown };
 
