@@ -4,6 +4,11 @@
 
 #include <mutex>
 #include <stdexcept>
+#include <system_error>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 namespace switchboard::core {
 namespace {
@@ -172,9 +177,40 @@ job read_job(const statement& s) {
                s.integer(12)};
 }
 
+// An exclusive hold on the store file for as long as this process uses it. SQLite's own locks let
+// a second process in (WAL readers and writers take turns), and two daemons on one file would each
+// take the other's calls in flight for lost and settle them: only one daemon may own a store.
+// flock(2) locks are separate from the POSIX locks SQLite takes, so neither disturbs the other; the
+// descriptor stays open until SQLite has closed the file (closing any descriptor of a file drops
+// the process's POSIX locks on it).
+class exclusive_hold {
+public:
+    explicit exclusive_hold(const std::string& file) {
+        fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+        if (fd_ < 0)
+            throw store_error("cannot open the store " + file + ": " + std::generic_category().message(errno) +
+                              " (check that its directory exists and is writable)");
+        if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+            const int error = errno;
+            ::close(fd_);
+            if (error == EWOULDBLOCK)
+                throw store_error("store " + file + " is in use by another switchboard process: an SQLite store "
+                                  "belongs to one daemon (stop the other one, or give this one its own store file; "
+                                  "daemons that share their jobs use a PostgreSQL store)");
+            throw store_error("cannot lock the store " + file + ": " + std::generic_category().message(error));
+        }
+    }
+    ~exclusive_hold() { ::close(fd_); }
+    exclusive_hold(const exclusive_hold&) = delete;
+    exclusive_hold& operator=(const exclusive_hold&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
 class sqlite_job_store final : public job_store {
 public:
-    sqlite_job_store(const std::filesystem::path& file, std::int64_t max_bytes) : file_(file.string()) {
+    sqlite_job_store(const std::filesystem::path& file, std::int64_t max_bytes) : file_(file.string()), hold_(file_) {
         if (sqlite3_open_v2(file_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                             nullptr) != SQLITE_OK) {
             const std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
@@ -641,6 +677,7 @@ private:
     }
 
     std::string file_;
+    exclusive_hold hold_;   // released after db_ is closed: members are destroyed in reverse order
     sqlite3* db_ = nullptr;
     mutable std::mutex mutex_;
 };

@@ -336,6 +336,20 @@ TEST_CASE("sqlite job store: a full store refuses the change whole, says so, and
     CHECK(store->count_by_state("small").at(recipient_state::accepted) == 1);
 }
 
+TEST_CASE("sqlite job store: a store in use is refused, and free again once closed", "[core][store][sqlite]") {
+    scratch_file file;
+    {
+        const auto first = open_sqlite_job_store(file.path);
+        first->create_job(a_job("j1", 2), numbered(2));
+        CHECK_THROWS_WITH(open_sqlite_job_store(file.path),
+                          Catch::Contains("is in use by another switchboard process") &&
+                              Catch::Contains("belongs to one daemon"));
+        CHECK(first->find_job("j1"));  // the refused opener changed nothing
+    }
+    const auto second = open_sqlite_job_store(file.path);
+    CHECK(second->find_job("j1"));
+}
+
 TEST_CASE("sqlite job store: unusable files are refused with one clear error", "[core][store][sqlite]") {
     SECTION("a directory that does not exist") {
         CHECK_THROWS_WITH(open_sqlite_job_store("/nonexistent/dir/switchboard.db"),

@@ -101,12 +101,6 @@ int serve(const std::filesystem::path& config_file) {
         metrics observed(*store);
         dispatcher.observe(observed);
         status_api status(observed, dispatcher, providers);
-        dispatcher.resume_unfinished();
-        dispatcher.start_receipt_polling();
-        net::co_spawn(io, keep_retention(*store, config.retention), [](std::exception_ptr error) {
-            if (error)
-                spdlog::error("retention stopped: the store failed");
-        });
 
         http_server_limits limits;
         limits.max_body_bytes = config.max_request_bytes;
@@ -122,7 +116,14 @@ int serve(const std::filesystem::path& config_file) {
             // Vendors push receipts without an API key: their plugin (and token) vouches for them.
             return r.target.rfind(receipts_path_prefix, 0) == 0 ? receipts.handle(r) : guarded_api(r);
         };
+        // The port before any work: a start that cannot listen must leave the store as it found it.
         http_server server(io.get_executor(), config.listen, route_request, limits);
+        dispatcher.resume_unfinished();
+        dispatcher.start_receipt_polling();
+        net::co_spawn(io, keep_retention(*store, config.retention), [](std::exception_ptr error) {
+            if (error)
+                spdlog::error("retention stopped: the store failed");
+        });
 
         // SIGHUP: logrotate moved the log file away; write to a new one under its name.
         net::signal_set hangups(io, SIGHUP);

@@ -57,6 +57,8 @@ public:
     int stop_daemon(int signal);
     // Starts the daemon again with the same configuration (and store); the API URL changes.
     void start_daemon();
+    // The daemon's configuration file, for a test that starts another daemon on it.
+    std::filesystem::path config_file() const { return dir_ / "switchboard.json"; }
     // Changes the daemon's configuration file (takes effect at the next start_daemon()).
     void edit_config(const std::function<void(boost::json::object&)>& change);
 
