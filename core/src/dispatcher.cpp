@@ -68,6 +68,7 @@ std::string batch_document(const job& j, const route_step& step, const std::vect
 constexpr std::chrono::milliseconds receipt_check{200};   // how often a job waiting on receipts looks again
 constexpr std::size_t receipt_query_size = 100;            // message ids per pull-receipt query
 constexpr std::int64_t early_receipt_ttl_ms = 10 * 60'000; // how long a receipt may wait for its call's outcome
+constexpr std::int64_t longest_sleep_ms = 3600'000;         // a waiting job looks again at least this often
 
 } // namespace
 
@@ -331,7 +332,9 @@ net::awaitable<void> dispatcher::run(std::string job_id) {
                 std::int64_t wake = j.deadline_ms > 0 ? std::min(*next, j.deadline_ms) : *next;
                 if (store_.count_by_state(job_id).at(recipient_state::awaiting_receipt) > 0)
                     wake = std::min(wake, now_ms() + receipt_check.count());
-                timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(wake - now_ms(), 1)));
+                // At most an hour at a time: a wait of centuries (a send_at stored long ago, say)
+                // overflows the timer's clock and would fire at once, again and again.
+                timer.expires_after(std::chrono::milliseconds(std::clamp<std::int64_t>(wake - now_ms(), 1, longest_sleep_ms)));
                 co_await timer.async_wait(net::use_awaitable);
                 continue;
             }

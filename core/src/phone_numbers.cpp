@@ -71,6 +71,11 @@ std::string invalid_reason(const PhoneNumber& number) {
 } // namespace
 
 phone_number_verdict normalise_phone_number(std::string_view text, std::string_view default_region) {
+    // libphonenumber's time grows far faster than the text (64,000 digits held a thread for 90 s,
+    // 10 MB for ever); no way of writing a phone number, extension included, needs this much.
+    if (text.size() > longest_phone_number_text)
+        return refused("too long: " + std::to_string(text.size()) + " characters, more than the " +
+                       std::to_string(longest_phone_number_text) + " any phone number takes");
     const std::string region = default_region.empty() ? std::string(unknown_region) : region_code(default_region);
     PhoneNumber number;
     const PhoneNumberUtil::ErrorType error = util().Parse(std::string(text), region, &number);

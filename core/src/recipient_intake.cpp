@@ -1,5 +1,6 @@
 #include <switchboard/core/recipient_intake.hpp>
 
+#include <switchboard/core/excerpt.hpp>
 #include <switchboard/core/phone_numbers.hpp>
 
 #include <algorithm>
@@ -26,7 +27,7 @@ void normalise_range(recipient* first, recipient* last, std::string_view region)
         }
         rec->state = recipient_state::skipped_invalid;
         rec->code = "to";
-        rec->reason = "'" + rec->to + "' is not a valid phone number: " + verdict.reason;
+        rec->reason = "'" + excerpt(rec->to, longest_phone_number_text) + "' is not a valid phone number: " + verdict.reason;
     }
 }
 

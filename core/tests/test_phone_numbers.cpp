@@ -106,6 +106,14 @@ TEST_CASE("phone numbers: refused with libphonenumber's reason", "[core][phone]"
     }
 }
 
+TEST_CASE("phone numbers: a text longer than any number is refused unread", "[core][phone]") {
+    // libphonenumber's parser held a thread for 90 s on 64,000 digits, and for ever on a megabyte.
+    CHECK(reason(std::string(1 << 20, '9'), "HK") == "too long: 1048576 characters, more than the 64 any phone number takes");
+    CHECK(reason("+" + std::string(64'000, '9'), "") == "too long: 64001 characters, more than the 64 any phone number takes");
+    // The longest way of writing a number that is still read: punctuation and an extension.
+    CHECK(e164("+1 (650) 253-0000 ext. 1234" + std::string(64 - 27, ' '), "") == "+16502530000");
+}
+
 TEST_CASE("phone numbers: supported regions", "[core][phone]") {
     for (const char* region : {"HK", "CN", "US", "GB", "hk"})
         CHECK(is_supported_region(region));

@@ -1,5 +1,7 @@
 #include "jobs_api.hpp"
 
+#include "rfc3339.hpp"
+
 #include <switchboard/core/job_store.hpp>
 #include <switchboard/core/phone_numbers.hpp>
 #include <switchboard/core/plugin.hpp>
@@ -14,7 +16,6 @@
 #include <cctype>
 #include <algorithm>
 #include <charconv>
-#include <ctime>
 #include <chrono>
 #include <random>
 
@@ -55,46 +56,24 @@ std::string sha256_hex(const std::string& text) {
     return out;
 }
 
-// "2026-11-23T17:00:00Z", "2026-11-23T17:00:00.250+08:00": RFC 3339, as unix milliseconds.
-std::optional<std::int64_t> parse_rfc3339(const std::string& text) {
-    std::tm parts{};
-    int consumed = 0;
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &parts.tm_year, &parts.tm_mon, &parts.tm_mday,
-                    &parts.tm_hour, &parts.tm_min, &parts.tm_sec, &consumed) != 6)
-        return std::nullopt;
-    parts.tm_year -= 1900;
-    parts.tm_mon -= 1;
-    std::int64_t ms = static_cast<std::int64_t>(timegm(&parts)) * 1000;
-    std::string_view rest = std::string_view(text).substr(static_cast<std::size_t>(consumed));
-    if (!rest.empty() && rest.front() == '.') {
-        std::size_t digits = 1;
-        while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits])))
-            ++digits;
-        const std::string fraction = std::string(rest.substr(1, std::min<std::size_t>(digits - 1, 3))) + "000";
-        ms += std::stoi(fraction.substr(0, 3));
-        rest.remove_prefix(digits);
-    }
-    if (rest == "Z" || rest == "z")
-        return ms;
-    int hours = 0;
-    int minutes = 0;
-    if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') &&
-        std::sscanf(std::string(rest.substr(1)).c_str(), "%2d:%2d", &hours, &minutes) == 2) {
-        const std::int64_t offset = (hours * 60 + minutes) * 60'000LL;
-        return rest[0] == '+' ? ms - offset : ms + offset;
-    }
-    return std::nullopt;
-}
+// How far ahead a job may be scheduled: far enough for any campaign, near enough that every time
+// the dispatcher waits for stays a plain timer (a wait of centuries overflows one).
+constexpr std::int64_t furthest_ahead_ms = 366LL * 24 * 3600 * 1000;
 
 // An optional RFC 3339 time field of the job: milliseconds, or 0 when absent.
-std::int64_t time_field(const json::object& doc, std::string_view field) {
+std::int64_t time_field(const json::object& doc, std::string_view field, std::int64_t now) {
     const json::value* v = doc.if_contains(field);
     if (v == nullptr)
         return 0;
-    const std::optional<std::int64_t> ms = v->is_string() ? parse_rfc3339(std::string(v->get_string())) : std::nullopt;
-    if (!ms)
-        throw bad_request{std::string(field), "must be an RFC 3339 time such as \"2026-11-23T17:00:00Z\""};
-    return *ms;
+    const std::string example = "must be an RFC 3339 time such as \"2026-11-23T17:00:00Z\"";
+    if (!v->is_string())
+        throw bad_request{std::string(field), example};
+    const rfc3339_time t = parse_rfc3339(v->get_string());
+    if (!t.ok())
+        throw bad_request{std::string(field), example + ": " + t.problem};
+    if (t.unix_ms > now + furthest_ahead_ms)
+        throw bad_request{std::string(field), "must be at most 366 days from now"};
+    return t.unix_ms;
 }
 
 std::string new_job_id() {
@@ -382,9 +361,10 @@ http_server_response jobs_api::submit(const http_server_request& request) {
         if (auto answer = earlier_answer())
             return *answer;
 
-    const std::int64_t send_at = time_field(doc, "send_at");
-    const std::int64_t deadline = time_field(doc, "deadline");
-    if (deadline > 0 && deadline <= std::max(send_at, now_ms()))
+    const std::int64_t now = now_ms();
+    const std::int64_t send_at = time_field(doc, "send_at", now);
+    const std::int64_t deadline = doc.contains("deadline") ? time_field(doc, "deadline", now) : -1;
+    if (deadline != -1 && deadline <= std::max(send_at, now))
         throw bad_request{"deadline", "must be later than now and than send_at"};
 
     std::vector<core::recipient> recipients =
@@ -402,7 +382,7 @@ http_server_response jobs_api::submit(const http_server_request& request) {
                 0,
                 scoped_key,
                 request_hash,
-                deadline,
+                std::max<std::int64_t>(deadline, 0),
                 core::route_to_json(route),
                 region,
                 false,

@@ -8,7 +8,10 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
+
+#include <sqlite3.h>
 
 #include <signal.h>
 #include <unistd.h>
@@ -70,6 +73,23 @@ TEST_CASE("api: a bad job is refused with the path of the bad field", "[e2e][api
     check_bad_request(call(sandbox, "POST", "/v1/jobs",
                            R"({"route": "otp", "recipients": [{"to": "+85255311111", "params": {"code": {"n": 1}}}]})"),
                       "recipients[0].params.code", "must be a string or a number");
+}
+
+TEST_CASE("api: a 'to' of a megabyte is skipped at once, and its reason quotes only its start", "[e2e][api]") {
+    uspeedo_sandbox sandbox;
+    json::array recipients = numbered_recipients(1);
+    recipients.push_back({{"to", std::string(1 << 20, '9')}, {"params", {{"code", "1"}}}});
+    // Before, libphonenumber held an I/O thread for ever on such a number.
+    const std::string job = sandbox.submit(recipients);
+    CHECK(fetch_json("GET", sandbox.api_url() + "/healthz").at("status") == "ok");
+    sandbox.wait_finished(job);
+    const std::vector<json::object> all = sandbox.recipients(job);
+    REQUIRE(all.size() == 2);
+    CHECK(all[0].at("state") == "accepted");
+    CHECK(all[1].at("state") == "skipped_invalid");
+    CHECK(all[1].at("reason").as_string() == "'" + std::string(64, '9') + "... (1048576 bytes)' is not a valid phone number: too long: "
+                                 "1048576 characters, more than the 64 any phone number takes");
+    CHECK(all[1].at("to").as_string().size() == 1u << 20);  // the recipient as given, for the client to find
 }
 
 TEST_CASE("api: an oversized body is answered 413 before it is read whole", "[e2e][api]") {
@@ -273,7 +293,84 @@ TEST_CASE("api: recipients not sent by the deadline fail with that reason", "[e2
 
     check_bad_request(call(sandbox, "POST", "/v1/jobs",
                            json::serialize(json::object{{"route", "otp"}, {"deadline", "tomorrow"}, {"recipients", numbered_recipients(1)}})),
-                      "deadline", "must be an RFC 3339 time such as \"2026-11-23T17:00:00Z\"");
+                      "deadline", "must be an RFC 3339 time such as \"2026-11-23T17:00:00Z\": expected 4 digits for the year");
+}
+
+TEST_CASE("api: times that do not exist, in the past where they must not be, or too far ahead are refused",
+          "[e2e][api][schedule]") {
+    uspeedo_sandbox sandbox;
+    const auto with = [](const char* field, const char* time) {
+        return json::serialize(json::object{{"route", "otp"}, {field, time}, {"recipients", numbered_recipients(1)}});
+    };
+    const std::string must_be = "must be an RFC 3339 time such as \"2026-11-23T17:00:00Z\": ";
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", with("send_at", "2027-13-01T00:00:00Z")), "send_at",
+                      must_be + "the month 13 is not 1 to 12");
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", with("send_at", "2027-02-31T00:00:00Z")), "send_at",
+                      must_be + "day 31 does not exist in 2027-02");
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", with("send_at", "2027-01-01T99:00:00Z")), "send_at",
+                      must_be + "the hour 99 is not 0 to 23");
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", with("send_at", "2027-01-01T00:00:00+99:99")), "send_at",
+                      must_be + "the offset's hours 99 is not 0 to 23");
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", with("send_at", "2027-01-01 00:00:00Z")), "send_at",
+                      must_be + "expected 'T' between the date and the time");
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", with("send_at", "0000-01-01T00:00:00Z")), "send_at",
+                      must_be + "the year 0 is not 1 to 9999");
+    // A send_at centuries ahead was taken, and its job's wait overflowed the timer (a core spun).
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", with("send_at", "9999-12-31T23:59:59Z")), "send_at",
+                      "must be at most 366 days from now");
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", with("deadline", "9999-12-31T23:59:59Z")), "deadline",
+                      "must be at most 366 days from now");
+    // A deadline before 1970 was taken for "no deadline", and the job was sent.
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", with("deadline", "1969-12-31T23:59:59Z")), "deadline",
+                      "must be later than now and than send_at");
+    check_bad_request(call(sandbox, "POST", "/v1/jobs", with("deadline", "1970-01-01T00:00:00Z")), "deadline",
+                      "must be later than now and than send_at");
+    CHECK(sandbox.send_calls().empty());
+}
+
+namespace {
+// CPU seconds (user + system) a process has used so far.
+double cpu_seconds(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    std::istringstream fields(text.substr(text.rfind(')') + 2));  // after "pid (comm) "
+    std::string field;
+    long long utime = 0;
+    long long stime = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+        if (i == 14)
+            utime = std::stoll(field);
+        if (i == 15)
+            stime = std::stoll(field);
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+} // namespace
+
+TEST_CASE("api: a job stored with a send_at centuries ahead waits without spending CPU", "[e2e][api][schedule]") {
+    sandbox_options options;
+    options.durable = true;
+    uspeedo_sandbox sandbox(options);
+    const json::value job = fetch_json("POST", sandbox.api_url() + "/v1/jobs",
+                                       json::serialize(json::object{{"route", "otp"}, {"send_at", rfc3339_in(24h)},
+                                                                    {"recipients", numbered_recipients(3)}}));
+    const std::string id(job.at("id").as_string());
+    // As a store written before send_at was bounded holds it: the year 9999.
+    sandbox.stop_daemon(SIGTERM);
+    {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open((sandbox.config_file().parent_path() / "switchboard.db").c_str(), &db) == SQLITE_OK);
+        const std::string far = "253402300799000";
+        CHECK(sqlite3_exec(db, ("UPDATE jobs SET send_at_ms = " + far + "; UPDATE recipients SET next_attempt_at_ms = " + far)
+                                   .c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    sandbox.start_daemon();
+    const double before = cpu_seconds(sandbox.daemon_pid());
+    std::this_thread::sleep_for(2s);
+    CHECK(cpu_seconds(sandbox.daemon_pid()) - before < 0.3);  // a spinning job burns a whole core
+    CHECK(fetch_json("GET", sandbox.api_url() + "/v1/jobs/" + id).at("counts").at("queued") == 3);
+    CHECK(sandbox.send_calls().empty());
 }
 
 TEST_CASE("api: cancelling a job that waits for its send_at ends it at once", "[e2e][api][schedule]") {

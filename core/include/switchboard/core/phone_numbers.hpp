@@ -3,6 +3,7 @@
 // libphonenumber's own headers stay in phone_numbers.cpp.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,9 @@ struct phone_number_verdict {
     std::string reason;  // "too short", "invalid country code"...; empty when accepted
     bool ok() const { return !e164.empty(); }
 };
+
+// Texts longer than this are refused unread, however they are written.
+inline constexpr std::size_t longest_phone_number_text = 64;
 
 // Reads `text` ("+852 5531 1111", "(852)55311111" with region "HK", "00852 5531 1111" with a region
 // whose international prefix is 00) as a phone number, using `default_region` (ISO 3166-1 alpha-2,
