@@ -11,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -325,8 +326,10 @@ net::awaitable<void> dispatcher::run(std::string job_id) {
             std::vector<recipient> due = store_.due_recipients(job_id, now_ms(), 1);
             if (due.empty()) {
                 const std::optional<std::int64_t> next = store_.next_due_at(job_id);
-                if (!next)
+                if (!next && settle_orphans(j) == 0)
                     break;
+                if (!next)
+                    continue;  // the orphans may have moved on to a later step
                 // Wake for the next due recipient or the deadline; sooner while receipts may move
                 // recipients on (they are not announced to this loop).
                 std::int64_t wake = j.deadline_ms > 0 ? std::min(*next, j.deadline_ms) : *next;
@@ -369,8 +372,37 @@ net::awaitable<void> dispatcher::run(std::string job_id) {
             co_await timer.async_wait(net::use_awaitable);
         }
     }
-    store_.finish_job(job_id, now_ms());
+    const std::function<void()> finish = [&] { store_.finish_job(job_id, now_ms()); };
+    co_await until_stored(job_id, "its end", finish);
     spdlog::info("job {}: finished", job_id);
+}
+
+std::size_t dispatcher::settle_orphans(const job& j) {
+    // This job has no call out now, so whoever is still marked as in one was left so by a write that
+    // never happened; the vendor may have taken them.
+    if (store_.count_by_state(j.id).at(recipient_state::sending) == 0)
+        return 0;
+    const std::size_t orphans = settle_in_flight_as_unknown(j);
+    spdlog::warn("job {}: {} recipient(s) were marked as in a call that is over; their outcome is unknown", j.id, orphans);
+    return orphans;
+}
+
+net::awaitable<void> dispatcher::until_stored(const std::string& job_id, std::string_view what,
+                                              const std::function<void()>& write) {
+    net::steady_timer pause(co_await net::this_coro::executor);
+    for (int failures = 0;; ++failures) {
+        try {
+            write();
+            if (failures > 0)
+                spdlog::info("job {}: {} is recorded, after {} failed attempt(s)", job_id, what, failures);
+            co_return;
+        } catch (const store_error& e) {
+            if (failures == 0)
+                spdlog::error("job {}: cannot record {}: {}; trying again every second", job_id, what, e.what());
+        }
+        pause.expires_after(std::chrono::seconds(1));
+        co_await pause.async_wait(net::use_awaitable);
+    }
 }
 
 std::vector<recipient> dispatcher::claim(const std::string& job_id, const std::string& provider,
@@ -595,9 +627,11 @@ net::awaitable<void> dispatcher::send_batch(const job& j, const route& rt, const
     if (!encoded.ok()) {
         report_call(provider, batch.size(), "encode_error", {});
         // Never sent: a passing failure is retried, any other fails the step.
-        store_.apply(j.id, settle_batch(rt, batch,
-                                        encoded.status == SB_STATUS_TRANSIENT ? call_outcome::transient : call_outcome::rejected,
-                                        "encode_" + status_name(encoded.status), encoded.error, encoded.retry_after_ms));
+        const std::vector<recipient_update> updates =
+            settle_batch(rt, batch, encoded.status == SB_STATUS_TRANSIENT ? call_outcome::transient : call_outcome::rejected,
+                         "encode_" + status_name(encoded.status), encoded.error, encoded.retry_after_ms);
+        const std::function<void()> write = [&] { store_.apply(j.id, updates); };
+        co_await until_stored(j.id, "a batch that could not be encoded", write);
         co_return;
     }
 
@@ -605,7 +639,11 @@ net::awaitable<void> dispatcher::send_batch(const job& j, const route& rt, const
     const http_result sent = co_await http_.send(*encoded.request);
     const std::vector<recipient_update> updates =
         settle_answer(rt, provider, document, sent, batch, std::chrono::steady_clock::now() - started);
-    store_.apply(j.id, updates);
+    // The vendor has answered: a moment's disk failure must not lose that, nor leave these "in a call".
+    const std::string what = "the outcome of a call to " + provider.name() + " for " + std::to_string(batch.size()) +
+                             " recipient(s)";
+    const std::function<void()> write = [&] { store_.apply(j.id, updates); };
+    co_await until_stored(j.id, what, write);
     apply_early_receipts(provider, updates);
     spdlog::debug("job {}: {} recipients sent through {}", j.id, batch.size(), provider.name());
 }

@@ -57,7 +57,8 @@ public:
         std::lock_guard lock(mutex_);
         std::vector<job> out;
         for (const auto& [id, e] : jobs_)
-            if (e.header.state != job_state::finished)
+            if (e.header.state != job_state::finished ||
+                std::any_of(e.recipients.begin(), e.recipients.end(), [](const recipient& r) { return !is_final(r.state); }))
                 out.push_back(e.header);
         return out;
     }

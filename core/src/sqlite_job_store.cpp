@@ -291,7 +291,11 @@ public:
 
     std::vector<job> unfinished_jobs() const override {
         std::lock_guard lock(mutex_);
-        statement s(db_, (std::string("SELECT ") + job_columns + " FROM jobs WHERE state != ? ORDER BY created_at_ms").c_str());
+        static_assert(static_cast<int>(recipient_state::queued) == 0 && static_cast<int>(recipient_state::sending) == 1 &&
+                      static_cast<int>(recipient_state::awaiting_receipt) == 9);
+        statement s(db_, (std::string("SELECT ") + job_columns +
+                          " FROM jobs WHERE state != ? OR id IN (SELECT job_id FROM job_counts WHERE state IN (0, 1, 9) "
+                          "AND count > 0) ORDER BY created_at_ms").c_str());
         s.bind(1, static_cast<std::int64_t>(job_state::finished));
         std::vector<job> out;
         while (s.step())

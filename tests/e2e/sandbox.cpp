@@ -13,7 +13,7 @@ namespace switchboard::testing {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-sandbox::sandbox(const sandbox_spec& spec) {
+sandbox::sandbox(const sandbox_spec& spec) : daemon_env_(spec.daemon_env) {
     static int counter = 0;
     dir_ = fs::temp_directory_path() / ("switchboard-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     fs::create_directories(dir_);
@@ -57,7 +57,7 @@ sandbox::sandbox(const sandbox_spec& spec) {
 void sandbox::start_daemon() {
     daemon_ = std::make_unique<child_process>(
         std::vector<std::string>{SWITCHBOARD_BINARY, "serve", "--config", (dir_ / "switchboard.json").string()},
-        (dir_ / "daemon.log").string());
+        (dir_ / "daemon.log").string(), daemon_env_);
     api_url_ = wait_for_listening(*daemon_);
 }
 
@@ -160,6 +160,7 @@ sandbox_spec uspeedo_spec(const sandbox_options& options) {
     spec.max_request_bytes = options.max_request_bytes;
     spec.durable = options.durable;
     spec.store_max_size_mb = options.store_max_size_mb;
+    spec.daemon_env = options.daemon_env;
     return spec;
 }
 

@@ -29,6 +29,7 @@ struct sandbox_spec {
     bool durable = false;                       // keep jobs in an SQLite file in the scratch directory
     std::int64_t store_max_size_mb = 0;         // with durable: the store's largest size (0: none)
     std::string api_key;                        // empty: the API is open; else clients need this key
+    std::vector<std::string> daemon_env;        // "NAME=value" for the daemon's environment besides ours
 };
 
 class sandbox {
@@ -68,6 +69,7 @@ private:
     std::unique_ptr<child_process> daemon_;
     std::string simulator_url_;
     std::string api_url_;
+    std::vector<std::string> daemon_env_;
 };
 
 // Polls a job through the daemon's API until it is finished (or throws after `timeout`).
@@ -90,6 +92,7 @@ struct sandbox_options {
     std::int64_t max_request_bytes = 16 * 1024 * 1024;
     bool durable = false;
     std::int64_t store_max_size_mb = 0;
+    std::vector<std::string> daemon_env;
 };
 
 // The uSpeedo simulator with an "otp" route of one SMS step through it.

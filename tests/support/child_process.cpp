@@ -12,7 +12,9 @@
 
 namespace switchboard::testing {
 
-child_process::child_process(std::vector<std::string> argv, const std::string& stderr_file) : program_(argv.at(0)) {
+child_process::child_process(std::vector<std::string> argv, const std::string& stderr_file,
+                             const std::vector<std::string>& extra_env)
+    : program_(argv.at(0)) {
     int pipe_fds[2];
     if (::pipe(pipe_fds) != 0)
         throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
@@ -20,6 +22,14 @@ child_process::child_process(std::vector<std::string> argv, const std::string& s
     for (std::string& a : argv)
         args.push_back(a.data());
     args.push_back(nullptr);
+    // Built before fork: the child only calls what is safe between fork and exec.
+    std::vector<std::string> env_strings = extra_env;
+    std::vector<char*> env;
+    for (char** e = environ; *e != nullptr; ++e)
+        env.push_back(*e);
+    for (std::string& e : env_strings)
+        env.push_back(e.data());
+    env.push_back(nullptr);
     const pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ < 0)
@@ -37,7 +47,7 @@ child_process::child_process(std::vector<std::string> argv, const std::string& s
             if (fd >= 0)
                 ::dup2(fd, STDERR_FILENO);
         }
-        ::execv(args[0], args.data());
+        ::execve(args[0], args.data(), env.data());
         ::_exit(127);
     }
     ::close(pipe_fds[1]);

@@ -12,8 +12,10 @@ namespace switchboard::testing {
 
 class child_process {
 public:
-    // Starts `argv[0]` with `argv`; stderr goes to `stderr_file` (empty: inherited).
-    explicit child_process(std::vector<std::string> argv, const std::string& stderr_file = {});
+    // Starts `argv[0]` with `argv`; stderr goes to `stderr_file` (empty: inherited). The child has
+    // this process's environment, and `extra_env` ("NAME=value") besides.
+    explicit child_process(std::vector<std::string> argv, const std::string& stderr_file = {},
+                           const std::vector<std::string>& extra_env = {});
     ~child_process();
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;

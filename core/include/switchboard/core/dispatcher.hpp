@@ -134,6 +134,13 @@ private:
     void end_unroutable(const job& j, const std::string& why);
     // Settles the recipients a stopped process left inside a vendor call by their step's unknown-outcome policy.
     std::size_t settle_in_flight_as_unknown(const job& j);
+    // For a job with no call out: settles, as above, any recipient still marked as in one. Returns how many.
+    std::size_t settle_orphans(const job& j);
+    // Runs `write` until the store takes it, once a second while it fails (a full or failing disk):
+    // what a vendor answered is never dropped, nor its recipients left "in a call". `what` names the
+    // write in the log.
+    boost::asio::awaitable<void> until_stored(const std::string& job_id, std::string_view what,
+                                              const std::function<void()>& write);
     // Ends the receipt waits that are over: on to the next step, or accepted at the last.
     void close_waits(const std::string& job_id, const route& rt);
     // Validates candidates at a step past the first; those refused move on. Returns the rest.

@@ -6,9 +6,23 @@
 
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 namespace switchboard::core {
+
+// Why the store cannot be used: names the file and what to do.
+class store_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The store has no room left: the disk, or the configured largest size, is full. Nothing of the
+// change that hit it was written.
+class store_full : public store_error {
+public:
+    using store_error::store_error;
+};
 
 class job_store {
 public:
@@ -27,7 +41,8 @@ public:
     virtual std::optional<job> find_job_by_idempotency_key(const std::string& key) const = 0;
     // The most recent jobs, newest first, at most `limit`.
     virtual std::vector<job> recent_jobs(std::size_t limit) const = 0;
-    // Every job not finished (open ones included), oldest first.
+    // Every job with work left, oldest first: not finished (open ones included), or finished with
+    // recipients not in a final state (as a failed write could leave one before they were repaired).
     virtual std::vector<job> unfinished_jobs() const = 0;
     virtual void set_job_state(const std::string& id, job_state state) = 0;
     // Marks a job finished at `at_ms`.

@@ -10,19 +10,6 @@
 
 namespace switchboard::core {
 
-// Why the store cannot be used: names the file and what to do.
-class store_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-// The store has no room left: the disk, or the configured largest size, is full. Nothing of the
-// change that hit it was written.
-class store_full : public store_error {
-public:
-    using store_error::store_error;
-};
-
 // The schema version this build reads and writes.
 inline constexpr int sqlite_schema_version = 2;
 
