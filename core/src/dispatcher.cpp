@@ -4,6 +4,7 @@
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/job_store.hpp>
 #include <switchboard/core/plugin.hpp>
+#include <switchboard/core/plugin_documents.hpp>
 #include <switchboard/core/rate_limiter.hpp>
 
 #include "route_progress.hpp"
@@ -35,11 +36,6 @@ std::int64_t now_ms() {
         .count();
 }
 
-json::object parse_object(const std::string& text) {
-    json::value v = json::parse(text);
-    return v.is_object() ? std::move(v.get_object()) : json::object{};
-}
-
 std::string status_name(sb_status status) {
     switch (status) {
     case SB_STATUS_TRANSIENT: return "transient";
@@ -49,21 +45,6 @@ std::string status_name(sb_status status) {
     case SB_STATUS_UNSUPPORTED: return "unsupported";
     default: return "internal";
     }
-}
-
-std::string batch_document(const job& j, const route_step& step, const std::vector<recipient>& batch) {
-    json::array recipients;
-    recipients.reserve(batch.size());
-    for (const recipient& r : batch)
-        recipients.push_back({{"id", std::to_string(r.index)}, {"to", r.to}, {"params", parse_object(r.params_json)}});
-    // Unique per call: a retry is another attempt, a fallback another step.
-    const recipient& first = batch.front();
-    return json::serialize(json::object{{"id", j.id + "-" + std::to_string(first.step) + "-" + std::to_string(first.index) +
-                                                   "-" + std::to_string(first.attempts)},
-                                        {"job_id", j.id},
-                                        {"channel", step.channel},
-                                        {"step", parse_object(step.step_json)},
-                                        {"recipients", std::move(recipients)}});
 }
 
 constexpr std::chrono::milliseconds receipt_check{200};   // how often a job waiting on receipts looks again
@@ -79,16 +60,12 @@ namespace {
 // else {field, reason}.
 std::vector<std::optional<std::pair<std::string, std::string>>>
 validate_at_step(const provider_instance& provider, const route_step& step, const std::vector<const recipient*>& recipients) {
-    const json::object step_object = parse_object(step.step_json);
     std::vector<std::optional<std::pair<std::string, std::string>>> verdicts_out;
     verdicts_out.reserve(recipients.size());
     for (std::size_t start = 0; start < recipients.size(); start += validation_chunk) {
         const std::size_t end = std::min(recipients.size(), start + validation_chunk);
-        json::array items;
-        for (std::size_t i = start; i < end; ++i)
-            items.push_back({{"to", recipients[i]->to}, {"params", parse_object(recipients[i]->params_json)}});
-        const plugin_call_result result = provider.validate(json::serialize(
-            json::object{{"channel", step.channel}, {"step", step_object}, {"recipients", std::move(items)}}));
+        const plugin_call_result result =
+            provider.validate(validation_document(step, std::span(recipients).subspan(start, end - start)));
         if (!result.ok())
             throw std::runtime_error("provider '" + provider.name() + "' could not validate recipients: " + result.error);
         const json::value doc = json::parse(result.json);
@@ -619,7 +596,7 @@ net::awaitable<void> dispatcher::send_batch(const job& j, const route& rt, const
     std::string document;
     plugin_call_result encoded;
     try {
-        document = batch_document(j, step, batch);
+        document = batch_document(j.id, step, batch);
         encoded = provider.encode(document, now_ms());
     } catch (const std::exception& e) {
         encoded = plugin_call_result{SB_STATUS_INTERNAL, {}, {}, std::string("cannot encode the batch: ") + e.what(), -1};

@@ -1,6 +1,7 @@
 #include <switchboard/core/route.hpp>
 
 #include <switchboard/core/plugin.hpp>
+#include <switchboard/core/plugin_documents.hpp>
 
 #include <boost/json.hpp>
 
@@ -127,11 +128,10 @@ void check_route_steps(const route& r, const provider_map& providers, const std:
         if (std::find(channels.begin(), channels.end(), step.channel) == channels.end())
             continue;
         // A sample recipient: only what the plugin says of the step's own fields counts here.
-        const std::string sample = addressed_by_phone_number(step.channel) ? "+85255311111" : "1234567890123456";
-        const plugin_call_result result = provider->second->validate(json::serialize(json::object{
-            {"channel", step.channel},
-            {"step", json::parse(step.step_json)},
-            {"recipients", json::array{json::object{{"to", sample}, {"params", json::object{}}}}}}));
+        recipient sample;
+        sample.to = addressed_by_phone_number(step.channel) ? "+85255311111" : "1234567890123456";
+        const recipient* samples[] = {&sample};
+        const plugin_call_result result = provider->second->validate(validation_document(step, samples));
         if (!result.ok()) {
             problems.push_back(step_path + ": provider '" + step.provider + "' cannot check this step: " + result.error);
             continue;

@@ -3,9 +3,10 @@
 // receipts CAMS pushes over HTTP (ChatAppStatus). The vendor's document is shared/seeds/003; the
 // endpoint, signatures, error codes and receipts are VENDORS.md §3.
 //
-// Request (RPC style, every business parameter in the query string, an empty body):
-//   POST {endpoint}/?ChannelType=whatsapp&CustSpaceId=cams-...&From=8613800000000&Language=en
-//        &SenderList=%5B%7B%22To%22...&TemplateCode=...
+// Request (RPC style; by default the business parameters in an application/x-www-form-urlencoded
+// body, as Alibaba's current SDK (@alicloud/cams20200606 1.4.2) sends them):
+//   POST {endpoint}/   ChannelType=whatsapp&CustSpaceId=cams-...&From=8613800000000&Language=en
+//                      &SenderList=%5B%7B%22To%22...&TemplateCode=...
 //   SenderList is ONE JSON string: [{"To":"8613900000000","TemplateParams":{"code":"123456"},
 //     "Payload":["..."],"FlowAction":{...},"ProductAction":{...}}, ...]
 //   The query is sorted and RFC 3986 encoded, and the URL carries exactly the string that is signed.
@@ -15,9 +16,9 @@
 //     Host header from the URL, and a second one would be a malformed request.
 //   signature "v1": Format, Version, Action, AccessKeyId, SignatureMethod, SignatureVersion,
 //     SignatureNonce, Timestamp added to the query, then Signature (HMAC-SHA1).
-//   parameters "form" (config): the business parameters go in an application/x-www-form-urlencoded
-//     body instead (as older SDKs sent them; RPC takes both): a URL holding 1000 recipients' SenderList
-//     is long, and some HTTP stacks cap the request line (the simulator kit's server at 8 KiB).
+//   parameters "query" (config): the business parameters go in the URL instead (RPC takes both). A
+//     URL holding 1000 recipients' SenderList is some 94 KB, and HTTP servers cap the request line
+//     (commonly at 8 KiB, answering 414), so a full batch needs the form body.
 //   The nonce is derived from the batch id and the host's "now": plugins have no randomness, and a
 //   retry of a batch comes at another time, so it gets another nonce.
 //
@@ -208,7 +209,7 @@ settings read_settings(const sdk::object_reader& config) {
         out.style = signature_style::v1;
     else
         throw sdk::field_error("config.signature", "must be \"acs3\" or \"v1\", got '" + style + "'");
-    const std::string placement = config.string_or("parameters", "query");
+    const std::string placement = config.string_or("parameters", "form");
     if (placement != "query" && placement != "form")
         throw sdk::field_error("config.parameters", "must be \"query\" or \"form\", got '" + placement + "'");
     out.form = placement == "form";
@@ -586,8 +587,8 @@ public:
                          "description": "the sender: WhatsApp/Viber number with country code, Messenger Page ID or Instagram account ID; a route step's from overrides it"},
                 "signature": {"enum": ["acs3", "v1"], "default": "acs3",
                               "description": "acs3: ACS3-HMAC-SHA256 headers (the SDK default); v1: RPC HMAC-SHA1 query signature"},
-                "parameters": {"enum": ["query", "form"], "default": "query",
-                               "description": "query: every parameter in the URL (the current SDK); form: in an application/x-www-form-urlencoded body (older SDKs), for batches whose URL would be too long"}
+                "parameters": {"enum": ["query", "form"], "default": "form",
+                               "description": "form: the business parameters in an application/x-www-form-urlencoded body (the current SDK); query: in the URL, which a full batch makes too long for most servers"}
             },
             "additionalProperties": false
         })schema");

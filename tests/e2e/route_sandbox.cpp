@@ -45,7 +45,7 @@ std::vector<vendor> vendors() {
     return {
         {"cams", CAMS_SIMULATOR, "cams-wa", "cams",
          {{"access_key_id", "sim-access-key"}, {"access_key_secret", "sim-access-secret"},
-          {"cust_space_id", "cams-sim-space"}, {"from", "8613877770000"}, {"parameters", "form"}}},
+          {"cust_space_id", "cams-sim-space"}, {"from", "8613877770000"}}},
         {"uspeedo", USPEEDO_SIMULATOR, "uspeedo-sms", "uspeedo",
          {{"api_style", "action"}, {"account_id", 1}, {"access_key_id", "sim-access-key"},
           {"access_key_secret", "sim-access-secret"}}},

@@ -17,8 +17,7 @@ TEST_CASE("rate limit: the CAMS simulator never sees more than 10 calls in a sec
     spec.simulator = CAMS_SIMULATOR;
     spec.simulator_args = {"--access-key-id", "rate-ak", "--access-key-secret", "rate-sk", "--cust-space-id", "cams-rate"};
     spec.plugin = "cams";
-    spec.provider_config = {{"access_key_id", "rate-ak"}, {"cust_space_id", "cams-rate"}, {"from", "8613800000000"},
-                            {"parameters", "form"}};
+    spec.provider_config = {{"access_key_id", "rate-ak"}, {"cust_space_id", "cams-rate"}, {"from", "8613800000000"}};
     spec.secret_field = "access_key_secret";
     spec.secret = "rate-sk";
     spec.route_step = {{"channel", "whatsapp"}, {"template_code", "tpl"}, {"language", "en"}, {"params", json::array{"code"}}};

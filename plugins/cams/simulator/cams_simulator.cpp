@@ -197,8 +197,10 @@ problem check_v1(const simulator::request& call, const params_map& params, const
         return signature_problem("SignatureMethod must be HMAC-SHA1");
     if (params.at("SignatureVersion") != "1.0")
         return signature_problem("SignatureVersion must be 1.0");
-    if (params.count("Format") != 0 && params.at("Format") != "JSON" && params.at("Format") != "XML")
-        return {400, "InvalidParameter.Format", "Format must be JSON or XML"};
+    // Alibaba's official SDK sends "json": the format's name is taken in any case.
+    if (params.count("Format") != 0 && simulator::lower(params.at("Format")) != "json" &&
+        simulator::lower(params.at("Format")) != "xml")
+        return {400, "InvalidParameter.Format", "Format must be JSON or XML (in any case)"};
     const std::optional<std::int64_t> at = parse_iso8601(params.at("Timestamp"));
     if (!at)
         return {400, "InvalidTimeStamp.Format", "Timestamp must be yyyy-MM-ddTHH:mm:ssZ"};

@@ -25,8 +25,9 @@ constexpr std::int64_t now_ms = 1718781186123;
 
 const std::string base_config =
     R"({"access_key_id": "AKID", "access_key_secret": "TOPSECRET", "cust_space_id": "cams-8c8space", "from": "8613800000000")";
-const std::string acs3_config = base_config + "}";
-const std::string v1_config = base_config + R"(, "signature": "v1", "endpoint": "http://127.0.0.1:8080/"})";
+// Most cases read the parameters from the URL: "query" puts them there (the default is a form body).
+const std::string acs3_config = base_config + R"(, "parameters": "query"})";
+const std::string v1_config = base_config + R"(, "parameters": "query", "signature": "v1", "endpoint": "http://127.0.0.1:8080/"})";
 
 std::shared_ptr<core::plugin> plugin() {
     static const auto loaded = core::plugin::load(std::filesystem::path(SWITCHBOARD_PLUGIN_DIR) / "cams.so");
@@ -287,7 +288,8 @@ TEST_CASE("encode: signature v1 puts the RPC signature parameters and Signature 
 TEST_CASE("encode: WhatsApp and Viber send numbers as digits, Messenger and Instagram send platform ids", "[encode]") {
     SECTION("whatsapp: a '+' on the configured sender is dropped, params become TemplateParams") {
         const auto p = instance(
-            R"({"access_key_id": "AKID", "access_key_secret": "TOPSECRET", "cust_space_id": "cams-8c8space", "from": "+8613800000000"})");
+            R"({"access_key_id": "AKID", "access_key_secret": "TOPSECRET", "cust_space_id": "cams-8c8space", "from": "+8613800000000",
+                "parameters": "query"})");
         const core::http_request request = encoded(*p, two_batch);
         CHECK(query_map(request).at("From") == "8613800000000");
         CHECK(sender_list(request) == json::parse(R"([{"To": "8613900000001", "TemplateParams": {"code": "111111"}},
@@ -681,4 +683,19 @@ TEST_CASE("encode: parameters \"form\" moves the business parameters into a sign
         CHECK(signature == cams::rpc_v1_signature("POST", params, "TOPSECRET"));
     }
     CHECK(refusal(base_config + R"(, "parameters": "json"})") == "config.parameters: must be \"query\" or \"form\", got 'json'");
+}
+
+TEST_CASE("encode: by default a full batch of 1000 goes in a form body, under a request line any server takes",
+          "[encode]") {
+    std::string recipients = "[";
+    for (int i = 0; i < 1000; ++i)
+        recipients += (i ? "," : "") + std::string(R"({"id": "r)") + std::to_string(i) + R"(", "to": "+86139)" +
+                      std::to_string(10000000 + i) + R"(", "params": {"code": "123456"}})";
+    recipients += "]";
+    const core::http_request request = encoded(*instance(base_config + "}"), batch("whatsapp", otp_step, recipients));
+    // With every parameter in the URL it was a 94 KB request line: 414 from a standard server.
+    CHECK(request.url == "https://cams.ap-southeast-1.aliyuncs.com/");
+    CHECK(*header(request, "content-type") == "application/x-www-form-urlencoded");
+    CHECK(request.body.find("SenderList=") != std::string::npos);
+    CHECK(request.body.size() > 50'000);
 }

@@ -91,9 +91,9 @@ int crafted = 0;  // makes each crafted request's nonce unique
 
 // With `form`, the business parameters go in a form body (and are signed all the same).
 core::http_response post_v1(const simulator& sim, std::vector<cams::parameter> business, std::int64_t at = now_ms(),
-                            bool form = false) {
+                            bool form = false, const std::string& format = "JSON") {
     std::vector<cams::parameter> params = form ? std::vector<cams::parameter>{} : business;
-    params.insert(params.end(), {{"Format", "JSON"},
+    params.insert(params.end(), {{"Format", format},
                                  {"Version", "2020-06-06"},
                                  {"Action", "SendChatappMassMessage"},
                                  {"AccessKeyId", "sim-ak"},
@@ -338,6 +338,9 @@ TEST_CASE("simulator: crafted requests that break one rule each get the vendor's
     CHECK(code_of(post_v1(sim, with(good_params(), "SenderList", many + "]"), now_ms(), true)) ==
           "InvalidParameter.SenderList");
     CHECK(post_v1(sim, good_params(), now_ms(), true).status == 200);
+    // Alibaba's official SDK (@alicloud/cams20200606) writes the format in lower case.
+    CHECK(post_v1(sim, good_params(), now_ms(), true, "json").status == 200);
+    CHECK(code_of(post_v1(sim, good_params(), now_ms(), true, "yaml")) == "InvalidParameter.Format");
     CHECK(code_of(post_v1(sim, with(good_params(), "Ttl", "29"))) == "InvalidParameter.Ttl");
     CHECK(code_of(post_v1(sim, with(good_params(), "FallBackDuration", "43201"))) == "InvalidParameter.FallBackDuration");
     const core::http_response stale = post_v1(sim, good_params(), now_ms() - 16 * 60 * 1000);

@@ -1,0 +1,192 @@
+// What one full vendor call costs in each plugin's codec, through the C ABI as the daemon calls it:
+// validate the call's recipients, encode the call, decode the vendor's answer. The answer is a real
+// one: each vendor's simulator is started and sent the encoded call once. Prints one line per plugin,
+// tab-separated: plugin, recipients per call, then validate, encode, decode and their sum in ms
+// (the median of the runs). Asserts nothing.
+//
+//   bench_codec [--runs N]
+//   bench_codec --wrk-request SIMULATOR_URL DIR   writes DIR/request.lua and DIR/body: one signed
+//                                                 full uSpeedo call, for wrk to replay
+#include "child_process.hpp"
+#include "fetch.hpp"
+
+#include <switchboard/core/http_client.hpp>
+#include <switchboard/core/plugin.hpp>
+#include <switchboard/core/plugin_documents.hpp>
+#include <switchboard/core/route.hpp>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <stdexcept>
+
+namespace json = boost::json;
+namespace core = switchboard::core;
+using namespace switchboard::testing;
+
+namespace {
+
+struct vendor {
+    std::string plugin;
+    std::string simulator;
+    std::vector<std::string> simulator_args;
+    json::object config;   // "endpoint" added
+    json::object step;     // "provider" added
+};
+
+std::vector<vendor> vendors() {
+    return {
+        {"cams", CAMS_SIMULATOR, {},
+         {{"access_key_id", "sim-access-key"}, {"access_key_secret", "sim-access-secret"},
+          {"cust_space_id", "cams-sim-space"}, {"from", "8613877770000"}},
+         {{"channel", "whatsapp"}, {"template_code", "otp_wa"}, {"language", "en"}, {"params", json::array{"code"}}}},
+        {"smn", SMN_SIMULATOR, {"--access-key-id", "bench-ak", "--secret-access-key", "bench-sk", "--project-id", "bench"},
+         {{"region", "cn-north-4"}, {"project_id", "bench"}, {"access_key_id", "bench-ak"},
+          {"secret_access_key", "bench-sk"}, {"sign_id", "bench-sign"}},
+         {{"channel", "sms"}, {"template", "0123456789abcdef0123456789abcdef"}}},
+        {"uspeedo", USPEEDO_SIMULATOR, {},
+         {{"api_style", "action"}, {"account_id", 1}, {"access_key_id", "sim-access-key"},
+          {"access_key_secret", "sim-access-secret"}},
+         {{"channel", "sms"}, {"template", "UTA20212831C85C"}, {"sender", "Switchboard"}, {"params", json::array{"code"}}}},
+        {"vms", VMS_SIMULATOR, {},
+         {{"region", "cn-north-1"}, {"number_pool_no", "NP160084061100694433"}, {"access_key_id", "sim-access-key"},
+          {"secret_access_key", "sim-secret-key"}},
+         {{"channel", "voice"}, {"type", 1}, {"resource", "res-otp"}, {"params", json::array{"code"}}}},
+    };
+}
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// One configured instance of a vendor's plugin, talking to `endpoint`, and the step it sends on.
+struct instance {
+    std::shared_ptr<core::plugin> plugin;
+    std::unique_ptr<core::provider_instance> provider;
+    core::route_step step;
+};
+
+instance make_instance(const vendor& v, const std::string& endpoint) {
+    instance out;
+    out.plugin = core::find_plugin(v.plugin, {SWITCHBOARD_PLUGIN_DIR});
+    json::object config = v.config;
+    config["endpoint"] = endpoint;
+    out.provider = out.plugin->create_instance(v.plugin + "-bench", json::serialize(config));
+    json::object step = v.step;
+    step["provider"] = v.plugin + "-bench";
+    std::vector<std::string> problems;
+    const core::route r = core::read_route("bench", json::array{step}, "route", problems);
+    if (!problems.empty())
+        throw std::runtime_error(problems.front());
+    out.step = r.steps.front();
+    return out;
+}
+
+// A full call's recipients: distinct valid numbers, each with a "code" parameter.
+std::vector<core::recipient> full_call(const instance& i) {
+    std::vector<core::recipient> batch(static_cast<std::size_t>(i.plugin->manifest().max_recipients_per_call));
+    for (std::size_t n = 0; n < batch.size(); ++n) {
+        char number[32];
+        std::snprintf(number, sizeof number, "+85261%06u", static_cast<unsigned>(n % 1'000'000));
+        batch[n].index = static_cast<std::int64_t>(n);
+        batch[n].to = number;
+        batch[n].params_json = R"({"code":")" + std::to_string(100000 + n) + R"("})";
+    }
+    return batch;
+}
+
+// The median time of `runs` calls of `f`, in ms.
+double median_ms(int runs, const std::function<void()>& f) {
+    std::vector<double> times;
+    for (int r = 0; r < runs; ++r) {
+        const auto start = std::chrono::steady_clock::now();
+        f();
+        times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(times.begin(), times.end());
+    return times[times.size() / 2];
+}
+
+void require_ok(const core::plugin_call_result& r, const std::string& what) {
+    if (!r.ok())
+        throw std::runtime_error(what + " failed: " + r.error);
+}
+
+int measure_codecs(int runs) {
+    std::printf("plugin\trecipients\tvalidate_ms\tencode_ms\tdecode_ms\ttotal_ms\n");
+    for (const vendor& v : vendors()) {
+        std::vector<std::string> argv{v.simulator, "--listen", "127.0.0.1:0"};
+        argv.insert(argv.end(), v.simulator_args.begin(), v.simulator_args.end());
+        child_process simulator(argv);
+        const instance i = make_instance(v, wait_for_listening(simulator));
+        const std::vector<core::recipient> batch = full_call(i);
+        std::vector<const core::recipient*> pointers;
+        for (const core::recipient& r : batch)
+            pointers.push_back(&r);
+
+        // As the dispatcher does: the documents are built, then handed over.
+        const double validate = median_ms(runs, [&] { require_ok(i.provider->validate(core::validation_document(i.step, pointers)), "validate"); });
+        const double encode = median_ms(runs, [&] {
+            require_ok(i.provider->encode(core::batch_document("job_bench", i.step, batch), now_ms()), "encode");
+        });
+        const std::string document = core::batch_document("job_bench", i.step, batch);
+        core::plugin_call_result encoded = i.provider->encode(document, now_ms());
+        require_ok(encoded, "encode");
+        const core::http_result answer = core::fetch(*encoded.request);
+        if (!answer.ok())
+            throw std::runtime_error(v.plugin + " simulator did not answer: " + answer.error);
+        const double decode = median_ms(runs, [&] { require_ok(i.provider->decode(document, answer.response), "decode"); });
+        std::printf("%s\t%zu\t%.3f\t%.3f\t%.3f\t%.3f\n", v.plugin.c_str(), batch.size(), validate, encode, decode,
+                    validate + encode + decode);
+    }
+    return 0;
+}
+
+// One signed full uSpeedo call as wrk replays it: the path, headers and body of the encoded request.
+int write_wrk_request(const std::string& simulator_url, const std::filesystem::path& dir) {
+    const std::vector<vendor> all = vendors();
+    const auto uspeedo = std::find_if(all.begin(), all.end(), [](const vendor& v) { return v.plugin == "uspeedo"; });
+    const instance i = make_instance(*uspeedo, simulator_url);
+    const core::plugin_call_result encoded = i.provider->encode(core::batch_document("job_wrk", i.step, full_call(i)), now_ms());
+    require_ok(encoded, "encode");
+    const std::string& url = encoded.request->url;
+    const std::size_t path_at = url.find('/', url.find("://") + 3);
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "body", std::ios::binary) << encoded.request->body;
+    std::ofstream lua(dir / "request.lua");
+    lua << "-- One signed uSpeedo call of " << i.plugin->manifest().max_recipients_per_call
+        << " recipients, replayed as is (written by bench_codec).\n"
+        << "wrk.method = \"" << encoded.request->method << "\"\n"
+        << "wrk.path = \"" << (path_at == std::string::npos ? "/" : url.substr(path_at)) << "\"\n";
+    for (const core::http_header& h : encoded.request->headers)
+        lua << "wrk.headers[\"" << h.name << "\"] = \"" << h.value << "\"\n";
+    lua << "local file = io.open(\"" << (dir / "body").string() << "\", \"rb\")\n"
+        << "wrk.body = file:read(\"*a\")\nfile:close()\n";
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        const std::vector<std::string> args(argv + 1, argv + argc);
+        if (args.size() == 3 && args[0] == "--wrk-request")
+            return write_wrk_request(args[1], args[2]);
+        int runs = 21;
+        if (args.size() == 2 && args[0] == "--runs")
+            runs = std::max(1, std::stoi(args[1]));
+        else if (!args.empty())
+            throw std::invalid_argument("usage: bench_codec [--runs N] | --wrk-request SIMULATOR_URL DIR");
+        return measure_codecs(runs);
+    } catch (const std::exception& e) {
+        std::cerr << "bench_codec: " << e.what() << "\n";
+        return 1;
+    }
+}
