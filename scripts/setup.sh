@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Switchboard builds with, and only those that are missing, and
+# Installs the Debian 12 packages Switchboard builds and benchmarks with (wrk and gnuplot for
+# scripts/bench.sh), and only those that are missing, and
 # unpacks libphonenumber's headers into <repo>/.deps/libphonenumber when they are not there yet.
 # Idempotent: when everything is present it prints one line and returns at once.
 set -euo pipefail
@@ -9,6 +10,7 @@ packages=(
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
     libssl-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev catch2
     libphonenumber8 libprotobuf-dev libabsl-dev prometheus-cpp-dev
+    wrk gnuplot-nox
 )
 
 # libphonenumber-dev cannot be installed: it depends on libboost-thread-dev (Boost 1.74), whose -dev

@@ -1,8 +1,10 @@
 #include <switchboard/core/sqlite_job_store.hpp>
 
-#include <sqlite3.h>
+#include "sqlite_connection.hpp"
+#include "sqlite_schema.hpp"
 
-#include <mutex>
+#include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <system_error>
 
@@ -13,140 +15,13 @@
 namespace switchboard::core {
 namespace {
 
-constexpr const char* schema_v1 = R"sql(
-CREATE TABLE jobs (
-    id TEXT PRIMARY KEY,
-    route TEXT NOT NULL,
-    created_at_ms INTEGER NOT NULL,
-    state INTEGER NOT NULL,
-    recipient_count INTEGER NOT NULL,
-    finished_at_ms INTEGER NOT NULL DEFAULT 0,
-    idempotency_key TEXT UNIQUE,
-    request_hash TEXT NOT NULL DEFAULT '',
-    deadline_ms INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE recipients (
-    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL,
-    recipient TEXT NOT NULL,
-    ref TEXT NOT NULL,
-    params TEXT NOT NULL,
-    state INTEGER NOT NULL,
-    step INTEGER NOT NULL,
-    attempts INTEGER NOT NULL,
-    next_attempt_at_ms INTEGER NOT NULL,
-    provider TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    code TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    PRIMARY KEY (job_id, idx)
-) WITHOUT ROWID;
-CREATE INDEX recipients_by_state ON recipients (job_id, state, idx);
--- Counts per state, kept by triggers, so that a job's counts cost the same at 10 or 10 million recipients.
-CREATE TABLE job_counts (
-    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-    state INTEGER NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (job_id, state)
-) WITHOUT ROWID;
-CREATE TRIGGER recipients_counted_on_insert AFTER INSERT ON recipients BEGIN
-    INSERT INTO job_counts (job_id, state, count) VALUES (NEW.job_id, NEW.state, 1)
-        ON CONFLICT (job_id, state) DO UPDATE SET count = count + 1;
-END;
-CREATE TRIGGER recipients_counted_on_update AFTER UPDATE OF state ON recipients WHEN OLD.state != NEW.state BEGIN
-    UPDATE job_counts SET count = count - 1 WHERE job_id = OLD.job_id AND state = OLD.state;
-    INSERT INTO job_counts (job_id, state, count) VALUES (NEW.job_id, NEW.state, 1)
-        ON CONFLICT (job_id, state) DO UPDATE SET count = count + 1;
-END;
-)sql";
-
-// Version 2: routes stored with their jobs, a default region per job, the steps each recipient
-// tried, and the indexes receipts and duplicate checks look recipients up by.
-constexpr const char* schema_v2 = R"sql(
-ALTER TABLE jobs ADD COLUMN route_json TEXT NOT NULL DEFAULT '';
-ALTER TABLE jobs ADD COLUMN region TEXT NOT NULL DEFAULT '';
-ALTER TABLE jobs ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE jobs ADD COLUMN send_at_ms INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE recipients ADD COLUMN history TEXT NOT NULL DEFAULT '[]';
-CREATE INDEX recipients_by_message ON recipients (provider, message_id) WHERE message_id != '';
-CREATE INDEX recipients_awaiting_receipt ON recipients (provider, message_id) WHERE state = 9;
-CREATE INDEX recipients_by_address ON recipients (job_id, recipient);
-CREATE TABLE early_receipts (
-    provider TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    status TEXT NOT NULL,
-    code TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    received_at_ms INTEGER NOT NULL
-);
-CREATE INDEX early_receipts_by_message ON early_receipts (provider, message_id);
-CREATE INDEX early_receipts_by_age ON early_receipts (received_at_ms);
--- Recipients arrive by the thousand: their counts are added once a page (insert_recipients), not by
--- a trigger once a row.
-DROP TRIGGER IF EXISTS recipients_counted_on_insert;
-CREATE INDEX recipients_awaiting_until ON recipients (job_id, next_attempt_at_ms) WHERE state = 9;
-)sql";
+using sqlite::connection;
+using sqlite::statement;
+using sqlite::transaction;
 
 constexpr const char* recipient_columns =
     "idx, recipient, ref, params, state, step, attempts, next_attempt_at_ms, provider, message_id, code, reason, "
     "history";
-
-// Throws the store's last error: store_full when it ran out of room, else store_error.
-[[noreturn]] void fail(sqlite3* db, const std::string& what) {
-    const std::string message = what + ": " + sqlite3_errmsg(db);
-    if (sqlite3_errcode(db) == SQLITE_FULL)
-        throw store_full(message + " (free disk space, or raise store.max_size_mb, then try again)");
-    throw store_error(message);
-}
-
-// One prepared statement, reset for reuse when it goes out of scope.
-class statement {
-public:
-    statement(sqlite3* db, const char* sql) : db_(db) {
-        if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
-            throw store_error(std::string("cannot prepare a store query: ") + sqlite3_errmsg(db));
-    }
-    ~statement() { sqlite3_finalize(stmt_); }
-    statement(const statement&) = delete;
-    statement& operator=(const statement&) = delete;
-
-    statement& bind(int i, const std::string& v) {
-        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    statement& bind(int i, std::int64_t v) {
-        sqlite3_bind_int64(stmt_, i, v);
-        return *this;
-    }
-    // True while a row is available; throws on errors.
-    bool step() {
-        const int rc = sqlite3_step(stmt_);
-        if (rc == SQLITE_ROW)
-            return true;
-        if (rc == SQLITE_DONE)
-            return false;
-        fail(db_, "store write or read failed");
-    }
-    void run() {
-        step();
-        reset();
-    }
-    void reset() {
-        sqlite3_reset(stmt_);
-        sqlite3_clear_bindings(stmt_);
-    }
-    std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
-    sqlite3_stmt* raw() const { return stmt_; }
-    std::string text(int column) const {
-        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-        return p == nullptr ? std::string() : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
-    }
-
-private:
-    sqlite3* db_;
-    sqlite3_stmt* stmt_ = nullptr;
-};
 
 // Reads recipient_columns, starting at column `first`.
 recipient read_recipient(const statement& s, int first = 0) {
@@ -175,6 +50,31 @@ job read_job(const statement& s) {
     return job{s.text(0),  s.text(1),    s.integer(2), static_cast<job_state>(s.integer(3)), s.integer(4), s.integer(5),
                s.text(6),  s.text(7),    s.integer(8), s.text(9), s.text(10), s.integer(11) != 0,
                s.integer(12)};
+}
+
+std::int64_t number(recipient_state state) { return static_cast<std::int64_t>(state); }
+
+// The partial indexes of schema version 3 name states by number: queued is 0, the rare ones 4 and up.
+static_assert(static_cast<int>(recipient_state::queued) == 0 && static_cast<int>(recipient_state::sending) == 1 &&
+              static_cast<int>(recipient_state::accepted) == 2 && static_cast<int>(recipient_state::delivered) == 3 &&
+              static_cast<int>(recipient_state::awaiting_receipt) == 9);
+
+// How to find a job's recipients in one state: the index that holds them, and the terms that let
+// SQLite use it (states as literals: a partial index serves only a query whose terms imply its
+// own). Recipients in the common states (in a call, accepted, delivered) are walked in the job's
+// own order. Both go after "FROM recipients" or "UPDATE recipients"; the one parameter is the job.
+struct state_filter {
+    std::string index;   // "INDEXED BY ..." or "NOT INDEXED"
+    std::string where;   // "job_id = ? AND state = ..."
+};
+
+state_filter in_state(recipient_state state) {
+    const std::string n = std::to_string(number(state));
+    if (state == recipient_state::queued)
+        return {"INDEXED BY recipients_due", "job_id = ? AND state = 0"};
+    if (number(state) >= 4)
+        return {"INDEXED BY recipients_by_rare_state", "job_id = ? AND state >= 4 AND state = " + n};
+    return {"NOT INDEXED", "job_id = ? AND state = " + n};
 }
 
 // An exclusive hold on the store file for as long as this process uses it. SQLite's own locks let
@@ -208,43 +108,43 @@ private:
     int fd_ = -1;
 };
 
+// How a write changed a job's counts: state -> recipients gained (negative: lost).
+using count_changes = std::map<std::int64_t, std::int64_t>;
+
+// Whether two updates write the same values (their indexes aside): neighbours that do are one write.
+bool same_values(const recipient_update& a, const recipient_update& b) {
+    return a.state == b.state && a.step == b.step && a.attempts == b.attempts &&
+           a.next_attempt_at_ms == b.next_attempt_at_ms && a.provider == b.provider && a.message_id == b.message_id &&
+           a.code == b.code && a.reason == b.reason && a.history_json == b.history_json;
+}
+
+// Writes go through one connection, reads through another: in WAL mode a reader never waits for a
+// writer, so the API's reads are not held up by a vendor call's outcomes being written.
 class sqlite_job_store final : public job_store {
 public:
-    sqlite_job_store(const std::filesystem::path& file, std::int64_t max_bytes) : file_(file.string()), hold_(file_) {
-        if (sqlite3_open_v2(file_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                            nullptr) != SQLITE_OK) {
-            const std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
-            sqlite3_close(db_);
-            throw store_error("cannot open the store " + file_ + ": " + why +
-                              " (check that its directory exists and is writable)");
-        }
-        sqlite3_busy_timeout(db_, 5000);
-        try {
-            // Before WAL and before any table: later it has no effect on a new file.
-            exec("PRAGMA auto_vacuum = INCREMENTAL");
-            exec("PRAGMA journal_mode=WAL");
-            exec("PRAGMA synchronous=FULL");
-            exec("PRAGMA foreign_keys=ON");
-            migrate();
-            if (max_bytes > 0)
-                limit_size(max_bytes);
-        } catch (const store_error&) {
-            sqlite3_close(db_);
-            throw;
-        }
+    sqlite_job_store(const std::filesystem::path& file, std::int64_t max_bytes)
+        : file_(file.string()), hold_(file_), writer_(file_, false) {
+        // Before WAL and before any table: later it has no effect on a new file.
+        writer_.exec("PRAGMA auto_vacuum = INCREMENTAL");
+        writer_.exec("PRAGMA journal_mode=WAL");
+        writer_.exec("PRAGMA synchronous=FULL");
+        writer_.exec("PRAGMA foreign_keys=ON");
+        sqlite::migrate(writer_, file_);
+        if (max_bytes > 0)
+            limit_size(max_bytes);
+        reader_ = std::make_unique<connection>(file_, true);
     }
-    ~sqlite_job_store() override { sqlite3_close(db_); }
 
     void create_job(const job& j, const std::vector<recipient>& recipients) override {
-        std::lock_guard lock(mutex_);
-        transaction tx(*this);
-        statement existing(db_, "SELECT 1 FROM jobs WHERE id = ? OR idempotency_key = ?");
+        const auto lock = writer_.lock();
+        transaction tx(writer_);
+        statement existing(writer_, "SELECT 1 FROM jobs WHERE id = ? OR idempotency_key = ?");
         existing.bind(1, j.id).bind(2, j.idempotency_key);
         if (existing.step())
             throw std::invalid_argument("job " + j.id + " or idempotency key '" + j.idempotency_key + "' exists already");
-        statement insert_job(db_, "INSERT INTO jobs (id, route, created_at_ms, state, recipient_count, idempotency_key, "
-                                  "request_hash, deadline_ms, route_json, region, send_at_ms) "
-                                  "VALUES (?,?,?,?,?,NULLIF(?, ''),?,?,?,?,?)");
+        statement insert_job(writer_, "INSERT INTO jobs (id, route, created_at_ms, state, recipient_count, idempotency_key, "
+                                      "request_hash, deadline_ms, route_json, region, send_at_ms) "
+                                      "VALUES (?,?,?,?,?,NULLIF(?, ''),?,?,?,?,?)");
         insert_job.bind(1, j.id).bind(2, j.route).bind(3, j.created_at_ms).bind(4, static_cast<std::int64_t>(j.state))
             .bind(5, j.recipient_count).bind(6, j.idempotency_key).bind(7, j.request_hash).bind(8, j.deadline_ms)
             .bind(9, j.route_json).bind(10, j.region).bind(11, j.send_at_ms);
@@ -254,35 +154,29 @@ public:
     }
 
     void append_recipients(const std::string& job_id, const std::vector<recipient>& recipients) override {
-        std::lock_guard lock(mutex_);
-        transaction tx(*this);
+        const auto lock = writer_.lock();
+        transaction tx(writer_);
         insert_recipients(job_id, recipients);
-        statement count(db_, "UPDATE jobs SET recipient_count = recipient_count + ? WHERE id = ?");
+        statement count(writer_, "UPDATE jobs SET recipient_count = recipient_count + ? WHERE id = ?");
         count.bind(1, static_cast<std::int64_t>(recipients.size())).bind(2, job_id);
         count.run();
-        if (sqlite3_changes(db_) != 1)
+        if (writer_.changes() != 1)
             throw std::out_of_range("no job " + job_id);
         tx.commit();
     }
 
     std::optional<job> find_job(const std::string& id) const override {
-        std::lock_guard lock(mutex_);
-        statement s(db_, (std::string("SELECT ") + job_columns + " FROM jobs WHERE id = ?").c_str());
-        s.bind(1, id);
-        return s.step() ? std::optional<job>(read_job(s)) : std::nullopt;
+        return one_job(std::string("SELECT ") + job_columns + " FROM jobs WHERE id = ?", id);
     }
 
     std::optional<job> find_job_by_idempotency_key(const std::string& key) const override {
-        std::lock_guard lock(mutex_);
-        statement s(db_, (std::string("SELECT ") + job_columns + " FROM jobs WHERE idempotency_key = ?").c_str());
-        s.bind(1, key);
-        return s.step() ? std::optional<job>(read_job(s)) : std::nullopt;
+        return one_job(std::string("SELECT ") + job_columns + " FROM jobs WHERE idempotency_key = ?", key);
     }
 
     std::vector<job> recent_jobs(std::size_t limit) const override {
-        std::lock_guard lock(mutex_);
-        statement s(db_, (std::string("SELECT ") + job_columns + " FROM jobs ORDER BY created_at_ms DESC, id DESC LIMIT ?").c_str());
-        s.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+        const auto lock = reader_->lock();
+        statement s(*reader_, std::string("SELECT ") + job_columns + " FROM jobs ORDER BY created_at_ms DESC, id DESC LIMIT ?");
+        s.bind(1, clamp(limit));
         std::vector<job> out;
         while (s.step())
             out.push_back(read_job(s));
@@ -290,12 +184,10 @@ public:
     }
 
     std::vector<job> unfinished_jobs() const override {
-        std::lock_guard lock(mutex_);
-        static_assert(static_cast<int>(recipient_state::queued) == 0 && static_cast<int>(recipient_state::sending) == 1 &&
-                      static_cast<int>(recipient_state::awaiting_receipt) == 9);
-        statement s(db_, (std::string("SELECT ") + job_columns +
-                          " FROM jobs WHERE state != ? OR id IN (SELECT job_id FROM job_counts WHERE state IN (0, 1, 9) "
-                          "AND count > 0) ORDER BY created_at_ms").c_str());
+        const auto lock = reader_->lock();
+        statement s(*reader_, std::string("SELECT ") + job_columns +
+                                  " FROM jobs WHERE state != ? OR id IN (SELECT job_id FROM job_counts WHERE state IN (0, 1, 9) "
+                                  "AND count > 0) ORDER BY created_at_ms");
         s.bind(1, static_cast<std::int64_t>(job_state::finished));
         std::vector<job> out;
         while (s.step())
@@ -304,48 +196,43 @@ public:
     }
 
     void set_job_state(const std::string& id, job_state state) override {
-        std::lock_guard lock(mutex_);
-        statement s(db_, "UPDATE jobs SET state = ? WHERE id = ?");
+        const auto lock = writer_.lock();
+        statement s(writer_, "UPDATE jobs SET state = ? WHERE id = ?");
         s.bind(1, static_cast<std::int64_t>(state)).bind(2, id);
         s.run();
     }
 
     void finish_job(const std::string& id, std::int64_t at_ms) override {
-        std::lock_guard lock(mutex_);
-        statement s(db_, "UPDATE jobs SET state = ?, finished_at_ms = ? WHERE id = ?");
+        const auto lock = writer_.lock();
+        statement s(writer_, "UPDATE jobs SET state = ?, finished_at_ms = ? WHERE id = ?");
         s.bind(1, static_cast<std::int64_t>(job_state::finished)).bind(2, at_ms).bind(3, id);
         s.run();
     }
 
     std::size_t delete_finished_before(std::int64_t before_ms) override {
-        std::lock_guard lock(mutex_);
+        const auto lock = writer_.lock();
         std::size_t deleted = 0;
         {
-            transaction tx(*this);
-            statement s(db_, "DELETE FROM jobs WHERE state = ? AND finished_at_ms < ?");
+            transaction tx(writer_);
+            statement s(writer_, "DELETE FROM jobs WHERE state = ? AND finished_at_ms < ?");
             s.bind(1, static_cast<std::int64_t>(job_state::finished)).bind(2, before_ms);
             s.run();
-            deleted = static_cast<std::size_t>(sqlite3_changes(db_));
+            deleted = static_cast<std::size_t>(writer_.changes());
             tx.commit();
         }
         if (deleted > 0)
-            exec("PRAGMA incremental_vacuum");  // the file shrinks, instead of only its free pages growing
+            writer_.exec("PRAGMA incremental_vacuum");  // the file shrinks, instead of only its free pages growing
         return deleted;
     }
 
     std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
                                       std::optional<recipient_state> state) const override {
-        std::lock_guard lock(mutex_);
-        const std::string sql = std::string("SELECT ") + recipient_columns +
-                                (state ? " FROM recipients INDEXED BY recipients_by_state WHERE job_id = ? AND idx >= ? AND state = ?"
-                                       : " FROM recipients WHERE job_id = ? AND idx >= ?") +
-                                " ORDER BY idx LIMIT ?";
-        statement s(db_, sql.c_str());
-        s.bind(1, job_id).bind(2, from_index);
-        int next = 3;
-        if (state)
-            s.bind(next++, static_cast<std::int64_t>(*state));
-        s.bind(next, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+        const auto lock = reader_->lock();
+        const state_filter f = state ? in_state(*state) : state_filter{"", "job_id = ?"};
+        const std::string sql = std::string("SELECT ") + recipient_columns + " FROM recipients " + f.index + " WHERE " +
+                                f.where + " AND idx >= ? ORDER BY idx LIMIT ?";
+        statement s(*reader_, sql);
+        s.bind(1, job_id).bind(2, from_index).bind(3, clamp(limit));
         std::vector<recipient> out;
         while (s.step())
             out.push_back(read_recipient(s));
@@ -354,20 +241,20 @@ public:
 
     std::vector<recipient> due_recipients(const std::string& job_id, std::int64_t now_ms, std::size_t limit,
                                           recipient_state state) const override {
-        std::lock_guard lock(mutex_);
-        // Waits that are over come earliest first, through their own partial index (state named as a
-        // literal, or SQLite cannot use it); calls due come in index order.
-        static_assert(static_cast<int>(recipient_state::awaiting_receipt) == 9, "the partial index names it 9");
-        // (Named: SQLite otherwise walks the whole job in idx order, past every recipient done.)
-        const std::string sql =
-            std::string("SELECT ") + recipient_columns +
-            (state == recipient_state::awaiting_receipt
-                 ? " FROM recipients WHERE job_id = ? AND next_attempt_at_ms <= ? AND state = 9 "
-                   "ORDER BY next_attempt_at_ms LIMIT ?"
-                 : " FROM recipients INDEXED BY recipients_by_state WHERE job_id = ? AND next_attempt_at_ms <= ? "
-                   "AND state = " + std::to_string(static_cast<int>(state)) + " ORDER BY idx LIMIT ?");
-        statement s(db_, sql.c_str());
-        s.bind(1, job_id).bind(2, now_ms).bind(3, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+        // Calls due come in the order they came due; waits that are over, earliest first. Each
+        // through its own partial index (named: SQLite may otherwise walk the whole job).
+        std::string sql = std::string("SELECT ") + recipient_columns;
+        if (state == recipient_state::queued)
+            sql += " FROM recipients INDEXED BY recipients_due WHERE job_id = ? AND state = 0 AND next_attempt_at_ms <= ? "
+                   "ORDER BY next_attempt_at_ms, idx LIMIT ?";
+        else if (state == recipient_state::awaiting_receipt)
+            sql += " FROM recipients INDEXED BY recipients_awaiting_until WHERE job_id = ? AND state = 9 "
+                   "AND next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms LIMIT ?";
+        else
+            throw std::invalid_argument(std::string("recipients in state ") + to_string(state) + " are never due");
+        const auto lock = reader_->lock();
+        statement s(*reader_, sql);
+        s.bind(1, job_id).bind(2, now_ms).bind(3, clamp(limit));
         std::vector<recipient> out;
         while (s.step())
             out.push_back(read_recipient(s));
@@ -375,22 +262,23 @@ public:
     }
 
     std::optional<std::int64_t> next_due_at(const std::string& job_id) const override {
-        std::lock_guard lock(mutex_);
-        statement s(db_, "SELECT (SELECT MIN(next_attempt_at_ms) FROM recipients INDEXED BY recipients_by_state "
-                         "WHERE job_id = ?1 AND state = 0), "
-                         "(SELECT MIN(next_attempt_at_ms) FROM recipients WHERE job_id = ?1 AND state = 9)");
+        const auto lock = reader_->lock();
+        statement s(*reader_, "SELECT (SELECT MIN(next_attempt_at_ms) FROM recipients INDEXED BY recipients_due "
+                              "WHERE job_id = ?1 AND state = 0), "
+                              "(SELECT MIN(next_attempt_at_ms) FROM recipients INDEXED BY recipients_awaiting_until "
+                              "WHERE job_id = ?1 AND state = 9)");
         s.bind(1, job_id);
         std::optional<std::int64_t> earliest;
         if (s.step())
             for (int column : {0, 1})
-                if (sqlite3_column_type(s.raw(), column) != SQLITE_NULL)
+                if (!s.is_null(column))
                     earliest = std::min(earliest.value_or(INT64_MAX), s.integer(column));
         return earliest;
     }
 
     std::map<std::string, std::int64_t> first_indexes(const std::string& job_id,
                                                       const std::vector<std::string>& addresses) const override {
-        std::lock_guard lock(mutex_);
+        const auto lock = reader_->lock();
         // A few hundred addresses a query, through the address index, named: left to itself SQLite
         // may walk the whole job in idx order.
         constexpr std::size_t per_query = 500;
@@ -402,9 +290,8 @@ public:
             for (std::size_t i = 1; i < count; ++i)
                 sql += ",?";
             sql += ") GROUP BY recipient";
-            statement s(db_, sql.c_str());
-            s.bind(1, job_id).bind(2, static_cast<std::int64_t>(recipient_state::skipped_invalid))
-                .bind(3, static_cast<std::int64_t>(recipient_state::skipped_duplicate));
+            statement s(*reader_, sql);
+            s.bind(1, job_id).bind(2, number(recipient_state::skipped_invalid)).bind(3, number(recipient_state::skipped_duplicate));
             for (std::size_t i = 0; i < count; ++i)
                 s.bind(static_cast<int>(4 + i), addresses[start + i]);
             while (s.step())
@@ -416,12 +303,11 @@ public:
     std::vector<std::pair<std::string, recipient>> find_by_message_id(const std::string& provider,
                                                                      const std::string& message_id,
                                                                      const std::string& to) const override {
-        std::lock_guard lock(mutex_);
+        const auto lock = reader_->lock();
         // The index narrows to one vendor call's recipients; the address picks the one a receipt names.
-        const std::string sql = std::string("SELECT job_id, ") + recipient_columns +
-                                " FROM recipients WHERE provider = ?1 AND message_id = ?2 AND message_id != ''"
-                                " AND (?3 = '' OR ltrim(recipient, '+') = ltrim(?3, '+'))";
-        statement s(db_, sql.c_str());
+        statement s(*reader_, std::string("SELECT job_id, ") + recipient_columns +
+                                  " FROM recipients WHERE provider = ?1 AND message_id = ?2 AND message_id != ''"
+                                  " AND (?3 = '' OR ltrim(recipient, '+') = ltrim(?3, '+'))");
         s.bind(1, provider).bind(2, message_id).bind(3, to);
         std::vector<std::pair<std::string, recipient>> out;
         while (s.step())
@@ -431,13 +317,13 @@ public:
 
     void keep_early_receipts(const std::string& provider, const std::vector<delivery_receipt>& receipts,
                              std::int64_t forget_before_ms) override {
-        std::lock_guard lock(mutex_);
-        transaction tx(*this);
-        statement forget(db_, "DELETE FROM early_receipts WHERE received_at_ms < ?");
+        const auto lock = writer_.lock();
+        transaction tx(writer_);
+        statement forget(writer_, "DELETE FROM early_receipts WHERE received_at_ms < ?");
         forget.bind(1, forget_before_ms);
         forget.run();
-        statement insert(db_, "INSERT INTO early_receipts (provider, message_id, recipient, status, code, reason, "
-                              "received_at_ms) VALUES (?,?,?,?,?,?,?)");
+        statement insert(writer_, "INSERT INTO early_receipts (provider, message_id, recipient, status, code, reason, "
+                                  "received_at_ms) VALUES (?,?,?,?,?,?,?)");
         for (const delivery_receipt& r : receipts) {
             insert.bind(1, provider).bind(2, r.message_id).bind(3, r.to).bind(4, r.status).bind(5, r.code)
                 .bind(6, r.reason).bind(7, r.received_at_ms);
@@ -448,11 +334,11 @@ public:
 
     std::vector<delivery_receipt> take_early_receipts(const std::string& provider,
                                                       const std::vector<std::string>& message_ids) override {
-        std::lock_guard lock(mutex_);
-        transaction tx(*this);
-        statement select(db_, "SELECT message_id, recipient, status, code, reason, received_at_ms FROM early_receipts "
-                              "WHERE provider = ? AND message_id = ?");
-        statement remove(db_, "DELETE FROM early_receipts WHERE provider = ? AND message_id = ?");
+        const auto lock = writer_.lock();
+        transaction tx(writer_);
+        statement select(writer_, "SELECT message_id, recipient, status, code, reason, received_at_ms FROM early_receipts "
+                                  "WHERE provider = ? AND message_id = ?");
+        statement remove(writer_, "DELETE FROM early_receipts WHERE provider = ? AND message_id = ?");
         std::vector<delivery_receipt> taken;
         for (const std::string& id : message_ids) {
             select.bind(1, provider).bind(2, id);
@@ -469,11 +355,10 @@ public:
 
     std::vector<std::string> awaiting_message_ids(const std::string& provider, const std::string& after,
                                                   std::size_t limit) const override {
-        std::lock_guard lock(mutex_);
-        static_assert(static_cast<int>(recipient_state::awaiting_receipt) == 9, "the index names awaiting_receipt as 9");
-        statement s(db_, "SELECT DISTINCT message_id FROM recipients WHERE provider = ? AND state = 9 AND message_id > ? "
-                         "ORDER BY message_id LIMIT ?");
-        s.bind(1, provider).bind(2, after).bind(3, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+        const auto lock = reader_->lock();
+        statement s(*reader_, "SELECT DISTINCT message_id FROM recipients WHERE provider = ? AND state = 9 AND message_id > ? "
+                              "ORDER BY message_id LIMIT ?");
+        s.bind(1, provider).bind(2, after).bind(3, clamp(limit));
         std::vector<std::string> out;
         while (s.step())
             out.push_back(s.text(0));
@@ -481,11 +366,11 @@ public:
     }
 
     std::map<recipient_state, std::int64_t> count_by_state(const std::string& job_id) const override {
-        std::lock_guard lock(mutex_);
+        const auto lock = reader_->lock();
         std::map<recipient_state, std::int64_t> counts;
         for (recipient_state state : all_recipient_states)
             counts[state] = 0;
-        statement s(db_, "SELECT state, count FROM job_counts WHERE job_id = ?");
+        statement s(*reader_, "SELECT state, count FROM job_counts WHERE job_id = ?");
         s.bind(1, job_id);
         while (s.step())
             counts[static_cast<recipient_state>(s.integer(0))] = s.integer(1);
@@ -493,29 +378,29 @@ public:
     }
 
     std::map<job_state, std::int64_t> jobs_by_state() const override {
-        std::lock_guard lock(mutex_);
+        const auto lock = reader_->lock();
         std::map<job_state, std::int64_t> counts;
-        statement s(db_, "SELECT state, COUNT(*) FROM jobs GROUP BY state");
+        statement s(*reader_, "SELECT state, COUNT(*) FROM jobs GROUP BY state");
         while (s.step())
             counts[static_cast<job_state>(s.integer(0))] = s.integer(1);
         return counts;
     }
 
     std::map<recipient_state, std::int64_t> recipients_by_state() const override {
-        std::lock_guard lock(mutex_);
+        const auto lock = reader_->lock();
         std::map<recipient_state, std::int64_t> counts;
         for (recipient_state state : all_recipient_states)
             counts[state] = 0;
-        statement s(db_, "SELECT state, SUM(count) FROM job_counts GROUP BY state");
+        statement s(*reader_, "SELECT state, SUM(count) FROM job_counts GROUP BY state");
         while (s.step())
             counts[static_cast<recipient_state>(s.integer(0))] = s.integer(1);
         return counts;
     }
 
     std::size_t cancel_job(const std::string& job_id) override {
-        std::lock_guard lock(mutex_);
-        transaction tx(*this);
-        statement flag(db_, "UPDATE jobs SET cancelled = 1 WHERE id = ?");
+        const auto lock = writer_.lock();
+        transaction tx(writer_);
+        statement flag(writer_, "UPDATE jobs SET cancelled = 1 WHERE id = ?");
         flag.bind(1, job_id);
         flag.run();
         std::size_t cancelled = 0;
@@ -524,12 +409,9 @@ public:
             recipient_update example;
             example.state = from;
             stop_at_cancel(example);
-            statement s(db_, "UPDATE recipients SET state = ?, code = ?, reason = ? WHERE job_id = ? AND state = ?");
-            s.bind(1, static_cast<std::int64_t>(to)).bind(2, example.code).bind(3, example.reason).bind(4, job_id)
-                .bind(5, static_cast<std::int64_t>(from));
-            s.run();
+            const std::size_t moved = move_all(job_id, from, to, example.code, example.reason);
             if (to == recipient_state::cancelled)
-                cancelled = static_cast<std::size_t>(sqlite3_changes(db_));
+                cancelled = moved;
         }
         tx.commit();
         return cancelled;
@@ -537,20 +419,16 @@ public:
 
     std::size_t settle_all(const std::string& job_id, recipient_state from, recipient_state to,
                            const std::string& code, const std::string& reason) override {
-        std::lock_guard lock(mutex_);
-        transaction tx(*this);
-        statement s(db_, "UPDATE recipients SET state = ?, code = ?, reason = ? WHERE job_id = ? AND state = ?");
-        s.bind(1, static_cast<std::int64_t>(to)).bind(2, code).bind(3, reason).bind(4, job_id)
-            .bind(5, static_cast<std::int64_t>(from));
-        s.run();
-        const auto settled = static_cast<std::size_t>(sqlite3_changes(db_));
+        const auto lock = writer_.lock();
+        transaction tx(writer_);
+        const std::size_t settled = move_all(job_id, from, to, code, reason);
         tx.commit();
         return settled;
     }
 
     void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {
-        std::lock_guard lock(mutex_);
-        transaction tx(*this);
+        const auto lock = writer_.lock();
+        transaction tx(writer_);
         for (std::int64_t changed : update(job_id, updates, std::nullopt))
             if (changed < 0)
                 throw std::out_of_range("job " + job_id + " has no recipient " + std::to_string(-changed - 1));
@@ -559,8 +437,8 @@ public:
 
     std::vector<std::int64_t> apply_if(const std::string& job_id, recipient_state expected,
                                        const std::vector<recipient_update>& updates) override {
-        std::lock_guard lock(mutex_);
-        transaction tx(*this);
+        const auto lock = writer_.lock();
+        transaction tx(writer_);
         std::vector<std::int64_t> changed;
         for (std::int64_t index : update(job_id, updates, expected))
             if (index >= 0)
@@ -570,120 +448,136 @@ public:
     }
 
 private:
-    // Rolls back unless committed: a failure half way leaves the store as it was.
-    class transaction {
-    public:
-        explicit transaction(sqlite_job_store& store) : store_(store) { store_.exec("BEGIN IMMEDIATE"); }
-        ~transaction() {
-            if (!committed_)
-                sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        }
-        void commit() {
-            store_.exec("COMMIT");
-            committed_ = true;
-        }
+    static std::int64_t clamp(std::size_t limit) { return static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)); }
 
-    private:
-        sqlite_job_store& store_;
-        bool committed_ = false;
-    };
+    std::optional<job> one_job(const std::string& sql, const std::string& key) const {
+        const auto lock = reader_->lock();
+        statement s(*reader_, sql);
+        s.bind(1, key);
+        return s.step() ? std::optional<job>(read_job(s)) : std::nullopt;
+    }
 
-    // Writes the updates (only to recipients in state `expected`, when given); per update, its index
-    // when a row changed, or -(index + 1) when none did.
+    // Moves every recipient of the job in state `from` to `to`, inside the caller's transaction.
+    std::size_t move_all(const std::string& job_id, recipient_state from, recipient_state to, const std::string& code,
+                         const std::string& reason) {
+        const state_filter f = in_state(from);
+        statement s(writer_, "UPDATE recipients " + f.index + " SET state = ?, code = ?, reason = ? WHERE " + f.where);
+        s.bind(1, number(to)).bind(2, code).bind(3, reason).bind(4, job_id);
+        s.run();
+        const std::int64_t moved = writer_.changes();
+        add_counts(job_id, {{number(from), -moved}, {number(to), moved}});
+        return static_cast<std::size_t>(moved);
+    }
+
+    // The state of each recipient the updates name (by index), read a run of neighbours at a time.
+    std::map<std::int64_t, std::int64_t> states_of(const std::string& job_id, const std::vector<recipient_update>& updates) {
+        std::vector<std::int64_t> indexes;
+        indexes.reserve(updates.size());
+        for (const recipient_update& u : updates)
+            indexes.push_back(u.index);
+        std::sort(indexes.begin(), indexes.end());
+        indexes.erase(std::unique(indexes.begin(), indexes.end()), indexes.end());
+        statement s(writer_, "SELECT idx, state FROM recipients WHERE job_id = ? AND idx BETWEEN ? AND ?");
+        std::map<std::int64_t, std::int64_t> states;
+        for (std::size_t first = 0; first < indexes.size();) {
+            std::size_t last = first;
+            while (last + 1 < indexes.size() && indexes[last + 1] == indexes[last] + 1)
+                ++last;
+            s.bind(1, job_id).bind(2, indexes[first]).bind(3, indexes[last]);
+            while (s.step())
+                states.emplace_hint(states.end(), s.integer(0), s.integer(1));
+            s.reset();
+            first = last + 1;
+        }
+        return states;
+    }
+
+    // Writes the updates that find their recipient (in state `expected`, when given; held to the
+    // cancel when the job is cancelled); per update, its index when it was written, or
+    // -(index + 1) when not. Neighbours that write the same values are one statement.
     std::vector<std::int64_t> update(const std::string& job_id, const std::vector<recipient_update>& updates,
                                      std::optional<recipient_state> expected) {
-        statement s(db_, expected ? "UPDATE recipients SET state = ?, step = ?, attempts = ?, next_attempt_at_ms = ?, "
-                                    "provider = ?, message_id = ?, code = ?, reason = ?, history = ? "
-                                    "WHERE job_id = ? AND idx = ? AND state = ?"
-                                  : "UPDATE recipients SET state = ?, step = ?, attempts = ?, next_attempt_at_ms = ?, "
-                                    "provider = ?, message_id = ?, code = ?, reason = ?, history = ? "
-                                    "WHERE job_id = ? AND idx = ?");
-        statement flag(db_, "SELECT cancelled FROM jobs WHERE id = ?");
+        statement flag(writer_, "SELECT cancelled FROM jobs WHERE id = ?");
         flag.bind(1, job_id);
         const bool cancelled = flag.step() && flag.integer(0) != 0;
+        std::map<std::int64_t, std::int64_t> states = states_of(job_id, updates);
+        std::vector<recipient_update> writes;
         std::vector<std::int64_t> changed;
+        count_changes counts;
         changed.reserve(updates.size());
         for (recipient_update u : updates) {
-            if (cancelled && !stop_at_cancel(u)) {
+            const auto found = states.find(u.index);
+            if (found == states.end() || (expected && found->second != number(*expected)) ||
+                (cancelled && !stop_at_cancel(u))) {
                 changed.push_back(-(u.index + 1));
                 continue;
             }
-            s.bind(1, static_cast<std::int64_t>(u.state)).bind(2, static_cast<std::int64_t>(u.step))
-                .bind(3, static_cast<std::int64_t>(u.attempts)).bind(4, u.next_attempt_at_ms).bind(5, u.provider)
-                .bind(6, u.message_id).bind(7, u.code).bind(8, u.reason).bind(9, u.history_json).bind(10, job_id)
-                .bind(11, u.index);
-            if (expected)
-                s.bind(12, static_cast<std::int64_t>(*expected));
-            s.run();
-            changed.push_back(sqlite3_changes(db_) == 1 ? u.index : -(u.index + 1));
+            --counts[found->second];
+            ++counts[number(u.state)];
+            found->second = number(u.state);  // a second update of the same recipient sees this one
+            changed.push_back(u.index);
+            writes.push_back(std::move(u));
         }
+        write_runs(job_id, writes);
+        add_counts(job_id, counts);
         return changed;
     }
 
-    void insert_recipients(const std::string& job_id, const std::vector<recipient>& recipients) {
-        statement insert(db_, "INSERT INTO recipients (job_id, idx, recipient, ref, params, state, step, attempts, "
-                              "next_attempt_at_ms, provider, message_id, code, reason, history) "
-                              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-        for (const recipient& r : recipients) {
-            insert.bind(1, job_id).bind(2, r.index).bind(3, r.to).bind(4, r.ref).bind(5, r.params_json)
-                .bind(6, static_cast<std::int64_t>(r.state)).bind(7, static_cast<std::int64_t>(r.step))
-                .bind(8, static_cast<std::int64_t>(r.attempts)).bind(9, r.next_attempt_at_ms).bind(10, r.provider)
-                .bind(11, r.message_id).bind(12, r.code).bind(13, r.reason).bind(14, r.history_json);
-            insert.run();
-        }
-        std::map<recipient_state, std::int64_t> arrived;
-        for (const recipient& r : recipients)
-            ++arrived[r.state];
-        statement count(db_, "INSERT INTO job_counts (job_id, state, count) VALUES (?, ?, ?) "
-                             "ON CONFLICT (job_id, state) DO UPDATE SET count = count + excluded.count");
-        for (const auto& [state, n] : arrived) {
-            count.bind(1, job_id).bind(2, static_cast<std::int64_t>(state)).bind(3, n);
-            count.run();
+    void write_runs(const std::string& job_id, const std::vector<recipient_update>& writes) {
+        statement s(writer_, "UPDATE recipients SET state = ?, step = ?, attempts = ?, next_attempt_at_ms = ?, provider = ?, "
+                             "message_id = ?, code = ?, reason = ?, history = ? WHERE job_id = ? AND idx BETWEEN ? AND ?");
+        for (std::size_t first = 0; first < writes.size();) {
+            std::size_t last = first;
+            while (last + 1 < writes.size() && writes[last + 1].index == writes[last].index + 1 &&
+                   same_values(writes[last + 1], writes[first]))
+                ++last;
+            const recipient_update& u = writes[first];
+            s.bind(1, number(u.state)).bind(2, static_cast<std::int64_t>(u.step)).bind(3, static_cast<std::int64_t>(u.attempts))
+                .bind(4, u.next_attempt_at_ms).bind(5, u.provider).bind(6, u.message_id).bind(7, u.code).bind(8, u.reason)
+                .bind(9, u.history_json).bind(10, job_id).bind(11, u.index).bind(12, writes[last].index);
+            s.run();
+            first = last + 1;
         }
     }
 
-    void exec(const char* sql) {
-        char* message = nullptr;
-        if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-            sqlite3_free(message);
-            fail(db_, "store " + file_);
+    void add_counts(const std::string& job_id, const count_changes& counts) {
+        statement add(writer_, "INSERT INTO job_counts (job_id, state, count) VALUES (?, ?, ?) "
+                               "ON CONFLICT (job_id, state) DO UPDATE SET count = count + excluded.count");
+        for (const auto& [state, n] : counts) {
+            if (n == 0)
+                continue;
+            add.bind(1, job_id).bind(2, state).bind(3, n);
+            add.run();
         }
+    }
+
+    void insert_recipients(const std::string& job_id, const std::vector<recipient>& recipients) {
+        statement insert(writer_, "INSERT INTO recipients (job_id, idx, recipient, ref, params, state, step, attempts, "
+                                  "next_attempt_at_ms, provider, message_id, code, reason, history) "
+                                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        count_changes arrived;
+        for (const recipient& r : recipients) {
+            insert.bind(1, job_id).bind(2, r.index).bind(3, r.to).bind(4, r.ref).bind(5, r.params_json)
+                .bind(6, number(r.state)).bind(7, static_cast<std::int64_t>(r.step))
+                .bind(8, static_cast<std::int64_t>(r.attempts)).bind(9, r.next_attempt_at_ms).bind(10, r.provider)
+                .bind(11, r.message_id).bind(12, r.code).bind(13, r.reason).bind(14, r.history_json);
+            insert.run();
+            ++arrived[number(r.state)];
+        }
+        add_counts(job_id, arrived);
     }
 
     // A file that reaches `max_bytes` refuses further growth with SQLITE_FULL, as a full disk would.
     void limit_size(std::int64_t max_bytes) {
-        statement page(db_, "PRAGMA page_size");
+        statement page(writer_, "PRAGMA page_size");
         const std::int64_t page_size = page.step() ? page.integer(0) : 4096;
-        exec(("PRAGMA max_page_count = " + std::to_string(std::max<std::int64_t>(max_bytes / page_size, 1))).c_str());
-    }
-
-    int user_version() {
-        statement s(db_, "PRAGMA user_version");
-        return s.step() ? static_cast<int>(s.integer(0)) : 0;
-    }
-
-    // Schema changes are numbered migrations; a file from a newer build is refused, not guessed at.
-    void migrate() {
-        const int found = user_version();
-        if (found > sqlite_schema_version)
-            throw store_error("store " + file_ + " has schema version " + std::to_string(found) +
-                              ", newer than this switchboard's " + std::to_string(sqlite_schema_version) +
-                              ": run the newer switchboard, or point the store at another file");
-        if (found == sqlite_schema_version)
-            return;
-        transaction tx(*this);
-        if (found < 1)
-            exec(schema_v1);
-        if (found < 2)
-            exec(schema_v2);
-        exec(("PRAGMA user_version = " + std::to_string(sqlite_schema_version)).c_str());
-        tx.commit();
+        writer_.exec("PRAGMA max_page_count = " + std::to_string(std::max<std::int64_t>(max_bytes / page_size, 1)));
     }
 
     std::string file_;
-    exclusive_hold hold_;   // released after db_ is closed: members are destroyed in reverse order
-    sqlite3* db_ = nullptr;
-    mutable std::mutex mutex_;
+    exclusive_hold hold_;                  // released after both connections close: members die in reverse order
+    connection writer_;
+    std::unique_ptr<connection> reader_;   // opened once the writer has made the schema
 };
 
 } // namespace

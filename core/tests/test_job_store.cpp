@@ -377,7 +377,7 @@ TEST_CASE("sqlite job store: unusable files are refused with one clear error", "
             sqlite3_close(db);
         }
         CHECK_THROWS_WITH(open_sqlite_job_store(file.path),
-                          Catch::Contains("has schema version 99, newer than this switchboard's 2"));
+                          Catch::Contains("has schema version 99, newer than this switchboard's 3"));
     }
     SECTION("a version 1 file is migrated, and its jobs and recipients are kept") {
         scratch_file file;

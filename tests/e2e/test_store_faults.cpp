@@ -100,7 +100,11 @@ TEST_CASE("store: a finished job left with recipients 'in a call' is repaired at
     {
         sqlite3* db = nullptr;
         REQUIRE(sqlite3_open((sandbox.config_file().parent_path() / "switchboard.db").c_str(), &db) == SQLITE_OK);
-        CHECK(sqlite3_exec(db, "UPDATE recipients SET state = 1 WHERE idx < 10", nullptr, nullptr, nullptr) == SQLITE_OK);
+        CHECK(sqlite3_exec(db, "UPDATE recipients SET state = 1 WHERE idx < 10; "
+                               "UPDATE job_counts SET count = count - 10 WHERE state = 2; "
+                               "INSERT INTO job_counts (job_id, state, count) SELECT job_id, 1, 10 FROM job_counts WHERE state = 2 "
+                               "ON CONFLICT (job_id, state) DO UPDATE SET count = count + 10",
+                           nullptr, nullptr, nullptr) == SQLITE_OK);
         sqlite3_close(db);
     }
     sandbox.start_daemon();
