@@ -161,7 +161,11 @@ void read_providers(const json::object& doc, daemon_config& out, checker& check)
         const json::object* p = check.object(&value, path);
         if (p == nullptr)
             continue;
-        check.unknown_keys(*p, path, {"plugin", "config", "rate_limits", "max_recipients_per_call", "receipt_token"});
+        check.unknown_keys(*p, path, {"plugin", "config", "rate_limits", "max_recipients_per_call", "calls_in_flight",
+                                      "receipt_token"});
+        if (p->contains("calls_in_flight"))
+            out.dispatch.in_flight_limits.emplace(
+                std::string(name), static_cast<std::size_t>(check.integer(*p, "calls_in_flight", path, 1, 1, 256)));
         // A lower per-call limit than the plugin's own, e.g. when the plugin's settings lower it.
         if (p->contains("max_recipients_per_call"))
             out.dispatch.batch_limits.emplace(
@@ -227,7 +231,9 @@ void read_dispatch(const json::object& doc, daemon_config& out, checker& check) 
     const json::object* d = check.object(doc.if_contains("dispatch"), "dispatch");
     if (d == nullptr)
         return;
-    check.unknown_keys(*d, "dispatch", {"max_attempts", "base_backoff_ms", "max_backoff_ms", "receipt_poll_ms"});
+    check.unknown_keys(*d, "dispatch", {"max_attempts", "base_backoff_ms", "max_backoff_ms", "receipt_poll_ms", "calls_in_flight"});
+    out.dispatch.calls_in_flight = static_cast<std::size_t>(
+        check.integer(*d, "calls_in_flight", "dispatch", static_cast<std::int64_t>(out.dispatch.calls_in_flight), 1, 256));
     out.dispatch.receipt_poll = std::chrono::milliseconds(
         check.integer(*d, "receipt_poll_ms", "dispatch", out.dispatch.receipt_poll.count(), 10, 86'400'000));
     out.dispatch.max_attempts = static_cast<int>(check.integer(*d, "max_attempts", "dispatch", out.dispatch.max_attempts, 1, 100));

@@ -58,13 +58,17 @@ http::response<http::string_body> to_beast(const http_server_response& r, unsign
 
 struct http_server::impl : std::enable_shared_from_this<impl> {
     net::any_io_executor io;
+    net::any_io_executor work;
     tcp::acceptor acceptor;
+    http_quick_handler quick;
     http_handler handler;
     http_server_limits limits;
 
     // The acceptor lives on a strand, so stop() from any thread never races a pending accept.
-    impl(net::any_io_executor executor, const std::string& listen, http_handler h, http_server_limits l)
-        : io(executor), acceptor(net::make_strand(executor)), handler(std::move(h)), limits(l) {
+    impl(net::any_io_executor io_executor, net::any_io_executor work_executor, const std::string& listen,
+         http_quick_handler q, http_handler h, http_server_limits l)
+        : io(io_executor), work(std::move(work_executor)), acceptor(net::make_strand(io_executor)), quick(std::move(q)),
+          handler(std::move(h)), limits(l) {
         const tcp::endpoint endpoint = parse_listen(listen);
         boost::system::error_code ec;
         acceptor.open(endpoint.protocol(), ec);
@@ -108,6 +112,17 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         }
     }
 
+    // The handler's answer, on the work executor; a handler that throws is a 500, with the reason logged.
+    net::awaitable<http_server_response> answer(const http_server_request& request) {
+        try {
+            co_return handler(request);
+        } catch (const std::exception& e) {
+            // The path only: a query may carry a secret (a receipt URL's token).
+            spdlog::error("{} {}: {}", request.method, request.target.substr(0, request.target.find('?')), e.what());
+        }
+        co_return http_server_response{500, "application/json", error_body("internal", "the server failed; see its log")};
+    }
+
     net::awaitable<void> serve(beast::tcp_stream stream) {
         const auto self = shared_from_this();
         beast::flat_buffer buffer;
@@ -140,17 +155,12 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
                                         std::move(raw.body()), {}};
             for (const auto& field : raw)
                 request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-            http_server_response response;
-            try {
-                response = handler(request);
-            } catch (const std::exception& e) {
-                // The path only: a query may carry a secret (a receipt URL's token).
-                spdlog::error("{} {}: {}", request.method, request.target.substr(0, request.target.find('?')), e.what());
-                response = {500, "application/json", error_body("internal", "the server failed; see its log")};
-            }
+            std::optional<http_server_response> response = quick ? quick(request) : std::nullopt;
+            if (!response)
+                response = co_await net::co_spawn(work, answer(request), net::use_awaitable);
             const bool keep_alive = raw.keep_alive();
             stream.expires_after(limits.header_timeout);
-            const http::response<http::string_body> message = to_beast(response, raw.version(), keep_alive);
+            const http::response<http::string_body> message = to_beast(*response, raw.version(), keep_alive);
             auto [write_ec, written] = co_await http::async_write(stream, message, tuple_awaitable);
             if (write_ec || !keep_alive)
                 co_return;
@@ -158,9 +168,9 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     }
 };
 
-http_server::http_server(net::any_io_executor executor, const std::string& listen, http_handler handler,
-                         http_server_limits limits)
-    : impl_(std::make_shared<impl>(std::move(executor), listen, std::move(handler), limits)) {
+http_server::http_server(net::any_io_executor io, net::any_io_executor work, const std::string& listen,
+                         http_quick_handler quick, http_handler handler, http_server_limits limits)
+    : impl_(std::make_shared<impl>(std::move(io), std::move(work), listen, std::move(quick), std::move(handler), limits)) {
     net::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), net::detached);
 }
 

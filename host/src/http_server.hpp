@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,13 +35,17 @@ struct http_server_limits {
 };
 
 using http_handler = std::function<http_server_response(const http_server_request&)>;
+// Answers a request, or declines it (nullopt); runs on the I/O thread, so it must never block.
+using http_quick_handler = std::function<std::optional<http_server_response>(const http_server_request&)>;
 
 class http_server {
 public:
-    // Listens on `listen` ("HOST:PORT"; port 0 picks a free one). Throws std::runtime_error when
-    // the address is malformed or cannot be bound.
-    http_server(boost::asio::any_io_executor executor, const std::string& listen, http_handler handler,
-                http_server_limits limits);
+    // Listens on `listen` ("HOST:PORT"; port 0 picks a free one), with connections on `io`. Each
+    // request goes to `quick` first, on the I/O thread; what it declines goes to `handler`, which
+    // runs on `work` (its own threads: store calls and phone parsing never hold the sockets up).
+    // Throws std::runtime_error when the address is malformed or cannot be bound.
+    http_server(boost::asio::any_io_executor io, boost::asio::any_io_executor work, const std::string& listen,
+                http_quick_handler quick, http_handler handler, http_server_limits limits);
     ~http_server();
 
     // "http://127.0.0.1:8080": where the server actually listens.

@@ -276,8 +276,6 @@ http_server_response jobs_api::handle(const http_server_request& request) {
         return error(400, "invalid_request", "the request target is not a valid path");
     const std::string path = url->path();
     try {
-        if (path == "/healthz" && request.method == "GET")
-            return reply(200, json::object{{"status", "ok"}});
         if (path == "/readyz" && request.method == "GET") {
             store_.find_job("");  // the store answers: a store that fails throws store_error, answered 503
             return reply(200, json::object{{"status", "ready"}});
@@ -467,6 +465,7 @@ http_server_response jobs_api::cancel(const std::string& job_id, const std::stri
         return error(409, "conflict", "job " + job_id + " is finished: there is nothing left to cancel");
     // Whatever calls under way bring back, the job sends nothing more (the store holds it to that).
     const std::size_t cancelled = store_.cancel_job(job_id);
+    dispatcher_.wake(job_id);
     // With nothing in a call the job is over now, even if its sender sleeps until a later time.
     if (store_.count_by_state(job_id).at(core::recipient_state::sending) == 0)
         store_.finish_job(job_id, now_ms());

@@ -22,6 +22,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -82,10 +83,14 @@ int serve(const std::filesystem::path& config_file) {
         const std::unique_ptr<core::job_store> store = open_store(config);
         const core::provider_map providers = create_providers(config);
 
-        const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
-        net::io_context io(static_cast<int>(threads));
+        // Sockets on the I/O threads; store calls, plugin codecs and API handlers on the work pool, so
+        // that neither a slow disk nor a large submission ever holds a connection up.
+        const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+        const unsigned io_threads = std::max(1u, cores / 2);
+        net::io_context io(static_cast<int>(io_threads));
+        net::thread_pool work(std::max(4u, cores));
         core::http_client http(io.get_executor(), config.http);
-        core::dispatcher dispatcher(io.get_executor(), *store, config.routes, providers, http, config.dispatch);
+        core::dispatcher dispatcher(work.get_executor(), *store, config.routes, providers, http, config.dispatch);
         jobs_api api(*store, dispatcher, config.routes, providers, config.default_region);
         std::map<std::string, std::string> receipt_tokens;
         for (const provider_config& p : config.providers) {
@@ -116,8 +121,14 @@ int serve(const std::filesystem::path& config_file) {
             // Vendors push receipts without an API key: their plugin (and token) vouches for them.
             return r.target.rfind(receipts_path_prefix, 0) == 0 ? receipts.handle(r) : guarded_api(r);
         };
+        // Liveness on the I/O thread itself: it answers while every worker is busy.
+        const auto liveness = [](const http_server_request& r) -> std::optional<http_server_response> {
+            if (r.method == "GET" && r.target.substr(0, r.target.find('?')) == "/healthz")
+                return http_server_response{200, "application/json", R"({"status":"ok"})"};
+            return std::nullopt;
+        };
         // The port before any work: a start that cannot listen must leave the store as it found it.
-        http_server server(io.get_executor(), config.listen, route_request, limits);
+        http_server server(io.get_executor(), work.get_executor(), config.listen, liveness, route_request, limits);
         dispatcher.resume_unfinished();
         dispatcher.start_receipt_polling();
         net::co_spawn(io, keep_retention(*store, config.retention), [](std::exception_ptr error) {
@@ -150,11 +161,13 @@ int serve(const std::filesystem::path& config_file) {
         spdlog::info("serving {} provider(s), {} route(s) on {}", providers.size(), config.routes.size(), server.url());
 
         std::vector<std::thread> pool;
-        for (unsigned i = 1; i < threads; ++i)
+        for (unsigned i = 1; i < io_threads; ++i)
             pool.emplace_back([&io] { io.run(); });
         io.run();
         for (std::thread& t : pool)
             t.join();
+        work.stop();
+        work.join();
         try {
             if (const std::size_t abandoned = dispatcher.abandon_in_flight(); abandoned > 0)
                 spdlog::warn("stopped with {} recipient(s) still in a vendor call: recorded as unknown, not resent",

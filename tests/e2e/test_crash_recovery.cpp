@@ -69,7 +69,7 @@ TEST_CASE("crash: a job accepted with 202 survives SIGKILL, resumes, and nobody 
     CHECK(counts.at("queued") == 0);
     CHECK(counts.at("sending") == 0);
     CHECK(accepted + unknown == recipients);
-    CHECK(unknown <= 1000);  // at most the one call in flight when the daemon died
+    CHECK(unknown <= 4000);  // at most the calls in flight when the daemon died (calls_in_flight: 4)
 
     const vendor_view vendor = what_the_vendor_took(sandbox);
     CHECK(vendor.accepted_twice == 0);
@@ -97,13 +97,13 @@ TEST_CASE("crash: a daemon killed right after answering 202 still has the whole 
     CHECK(total == 3000);
 }
 
-TEST_CASE("shutdown: SIGTERM lets the call in flight finish and exits 0, and the job resumes at restart",
+TEST_CASE("shutdown: SIGTERM lets the calls in flight finish and exits 0, and the job resumes at restart",
           "[e2e][shutdown]") {
     sandbox_options options;
     options.durable = true;
     options.faults_json = R"({"delay": 1, "delay_ms": 300})";
     uspeedo_sandbox sandbox(options);
-    const std::string job = sandbox.submit(numbered_recipients(3000));
+    const std::string job = sandbox.submit(numbered_recipients(10'000));
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (sandbox.send_calls().empty() && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -112,13 +112,13 @@ TEST_CASE("shutdown: SIGTERM lets the call in flight finish and exits 0, and the
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     const std::size_t calls_before_restart = sandbox.send_calls().size();
-    CHECK(calls_before_restart < 3);
+    CHECK(calls_before_restart < 10);
 
     sandbox.start_daemon();
     const json::object finished = sandbox.wait_finished(job);
-    CHECK(finished.at("counts").at("accepted") == 3000);
-    CHECK(finished.at("counts").at("unknown") == 0);  // the call in flight was let finish
-    CHECK(sandbox.send_calls().size() == 3);
+    CHECK(finished.at("counts").at("accepted") == 10'000);
+    CHECK(finished.at("counts").at("unknown") == 0);  // the calls in flight were let finish
+    CHECK(sandbox.send_calls().size() == 10);
     CHECK(what_the_vendor_took(sandbox).accepted_twice == 0);
 }
 

@@ -333,7 +333,7 @@ TEST_CASE("crash: a daemon killed while receipts arrive resumes; nobody is taken
     CHECK(counts.at("sending") == 0);
     CHECK(counts.at("awaiting_receipt") == 0);
     const std::int64_t unknown = counts.at("unknown").as_int64();
-    CHECK(unknown <= 1000);
+    CHECK(unknown <= 4000);  // at most the calls in flight at the kill (calls_in_flight: 4)
 
     // No vendor took anyone twice; whoever CAMS never took is unknown (claimed for the call the kill
     // cut short); and whoever SMS took is someone whose WhatsApp receipt never reached the daemon

@@ -1,5 +1,7 @@
 // The dispatcher: takes a stored job and sends its recipients through their route, batch by batch,
-// recording every outcome in the store. One coroutine per job on the shared io executor.
+// recording every outcome in the store. Each job runs on a strand of the work executor (a thread
+// pool, never the threads that serve the API or drive sockets): store calls and plugin codecs run
+// there, and several calls of one job may be out at once, up to each provider's calls_in_flight.
 #pragma once
 
 #include <switchboard/core/http_message.hpp>
@@ -14,12 +16,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace switchboard::core {
 
+class call_slots;
 class dispatch_observer;
 class http_client;
 struct http_result;
@@ -39,6 +43,8 @@ struct dispatch_options {
     std::chrono::milliseconds max_backoff{30'000};
     std::map<std::string, rate_override, std::less<>> rate_overrides;  // by provider instance
     std::map<std::string, std::size_t, std::less<>> batch_limits;     // by instance, under the manifest's
+    std::size_t calls_in_flight = 4;                   // calls out at once to one instance, over all jobs
+    std::map<std::string, std::size_t, std::less<>> in_flight_limits;  // by instance, instead of calls_in_flight
     std::chrono::milliseconds receipt_poll{30'000};   // how often pull-receipt providers are asked
 };
 
@@ -57,12 +63,13 @@ struct receipt_tally {
 
 class dispatcher {
 public:
-    // Paces each provider instance at the limits its plugin's manifest declares.
-    dispatcher(boost::asio::any_io_executor executor, job_store& store, const route_map& routes,
+    // Jobs run on `work`; each provider instance is paced at the limits its plugin's manifest
+    // declares (or the options override).
+    dispatcher(boost::asio::any_io_executor work, job_store& store, const route_map& routes,
                const provider_map& providers, http_client& http, dispatch_options options = {});
     ~dispatcher();
 
-    // Starts sending a stored job in the background.
+    // Starts sending a stored job in the background (nothing when it runs already).
     void start(const std::string& job_id);
 
     // Resumes every unfinished job in the store, as after a restart. Recipients that were inside a
@@ -70,16 +77,17 @@ public:
     // they are not sent again. Returns how many jobs it resumed.
     std::size_t resume_unfinished();
 
+    // Something changed for the job outside its loop (a cancel, a receipt): it looks again now
+    // instead of at its next due time. Thread safe; nothing when the job does not run here.
+    void wake(const std::string& job_id);
+
     // Graceful stop: no job starts another vendor call; calls already out run to their end.
-    void stop_sending() noexcept { stopping_ = true; }
+    void stop_sending();
     // Vendor calls under way right now.
     int calls_in_flight() const noexcept { return *in_flight_; }
     // Marks every recipient still inside a vendor call as `unknown` (for a stop whose grace
     // period ran out). Returns how many.
     std::size_t abandon_in_flight();
-
-    // Sends a stored job until every recipient is final.
-    boost::asio::awaitable<void> run(std::string job_id);
 
     // Applies delivery receipts a provider instance's plugin parsed ({"receipts": [...]}): a
     // delivered one settles its recipient, an undelivered one moves it on along its route.
@@ -100,8 +108,24 @@ public:
     enum class call_outcome { accepted, rejected, transient, unknown };
 
 private:
-    boost::asio::awaitable<void> send_batch(const job& j, const route& rt, const provider_instance& provider,
+    struct running_job;
+    struct job_plan;
+
+    // Sends a stored job until every recipient is final.
+    boost::asio::awaitable<void> run(std::string job_id, std::shared_ptr<running_job> self);
+    // The recipients due now at one step, up to its provider's batch size, screened for that step.
+    std::vector<recipient> next_batch(const job_plan& plan);
+    // Takes a slot and the rate's turn for `candidates`, claims them, and starts their call.
+    boost::asio::awaitable<void> start_call(std::shared_ptr<const job_plan> plan, std::shared_ptr<running_job> self,
+                                            std::vector<recipient> candidates);
+    // Sleeps until `wake_at_ms` (at most an hour at a time), or until woken.
+    boost::asio::awaitable<void> sleep(running_job& self, std::int64_t wake_at_ms);
+    // What the loop does when nothing is due: returns false when the job is over.
+    boost::asio::awaitable<bool> wait_for_work(const job_plan& plan, running_job& self);
+    boost::asio::awaitable<void> send_batch(std::shared_ptr<const job_plan> plan, const provider_instance& provider,
                                             std::vector<recipient> batch);
+    // Fails what was not sent by the job's deadline, and closes its receipt waits.
+    void expire(const job& j);
     // Decides one recipient's next state after a call: accepted (or awaiting its receipt), retried
     // at `retry_at_ms` while attempts last, or, failed for good, on to the next step.
     void settle(recipient_update& u, const route& rt, call_outcome outcome, const std::string& code,
@@ -167,14 +191,17 @@ private:
     // Waits until the provider's rate limits let a call with `recipients` go out.
     boost::asio::awaitable<void> pace(const std::string& provider, std::size_t recipients);
 
-    boost::asio::any_io_executor executor_;
+    boost::asio::any_io_executor work_;
     job_store& store_;
     const route_map& routes_;
     const provider_map& providers_;
     http_client& http_;
     dispatch_options options_;
     std::map<std::string, std::unique_ptr<rate_limiter>, std::less<>> limiters_;
+    std::map<std::string, std::unique_ptr<call_slots>, std::less<>> slots_;
     std::map<std::string, std::pair<double, double>, std::less<>> paces_;   // requests/s, recipients/s
+    std::mutex running_mutex_;
+    std::map<std::string, std::shared_ptr<running_job>, std::less<>> running_;   // jobs this process sends now
     std::atomic<bool> stopping_{false};
     std::atomic<dispatch_observer*> observer_{nullptr};
     std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);

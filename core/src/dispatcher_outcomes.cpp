@@ -1,0 +1,183 @@
+// What a vendor call's answer means for each recipient of its batch: accepted (or waiting for its
+// receipt), retried after a backoff, or failed at its step and on to the next.
+#include <switchboard/core/dispatcher.hpp>
+
+#include <switchboard/core/dispatch_observer.hpp>
+#include <switchboard/core/http_client.hpp>
+#include <switchboard/core/plugin.hpp>
+#include <switchboard/core/rate_limiter.hpp>
+#include <switchboard/core/unix_time.hpp>
+
+#include "dispatch_status.hpp"
+#include "route_progress.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <random>
+
+namespace switchboard::core {
+
+namespace json = boost::json;
+
+void dispatcher::settle(recipient_update& u, const route& rt, call_outcome outcome, const std::string& code,
+                        const std::string& reason, std::int64_t retry_at_ms) {
+    const route_step& step = rt.steps.at(static_cast<std::size_t>(u.step));
+    const std::int64_t now = unix_now_ms();
+    // A vendor that drops repeats of an item (VMS) may be sent it again after an unknown outcome.
+    const bool resendable = outcome == call_outcome::unknown && step.on_unknown == unknown_outcome_policy::resend;
+    if ((outcome == call_outcome::transient || resendable) && u.attempts < options_.max_attempts) {
+        u.state = recipient_state::queued;
+        u.code = code;
+        u.reason = reason;
+        u.next_attempt_at_ms = retry_at_ms;
+        return;
+    }
+    const std::string gave_up = "gave up after " + std::to_string(u.attempts) + " attempts: " + reason;
+    switch (outcome) {
+    case call_outcome::accepted:
+        u.code.clear();
+        u.reason.clear();
+        // Without a message id no receipt can ever be matched to it: there is nothing to wait for.
+        if (step.receipt_wait_ms > 0 && !u.message_id.empty()) {
+            u.state = recipient_state::awaiting_receipt;
+            u.next_attempt_at_ms = now + step.receipt_wait_ms;
+        } else {
+            u.state = recipient_state::accepted;
+            record_step(u, rt, {step_result::accepted, "", ""}, now);
+        }
+        return;
+    case call_outcome::transient:
+    case call_outcome::rejected:
+        record_step(u, rt, {step_result::failed, code, outcome == call_outcome::transient ? gave_up : reason}, now);
+        fall_back(u, rt, now);
+        return;
+    case call_outcome::unknown:
+        record_step(u, rt, {step_result::unknown, code, resendable ? gave_up : reason}, now);
+        if (step.on_unknown == unknown_outcome_policy::next_step) {
+            fall_back(u, rt, now);
+            return;
+        }
+        u.state = recipient_state::unknown;
+        u.code = code;
+        u.reason = (resendable ? gave_up : reason) + "; not sent again, to avoid a double send";
+        return;
+    }
+}
+
+void dispatcher::apply_outcomes(const std::string& outcomes_json, const route& rt, const std::vector<recipient>& batch,
+                                std::vector<recipient_update>& updates,
+                                const std::function<std::int64_t(std::int64_t)>& retry_at) {
+    std::map<std::string, std::size_t, std::less<>> position;
+    for (std::size_t i = 0; i < batch.size(); ++i)
+        position.emplace(std::to_string(batch[i].index), i);
+    std::vector<bool> settled(batch.size(), false);
+
+    const json::value doc = json::parse(outcomes_json);
+    for (const json::value& item : doc.at("outcomes").as_array()) {
+        const json::object& o = item.as_object();
+        const auto text = [&o](std::string_view key) {
+            const json::value* v = o.if_contains(key);
+            return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+        };
+        auto it = position.find(text("id"));
+        if (it == position.end() || settled[it->second])
+            continue;
+        const std::size_t i = it->second;
+        settled[i] = true;
+        const std::string result = text("result");
+        const json::value* retry = o.if_contains("retry_after_ms");
+        const std::int64_t retry_after = retry != nullptr && retry->is_int64() ? retry->get_int64() : -1;
+        if (result == "accepted") {
+            updates[i].message_id = text("message_id");
+            settle(updates[i], rt, call_outcome::accepted, "", "", 0);
+        } else if (result == "rejected") {
+            settle(updates[i], rt, call_outcome::rejected, text("code"), text("reason"), 0);
+        } else if (result == "transient") {
+            settle(updates[i], rt, call_outcome::transient, text("code"), text("reason"), retry_at(retry_after));
+        } else {
+            settle(updates[i], rt, call_outcome::unknown, text("code"), text("reason"), retry_at(-1));
+        }
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i)
+        if (!settled[i])
+            settle(updates[i], rt, call_outcome::unknown, "no_outcome", "the provider reported no outcome for it",
+                   retry_at(-1));
+}
+
+std::int64_t dispatcher::backoff_ms(int attempts, std::int64_t retry_after_ms) {
+    thread_local std::mt19937_64 random(std::random_device{}());
+    const std::int64_t ceiling = std::min<std::int64_t>(options_.max_backoff.count(),
+                                                        options_.base_backoff.count() << std::min(attempts, 20));
+    const std::int64_t jittered = std::uniform_int_distribution<std::int64_t>(0, std::max<std::int64_t>(ceiling, 1))(random);
+    return std::max(jittered, retry_after_ms);
+}
+
+std::function<std::int64_t(std::int64_t)> dispatcher::batch_retry_clock(const std::vector<recipient>& batch) {
+    // One backoff and one time for the whole batch, so that what failed together is retried together.
+    int most_attempts = 0;
+    for (const recipient& r : batch)
+        most_attempts = std::max(most_attempts, r.attempts);
+    const std::int64_t jitter_ms = backoff_ms(most_attempts, -1);
+    const std::int64_t answered_at = unix_now_ms();
+    return [jitter_ms, answered_at](std::int64_t retry_after_ms) { return answered_at + std::max(jitter_ms, retry_after_ms); };
+}
+
+std::vector<recipient_update> dispatcher::settle_batch(const route& rt, const std::vector<recipient>& batch,
+                                                       call_outcome outcome, const std::string& code,
+                                                       const std::string& reason, std::int64_t retry_after_ms) {
+    const auto retry_at = batch_retry_clock(batch);
+    std::vector<recipient_update> updates;
+    for (const recipient& r : batch) {
+        updates.push_back(update_of(r));
+        settle(updates.back(), rt, outcome, code, reason, retry_at(retry_after_ms));
+    }
+    return updates;
+}
+
+std::vector<recipient_update> dispatcher::settle_outcomes(const route& rt, const std::vector<recipient>& batch,
+                                                          const std::string& outcomes_json) {
+    std::vector<recipient_update> updates;
+    for (const recipient& r : batch)
+        updates.push_back(update_of(r));
+    try {
+        apply_outcomes(outcomes_json, rt, batch, updates, batch_retry_clock(batch));
+        return updates;
+    } catch (const std::exception& e) {
+        return settle_batch(rt, batch, call_outcome::unknown, "bad_decode",
+                            std::string("the provider's outcomes cannot be read (") + e.what() +
+                                "); the vendor may have taken the batch",
+                            -1);
+    }
+}
+
+void dispatcher::report_call(const provider_instance& provider, std::size_t recipients, std::string_view outcome,
+                             std::chrono::steady_clock::duration latency) const {
+    if (dispatch_observer* observer = observer_.load())
+        observer->vendor_call(provider.name(), recipients, outcome, latency);
+}
+
+std::vector<recipient_update> dispatcher::settle_answer(const route& rt, const provider_instance& provider,
+                                                        const std::string& document, const http_result& sent,
+                                                        const std::vector<recipient>& batch,
+                                                        std::chrono::steady_clock::duration latency) {
+    if (sent.failure == http_failure::not_sent) {
+        report_call(provider, batch.size(), "not_sent", latency);
+        return settle_batch(rt, batch, call_outcome::transient, "not_sent", sent.error, -1);
+    }
+    if (sent.failure == http_failure::outcome_unknown) {
+        report_call(provider, batch.size(), "unknown", latency);
+        return settle_batch(rt, batch, call_outcome::unknown, "outcome_unknown", sent.error, -1);
+    }
+    const plugin_call_result decoded = provider.decode(document, sent.response);
+    report_call(provider, batch.size(), decoded.ok() ? "ok" : status_name(decoded.status), latency);
+    if (decoded.ok())
+        return settle_outcomes(rt, batch, decoded.json);
+    // A vendor that asks to come back later slows the whole instance down, not just this job.
+    if (decoded.status == SB_STATUS_TRANSIENT && decoded.retry_after_ms > 0)
+        limiters_.at(provider.name())->hold(std::chrono::milliseconds(decoded.retry_after_ms));
+    return settle_batch(rt, batch, decoded.status == SB_STATUS_TRANSIENT ? call_outcome::transient : call_outcome::rejected,
+                        status_name(decoded.status), decoded.error, decoded.retry_after_ms);
+}
+
+} // namespace switchboard::core

@@ -1,0 +1,259 @@
+// Delivery receipts: pushed by vendors to the API, or pulled by polling; each moves its recipient
+// on (delivered, or undelivered and on along the route), and wakes the job it belongs to.
+#include <switchboard/core/dispatcher.hpp>
+
+#include <switchboard/core/dispatch_observer.hpp>
+#include <switchboard/core/http_client.hpp>
+#include <switchboard/core/job_store.hpp>
+#include <switchboard/core/plugin.hpp>
+#include <switchboard/core/unix_time.hpp>
+
+#include "route_progress.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace switchboard::core {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t receipt_query_size = 100;            // message ids per pull-receipt query
+constexpr std::int64_t early_receipt_ttl_ms = 10 * 60'000; // how long a receipt may wait for its call's outcome
+
+} // namespace
+
+namespace {
+
+std::vector<delivery_receipt> read_receipts(const std::string& receipts_json, std::int64_t now) {
+    const json::value doc = json::parse(receipts_json);
+    std::vector<delivery_receipt> out;
+    for (const json::value& item : doc.at("receipts").as_array()) {
+        const json::object& o = item.as_object();
+        const auto text = [&o](std::string_view key) {
+            const json::value* v = o.if_contains(key);
+            return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+        };
+        out.push_back({text("message_id"), text("to"), text("status"), text("code"), text("reason"), now});
+    }
+    return out;
+}
+
+// What a receipt does to a recipient in its current state; nullopt: nothing.
+std::optional<recipient_update> receipt_update(const recipient& r, const route& rt, const delivery_receipt& receipt,
+                                               std::int64_t now) {
+    const bool delivered = receipt.status == "delivered";
+    if (!delivered && receipt.status != "undelivered")
+        return std::nullopt;  // pending: news, but no change
+    recipient_update u = update_of(r);
+    switch (r.state) {
+    case recipient_state::awaiting_receipt:
+        if (delivered) {
+            u.state = recipient_state::delivered;
+            record_step(u, rt, {step_result::delivered, "", ""}, now);
+        } else {
+            record_step(u, rt, {step_result::undelivered, receipt.code, receipt.reason}, now);
+            fall_back(u, rt, now);
+        }
+        return u;
+    case recipient_state::accepted:
+    case recipient_state::unknown:
+        // Final already, and its job may be over: the receipt corrects the record, the route ends here.
+        u.state = delivered ? recipient_state::delivered : recipient_state::failed;
+        u.code = receipt.code;
+        u.reason = delivered ? "" : receipt.reason;
+        record_step(u, rt, {delivered ? step_result::delivered : step_result::undelivered, receipt.code, receipt.reason},
+                    now);
+        return u;
+    default:
+        return std::nullopt;
+    }
+}
+
+} // namespace
+
+receipt_tally dispatcher::apply_receipts(const std::string& provider, const std::string& receipts_json) {
+    const receipt_tally tally = apply_receipt_list(provider, read_receipts(receipts_json, unix_now_ms()), true);
+    if (dispatch_observer* observer = observer_.load())
+        observer->receipts(provider, tally.applied, tally.ignored, tally.unmatched);
+    return tally;
+}
+
+receipt_tally dispatcher::apply_receipt_list(const std::string& provider, const std::vector<delivery_receipt>& receipts,
+                                             bool keep_unmatched) {
+    receipt_tally tally;
+    // Updates per job and per state they expect to find, written together.
+    std::map<std::pair<std::string, recipient_state>, std::vector<recipient_update>> updates;
+    std::map<std::string, route> routes;
+    std::vector<delivery_receipt> unmatched;
+    const std::int64_t now = unix_now_ms();
+    for (const delivery_receipt& receipt : receipts) {
+        if (receipt.message_id.empty()) {
+            ++tally.ignored;
+            continue;
+        }
+        auto found = store_.find_by_message_id(provider, receipt.message_id, receipt.to);
+        if (found.size() > 1) {
+            // A message id reused across jobs (a fixed CAMS task_id): only a recipient still waiting
+            // for this news can be the one it is about.
+            std::erase_if(found, [](const auto& match) { return match.second.state != recipient_state::awaiting_receipt; });
+            if (found.size() != 1) {
+                ++tally.ignored;
+                continue;
+            }
+        }
+        if (found.empty() && receipt.status != "pending") {
+            spdlog::debug("provider {}: a receipt for message {} to {} names no recipient yet", provider,
+                          receipt.message_id, receipt.to);
+            unmatched.push_back(receipt);
+            continue;
+        }
+        for (const auto& [job_id, r] : found) {
+            auto known = routes.find(job_id);
+            if (known == routes.end()) {
+                const std::optional<job> j = store_.find_job(job_id);
+                std::optional<route> rt;
+                if (!j || !unusable_route(*j, rt).empty()) {
+                    ++tally.ignored;  // its job cannot go on; its run() says why
+                    continue;
+                }
+                known = routes.emplace(job_id, std::move(*rt)).first;
+            }
+            if (std::optional<recipient_update> u = receipt_update(r, known->second, receipt, now)) {
+                updates[{job_id, r.state}].push_back(std::move(*u));
+                ++tally.applied;
+            } else {
+                ++tally.ignored;
+            }
+        }
+    }
+    for (const auto& [key, list] : updates) {
+        store_.apply_if(key.first, key.second, list);
+        wake(key.first);  // its loop may have recipients to move on now, or nothing left to wait for
+    }
+    // A receipt may come before its call's outcome is written: kept, it is applied when it is.
+    tally.unmatched = unmatched.size();
+    if (keep_unmatched && !unmatched.empty()) {
+        store_.keep_early_receipts(provider, unmatched, now - early_receipt_ttl_ms);
+        // The outcome may have been written, and its early receipts taken, just before these were
+        // kept: look once more. Taking is atomic, so each receipt is applied once, here or there.
+        std::vector<std::string> now_known;
+        for (const delivery_receipt& receipt : unmatched)
+            if (!store_.find_by_message_id(provider, receipt.message_id, receipt.to).empty())
+                now_known.push_back(receipt.message_id);
+        if (!now_known.empty()) {
+            const receipt_tally late = apply_receipt_list(provider, store_.take_early_receipts(provider, now_known), false);
+            tally.applied += late.applied;
+            tally.ignored += late.ignored;
+            tally.unmatched -= std::min(tally.unmatched, late.applied + late.ignored);
+        }
+    }
+    return tally;
+}
+
+void dispatcher::apply_early_receipts(const provider_instance& provider, const std::vector<recipient_update>& updates) {
+    if (provider.owner().manifest().receipts == "none")
+        return;
+    std::vector<std::string> ids;
+    for (const recipient_update& u : updates)
+        if (!u.message_id.empty() && (ids.empty() || ids.back() != u.message_id))
+            ids.push_back(u.message_id);
+    if (ids.empty())
+        return;
+    const std::vector<delivery_receipt> early = store_.take_early_receipts(provider.name(), ids);
+    if (!early.empty())
+        apply_receipt_list(provider.name(), early, false);
+}
+
+void dispatcher::start_receipt_polling() {
+    for (const auto& [name, instance] : providers_) {
+        if (instance->owner().manifest().receipts != "pull")
+            continue;
+        const provider_instance* provider = instance.get();
+        net::co_spawn(net::make_strand(work_), poll_receipts(*provider), [name = name](std::exception_ptr error) {
+            if (!error)
+                return;
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+                spdlog::error("provider {}: receipt polling stopped: {}", name, e.what());
+            }
+        });
+    }
+}
+
+std::optional<dispatcher::receipt_query> dispatcher::next_receipt_query(const provider_instance& provider,
+                                                                        const std::string& after) {
+    try {
+        const std::vector<std::string> ids = store_.awaiting_message_ids(provider.name(), after, receipt_query_size);
+        if (ids.empty())
+            return std::nullopt;
+        json::array message_ids;
+        for (const std::string& id : ids)
+            message_ids.emplace_back(id);
+        std::string query = json::serialize(json::object{{"message_ids", std::move(message_ids)}, {"since_unix_ms", 0}});
+        plugin_call_result encoded = provider.encode_receipt_query(query, unix_now_ms());
+        if (!encoded.ok()) {
+            spdlog::warn("provider {}: cannot ask for receipts: {}", provider.name(), encoded.error);
+            return std::nullopt;
+        }
+        return receipt_query{std::move(query), std::move(*encoded.request), ids.back(), ids.size() == receipt_query_size};
+    } catch (const std::exception& e) {
+        spdlog::error("provider {}: receipt polling: {}", provider.name(), e.what());
+        return std::nullopt;
+    }
+}
+
+void dispatcher::take_receipt_answer(const provider_instance& provider, const receipt_query& query,
+                                     const http_result& answer) {
+    if (!answer.ok()) {
+        spdlog::warn("provider {}: receipt query failed: {}", provider.name(), answer.error);
+        return;
+    }
+    try {
+        const plugin_call_result decoded = provider.decode_receipt_query(query.query_json, answer.response);
+        if (!decoded.ok()) {
+            spdlog::warn("provider {}: receipt answer refused: {}", provider.name(), decoded.error);
+            return;
+        }
+        // Asked about recipients awaiting receipts: an answer naming none of them is not kept.
+        const receipt_tally tally = apply_receipt_list(provider.name(), read_receipts(decoded.json, unix_now_ms()), false);
+        if (dispatch_observer* observer = observer_.load())
+            observer->receipts(provider.name(), tally.applied, tally.ignored, tally.unmatched);
+        spdlog::debug("provider {}: pulled receipts: {} applied, {} ignored, {} for no known message", provider.name(),
+                      tally.applied, tally.ignored, tally.unmatched);
+    } catch (const std::exception& e) {
+        spdlog::error("provider {}: receipt polling: {}", provider.name(), e.what());
+    }
+}
+
+net::awaitable<void> dispatcher::poll_receipts(const provider_instance& provider) {
+    net::steady_timer timer(co_await net::this_coro::executor);
+    while (!stopping_) {
+        timer.expires_after(options_.receipt_poll);
+        co_await timer.async_wait(net::use_awaitable);
+        // Every message id awaiting a receipt, a query's worth at a time, at the provider's pace.
+        std::string after;
+        for (bool more = true; more && !stopping_;) {
+            std::optional<receipt_query> query = next_receipt_query(provider, after);
+            if (!query)
+                break;
+            after = query->last_message_id;
+            more = query->more;
+            co_await pace(provider.name(), 0);
+            const http_result answer = co_await http_.send(std::move(query->request));
+            take_receipt_answer(provider, *query, answer);
+        }
+    }
+}
+
+} // namespace switchboard::core

@@ -1,0 +1,117 @@
+// Screening: each recipient checked by the plugin of the route step it is at, many per plugin
+// call; those a step refuses move on along the route.
+#include <switchboard/core/dispatcher.hpp>
+
+#include <switchboard/core/job_store.hpp>
+#include <switchboard/core/plugin.hpp>
+#include <switchboard/core/plugin_documents.hpp>
+#include <switchboard/core/unix_time.hpp>
+
+#include "route_progress.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <span>
+#include <stdexcept>
+
+namespace switchboard::core {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t validation_chunk = 1000;
+
+} // namespace
+
+namespace {
+
+// The plugin's verdicts on `recipients` at `step`, in their order: nullopt for a recipient it takes,
+// else {field, reason}.
+std::vector<std::optional<std::pair<std::string, std::string>>>
+validate_at_step(const provider_instance& provider, const route_step& step, const std::vector<const recipient*>& recipients) {
+    std::vector<std::optional<std::pair<std::string, std::string>>> verdicts_out;
+    verdicts_out.reserve(recipients.size());
+    for (std::size_t start = 0; start < recipients.size(); start += validation_chunk) {
+        const std::size_t end = std::min(recipients.size(), start + validation_chunk);
+        const plugin_call_result result =
+            provider.validate(validation_document(step, std::span(recipients).subspan(start, end - start)));
+        if (!result.ok())
+            throw std::runtime_error("provider '" + provider.name() + "' could not validate recipients: " + result.error);
+        const json::value doc = json::parse(result.json);
+        const json::array& verdicts = doc.at("verdicts").as_array();
+        if (verdicts.size() != end - start)
+            throw std::runtime_error("provider '" + provider.name() + "' gave " + std::to_string(verdicts.size()) +
+                                     " verdicts for " + std::to_string(end - start) + " recipients");
+        for (const json::value& item : verdicts) {
+            const json::object& v = item.as_object();
+            if (v.at("ok").as_bool()) {
+                verdicts_out.emplace_back(std::nullopt);
+                continue;
+            }
+            verdicts_out.emplace_back(std::pair{v.contains("field") ? std::string(v.at("field").as_string()) : "",
+                                                v.contains("reason") ? std::string(v.at("reason").as_string())
+                                                                     : "refused by validation"});
+        }
+    }
+    return verdicts_out;
+}
+
+} // namespace
+
+void screen_recipients(const provider_map& providers, const route& r, std::vector<recipient>& recipients,
+                       std::int64_t now_ms) {
+    // Steps in order: one a step refuses moves to a later one, screened in its turn.
+    for (std::size_t s = 0; s < r.steps.size(); ++s) {
+        std::vector<recipient*> at_step;
+        for (recipient& rec : recipients)
+            if (rec.state == recipient_state::queued && rec.step == static_cast<int>(s))
+                at_step.push_back(&rec);
+        if (at_step.empty())
+            continue;
+        const provider_instance& provider = *providers.find(r.steps[s].provider)->second;
+        const auto verdicts = validate_at_step(provider, r.steps[s], {at_step.begin(), at_step.end()});
+        for (std::size_t i = 0; i < at_step.size(); ++i) {
+            if (!verdicts[i])
+                continue;
+            recipient_update u = update_of(*at_step[i]);
+            u.provider = provider.name();
+            record_step(u, r, {step_result::invalid, verdicts[i]->first, verdicts[i]->second}, now_ms);
+            fall_back(u, r, now_ms);
+            apply_update(*at_step[i], u);
+        }
+    }
+}
+
+std::vector<recipient> dispatcher::screen_later_step(const std::string& job_id, const route& rt,
+                                                     std::vector<recipient> candidates) {
+    if (candidates.empty() || candidates.front().step == 0)
+        return candidates;  // the first step's recipients were screened when the job was accepted
+    std::vector<recipient> screened = candidates;
+    try {
+        screen_recipients(providers_, rt, screened, unix_now_ms());
+    } catch (const std::runtime_error& e) {
+        // A plugin that cannot validate fails its step for these, rather than hold them forever.
+        spdlog::error("job {}: {}; its recipients at that step move on", job_id, e.what());
+        for (recipient& r : screened) {
+            recipient_update u = update_of(r);
+            record_step(u, rt, {step_result::invalid, "validation_failed", e.what()}, unix_now_ms());
+            fall_back(u, rt, unix_now_ms());
+            apply_update(r, u);
+        }
+    }
+    std::vector<recipient_update> refused;
+    std::vector<recipient> rest;
+    for (std::size_t i = 0; i < screened.size(); ++i) {
+        if (screened[i].step == candidates[i].step && screened[i].state == recipient_state::queued)
+            rest.push_back(std::move(candidates[i]));
+        else
+            refused.push_back(update_of(screened[i]));
+    }
+    if (!refused.empty())
+        store_.apply_if(job_id, recipient_state::queued, refused);
+    return rest;
+}
+
+} // namespace switchboard::core
