@@ -378,20 +378,19 @@ net::awaitable<void> dispatcher::sleep(running_job& self, std::int64_t wake_at_m
 
 std::vector<recipient> dispatcher::claim(const std::string& job_id, const std::string& provider,
                                          std::vector<recipient> candidates) {
-    std::vector<recipient_update> sending;
-    sending.reserve(candidates.size());
-    for (recipient& r : candidates) {
-        r.state = recipient_state::sending;
-        ++r.attempts;
-        r.provider = provider;
-        sending.push_back(update_of(r));
-    }
-    const std::vector<std::int64_t> claimed = store_.claim(job_id, sending);
+    std::vector<std::int64_t> indexes;
+    indexes.reserve(candidates.size());
+    for (const recipient& r : candidates)
+        indexes.push_back(r.index);
+    const std::vector<std::int64_t> claimed = store_.claim(job_id, indexes, provider);
     std::vector<recipient> batch;
     batch.reserve(claimed.size());
     std::size_t next = 0;
     for (recipient& r : candidates)
         if (next < claimed.size() && claimed[next] == r.index) {
+            r.state = recipient_state::sending;  // as the store now has it
+            ++r.attempts;
+            r.provider = provider;
             batch.push_back(std::move(r));
             ++next;
         }

@@ -14,7 +14,9 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <random>
+#include <unordered_map>
 
 namespace switchboard::core {
 
@@ -68,9 +70,10 @@ void dispatcher::settle(recipient_update& u, const route& rt, call_outcome outco
 void dispatcher::apply_outcomes(const std::string& outcomes_json, const route& rt, const std::vector<recipient>& batch,
                                 std::vector<recipient_update>& updates,
                                 const std::function<std::int64_t(std::int64_t)>& retry_at) {
-    std::map<std::string, std::size_t, std::less<>> position;
+    std::unordered_map<std::int64_t, std::size_t> position;   // the recipient's index (its id) -> place in the batch
+    position.reserve(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i)
-        position.emplace(std::to_string(batch[i].index), i);
+        position.emplace(batch[i].index, i);
     std::vector<bool> settled(batch.size(), false);
 
     const json::value doc = json::parse(outcomes_json);
@@ -80,7 +83,11 @@ void dispatcher::apply_outcomes(const std::string& outcomes_json, const route& r
             const json::value* v = o.if_contains(key);
             return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
         };
-        auto it = position.find(text("id"));
+        const json::value* id = o.if_contains("id");
+        std::int64_t index = -1;
+        if (id != nullptr && id->is_string())
+            std::from_chars(id->get_string().data(), id->get_string().data() + id->get_string().size(), index);
+        const auto it = position.find(index);
         if (it == position.end() || settled[it->second])
             continue;
         const std::size_t i = it->second;

@@ -97,13 +97,18 @@ public:
     std::vector<recipient> due_recipients(const std::string& job_id, std::int64_t now_ms, std::size_t limit,
                                           recipient_state state) const override {
         std::lock_guard lock(mutex_);
-        std::vector<recipient> out;
-        for (const recipient& r : at(job_id).recipients) {
-            if (out.size() >= limit)
-                break;
+        std::vector<const recipient*> due;
+        for (const recipient& r : at(job_id).recipients)
             if (r.state == state && r.next_attempt_at_ms <= now_ms)
-                out.push_back(r);
-        }
+                due.push_back(&r);
+        const auto earlier = [](const recipient* a, const recipient* b) {
+            return std::pair(a->next_attempt_at_ms, a->index) < std::pair(b->next_attempt_at_ms, b->index);
+        };
+        const auto end = due.begin() + static_cast<std::ptrdiff_t>(std::min(limit, due.size()));
+        std::partial_sort(due.begin(), end, due.end(), earlier);
+        std::vector<recipient> out;
+        for (auto it = due.begin(); it != end; ++it)
+            out.push_back(**it);
         return out;
     }
 
@@ -249,6 +254,25 @@ public:
             changed.push_back(u.index);
         }
         return changed;
+    }
+
+    std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<std::int64_t>& indexes,
+                                    const std::string& provider) override {
+        std::lock_guard lock(mutex_);
+        entry& e = at(job_id);
+        std::vector<std::int64_t> claimed;
+        if (e.header.cancelled)
+            return claimed;
+        for (std::int64_t index : indexes) {
+            recipient& r = at_index(e.recipients, job_id, index);
+            if (r.state != recipient_state::queued)
+                continue;
+            r.state = recipient_state::sending;
+            ++r.attempts;
+            r.provider = provider;
+            claimed.push_back(index);
+        }
+        return claimed;
     }
 
     void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {

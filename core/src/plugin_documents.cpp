@@ -8,34 +8,59 @@ namespace json = boost::json;
 
 namespace {
 
-json::object parse_object(const std::string& text) {
-    json::value v = json::parse(text);
-    return v.is_object() ? std::move(v.get_object()) : json::object{};
+// A recipient's parameters as stored: a JSON object's text, written into the document as it is
+// (read and written again for each of a thousand recipients, it cost more than the plugin's work).
+std::string_view params_text(const recipient& r) { return r.params_json.empty() ? std::string_view("{}") : r.params_json; }
+
+void append_string(std::string& out, std::string_view text) { out += json::serialize(json::string_view(text)); }
+
+// {"channel": ..., "step": ..., the rest is the caller's.
+std::string document_start(const route_step& step) {
+    std::string out = "{\"channel\":";
+    append_string(out, step.channel);
+    out += ",\"step\":";
+    out += step.step_json.empty() ? "{}" : step.step_json;
+    return out;
 }
 
 } // namespace
 
 std::string validation_document(const route_step& step, std::span<const recipient* const> recipients) {
-    json::array items;
-    items.reserve(recipients.size());
-    for (const recipient* r : recipients)
-        items.push_back({{"to", r->to}, {"params", parse_object(r->params_json)}});
-    return json::serialize(
-        json::object{{"channel", step.channel}, {"step", parse_object(step.step_json)}, {"recipients", std::move(items)}});
+    std::string out = document_start(step);
+    out.reserve(out.size() + recipients.size() * 64);
+    out += ",\"recipients\":[";
+    for (std::size_t i = 0; i < recipients.size(); ++i) {
+        out += i == 0 ? "{\"to\":" : ",{\"to\":";
+        append_string(out, recipients[i]->to);
+        out += ",\"params\":";
+        out += params_text(*recipients[i]);
+        out += '}';
+    }
+    out += "]}";
+    return out;
 }
 
 std::string batch_document(const std::string& job_id, const route_step& step, const std::vector<recipient>& batch) {
-    json::array recipients;
-    recipients.reserve(batch.size());
-    for (const recipient& r : batch)
-        recipients.push_back({{"id", std::to_string(r.index)}, {"to", r.to}, {"params", parse_object(r.params_json)}});
     const recipient& first = batch.front();
-    return json::serialize(json::object{{"id", job_id + "-" + std::to_string(first.step) + "-" + std::to_string(first.index) +
-                                                   "-" + std::to_string(first.attempts)},
-                                        {"job_id", job_id},
-                                        {"channel", step.channel},
-                                        {"step", parse_object(step.step_json)},
-                                        {"recipients", std::move(recipients)}});
+    std::string out = document_start(step);
+    out.reserve(out.size() + batch.size() * 80);
+    out += ",\"id\":";
+    append_string(out, job_id + "-" + std::to_string(first.step) + "-" + std::to_string(first.index) + "-" +
+                           std::to_string(first.attempts));
+    out += ",\"job_id\":";
+    append_string(out, job_id);
+    out += ",\"recipients\":[";
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        out += i == 0 ? "{\"id\":\"" : ",{\"id\":\"";
+        out += std::to_string(batch[i].index);
+        out += "\",\"to\":";
+        append_string(out, batch[i].to);
+        out += ",\"params\":";
+        out += params_text(batch[i]);
+        out += '}';
+    }
+    out += "]}";
+    return out;
 }
 
 } // namespace switchboard::core

@@ -81,7 +81,6 @@ const char* to_string(step_result result) noexcept {
 }
 
 void record_step(recipient_update& u, const route& r, const step_ending& ending, std::int64_t now_ms) {
-    json::array history = read_history(u.history_json);
     const route_step& step = r.steps.at(static_cast<std::size_t>(u.step));
     json::object entry{{"step", u.step},
                        {"provider", step.provider},
@@ -95,6 +94,11 @@ void record_step(recipient_update& u, const route& r, const step_ending& ending,
         entry["code"] = ending.code;
     if (!ending.reason.empty())
         entry["reason"] = ending.reason;
+    if (u.history_json.empty() || u.history_json == "[]") {
+        u.history_json = "[" + json::serialize(entry) + "]";  // the first step's end: nothing to read back
+        return;
+    }
+    json::array history = read_history(u.history_json);
     const bool same_step_again = !history.empty() && history.back().as_object().at("step").to_number<int>() == u.step &&
                                  text_of(history.back().as_object(), "provider") == step.provider;
     if (same_step_again)

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <system_error>
 
@@ -334,6 +335,8 @@ public:
 
     std::vector<delivery_receipt> take_early_receipts(const std::string& provider,
                                                       const std::vector<std::string>& message_ids) override {
+        if (!holds_early_receipts(provider))
+            return {};  // as almost always: no write (and no sync) after every call for nothing
         const auto lock = writer_.lock();
         transaction tx(writer_);
         statement select(writer_, "SELECT message_id, recipient, status, code, reason, received_at_ms FROM early_receipts "
@@ -426,6 +429,38 @@ public:
         return settled;
     }
 
+    std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<std::int64_t>& indexes,
+                                    const std::string& provider) override {
+        const auto lock = writer_.lock();
+        transaction tx(writer_);
+        if (is_cancelled(job_id))
+            return {};
+        // Runs of neighbours are one statement; the recipients it changed come back from it.
+        std::vector<std::int64_t> sorted = indexes;
+        std::sort(sorted.begin(), sorted.end());
+        statement s(writer_, "UPDATE recipients SET state = 1, attempts = attempts + 1, provider = ? "
+                             "WHERE job_id = ? AND idx BETWEEN ? AND ? AND state = 0 RETURNING idx");
+        std::set<std::int64_t> taken;
+        for (std::size_t first = 0; first < sorted.size();) {
+            std::size_t last = first;
+            while (last + 1 < sorted.size() && sorted[last + 1] == sorted[last] + 1)
+                ++last;
+            s.bind(1, provider).bind(2, job_id).bind(3, sorted[first]).bind(4, sorted[last]);
+            while (s.step())
+                taken.insert(s.integer(0));
+            s.reset();
+            first = last + 1;
+        }
+        const auto n = static_cast<std::int64_t>(taken.size());
+        add_counts(job_id, {{number(recipient_state::queued), -n}, {number(recipient_state::sending), n}});
+        tx.commit();
+        std::vector<std::int64_t> claimed;
+        for (std::int64_t index : indexes)
+            if (taken.count(index) != 0)
+                claimed.push_back(index);
+        return claimed;
+    }
+
     void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {
         const auto lock = writer_.lock();
         transaction tx(writer_);
@@ -455,6 +490,19 @@ private:
         statement s(*reader_, sql);
         s.bind(1, key);
         return s.step() ? std::optional<job>(read_job(s)) : std::nullopt;
+    }
+
+    bool holds_early_receipts(const std::string& provider) const {
+        const auto lock = reader_->lock();
+        statement s(*reader_, "SELECT 1 FROM early_receipts WHERE provider = ? LIMIT 1");
+        s.bind(1, provider);
+        return s.step();
+    }
+
+    bool is_cancelled(const std::string& job_id) {
+        statement flag(writer_, "SELECT cancelled FROM jobs WHERE id = ?");
+        flag.bind(1, job_id);
+        return flag.step() && flag.integer(0) != 0;
     }
 
     // Moves every recipient of the job in state `from` to `to`, inside the caller's transaction.
@@ -497,9 +545,7 @@ private:
     // -(index + 1) when not. Neighbours that write the same values are one statement.
     std::vector<std::int64_t> update(const std::string& job_id, const std::vector<recipient_update>& updates,
                                      std::optional<recipient_state> expected) {
-        statement flag(writer_, "SELECT cancelled FROM jobs WHERE id = ?");
-        flag.bind(1, job_id);
-        const bool cancelled = flag.step() && flag.integer(0) != 0;
+        const bool cancelled = is_cancelled(job_id);
         std::map<std::int64_t, std::int64_t> states = states_of(job_id, updates);
         std::vector<recipient_update> writes;
         std::vector<std::int64_t> changed;

@@ -134,16 +134,20 @@ void check_store_contract(job_store& store) {
     }
     SECTION("a claim takes only recipients still queued, so a cancel is never overwritten") {
         store.settle_all("j1", recipient_state::queued, recipient_state::cancelled, "cancelled", "cancelled before it was sent");
-        CHECK(store.claim("j1", {to_state(0, recipient_state::sending)}).empty());
+        CHECK(store.claim("j1", {0}, "p").empty());
         CHECK(store.count_by_state("j1").at(recipient_state::cancelled) == 5);
     }
     SECTION("a claim reports the recipients it took") {
         store.apply("j1", {to_state(1, recipient_state::accepted)});
-        const auto claimed = store.claim("j1", {to_state(0, recipient_state::sending), to_state(1, recipient_state::sending),
-                                                to_state(2, recipient_state::sending)});
-        CHECK(claimed == std::vector<std::int64_t>{0, 2});
+        const auto claimed = store.claim("j1", {2, 0, 1}, "sms-hk");
+        CHECK(claimed == std::vector<std::int64_t>{2, 0});
         CHECK(store.count_by_state("j1").at(recipient_state::sending) == 2);
         CHECK(store.count_by_state("j1").at(recipient_state::accepted) == 1);
+        const recipient taken = store.recipients("j1", 2, 1).front();
+        CHECK(taken.state == recipient_state::sending);
+        CHECK(taken.attempts == 1);
+        CHECK(taken.provider == "sms-hk");
+        CHECK(store.claim("j1", {2}, "sms-hk").empty());  // in a call already
     }
     SECTION("recent jobs come newest first") {
         job later = a_job("j2", 1);
@@ -165,7 +169,7 @@ void check_store_contract(job_store& store) {
         // The call under way comes back wanting a retry, or a fallback: neither happens.
         store.apply("j1", {to_state(1, recipient_state::queued)});
         CHECK(store.recipients("j1", 1, 1).front().state == recipient_state::cancelled);
-        CHECK(store.claim("j1", {to_state(1, recipient_state::sending)}).empty());
+        CHECK(store.claim("j1", {1}, "p").empty());
         CHECK(store.apply_if("j1", recipient_state::accepted, {to_state(2, recipient_state::awaiting_receipt)}) ==
               std::vector<std::int64_t>{2});
         CHECK(store.recipients("j1", 2, 1).front().state == recipient_state::accepted);

@@ -56,8 +56,9 @@ public:
     virtual std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
                                               std::optional<recipient_state> state = std::nullopt) const = 0;
 
-    // Recipients in `state` whose next_attempt_at_ms has come at `now_ms`, in index order, at most
-    // `limit`: queued ones due for a call, or those awaiting a receipt whose wait is over.
+    // Recipients in `state` whose next_attempt_at_ms has come at `now_ms`, earliest due first (by
+    // index among equals), at most `limit`: queued ones due for a call, or those awaiting a receipt
+    // whose wait is over.
     virtual std::vector<recipient> due_recipients(const std::string& job_id, std::int64_t now_ms, std::size_t limit,
                                                   recipient_state state = recipient_state::queued) const = 0;
 
@@ -104,11 +105,12 @@ public:
     virtual std::size_t settle_all(const std::string& job_id, recipient_state from, recipient_state to,
                                    const std::string& code, const std::string& reason) = 0;
 
-    // Applies each update only to a recipient that is still queued (a cancel or a deadline may have
-    // settled it meanwhile) and returns the indexes it changed: the recipients a call may carry.
-    std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<recipient_update>& updates) {
-        return apply_if(job_id, recipient_state::queued, updates);
-    }
+    // Puts the recipients at `indexes` into a call to `provider`: each one still queued (a cancel or
+    // a deadline may have settled it meanwhile) becomes sending, with one attempt more. Returns the
+    // indexes it took, in the order given: the recipients the call may carry. A cancelled job's
+    // recipients are never taken.
+    virtual std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<std::int64_t>& indexes,
+                                            const std::string& provider) = 0;
 
     // Applies the updates of one vendor call together.
     virtual void apply(const std::string& job_id, const std::vector<recipient_update>& updates) = 0;
