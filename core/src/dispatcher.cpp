@@ -1,6 +1,7 @@
 // The job loop: each running job has a strand of the work executor and a loop there that finds the
 // recipients due, takes a call slot and the rate's turn for them, claims them, and starts their
-// call, again and again while slots are free; calls report back to the loop when they end. A job
+// call (on a strand of its own), again and again while slots are free; calls report back to the
+// loop when they end. A job
 // with nothing to do sleeps until its next due time, its deadline, or a wake (a call that ended, a
 // receipt, a cancel): an idle job costs no CPU.
 #include <switchboard/core/dispatcher.hpp>
@@ -341,7 +342,9 @@ net::awaitable<void> dispatcher::start_call(std::shared_ptr<const job_plan> plan
         co_return;
     }
     ++self->calls_out;
-    net::co_spawn(self->strand, send_batch(plan, provider, std::move(batch)),
+    // The call on a strand of its own: a job's calls encode, decode and record in parallel, and
+    // report back to the job's strand when they end.
+    net::co_spawn(net::make_strand(work_), send_batch(plan, provider, std::move(batch)),
                   net::bind_executor(self->strand, [self, &slots, job_id = plan->j.id](std::exception_ptr error) {
                       slots.release();
                       --self->calls_out;
