@@ -10,6 +10,7 @@
 #include "metrics.hpp"
 #include "receipts_api.hpp"
 #include "status_api.hpp"
+#include "worker_pool.hpp"
 
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/job_store.hpp>
@@ -22,7 +23,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -83,14 +83,16 @@ int serve(const std::filesystem::path& config_file) {
         const std::unique_ptr<core::job_store> store = open_store(config);
         const core::provider_map providers = create_providers(config);
 
-        // Sockets on the I/O threads; store calls, plugin codecs and API handlers on the work pool, so
-        // that neither a slow disk nor a large submission ever holds a connection up.
+        // Sockets on the I/O threads; API handlers on a pool of their own, jobs (store calls, plugin
+        // codecs) on another: neither a slow disk nor a large submission holds a connection up, and
+        // an API read never queues behind a job's writes.
         const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
         const unsigned io_threads = std::max(1u, cores / 2);
         net::io_context io(static_cast<int>(io_threads));
-        net::thread_pool work(std::max(4u, cores));
+        worker_pool work(std::max(4u, cores), 5);
+        worker_pool api_workers(std::max(2u, cores), 0);
         core::http_client http(io.get_executor(), config.http);
-        core::dispatcher dispatcher(work.get_executor(), *store, config.routes, providers, http, config.dispatch);
+        core::dispatcher dispatcher(work.executor(), *store, config.routes, providers, http, config.dispatch);
         jobs_api api(*store, dispatcher, config.routes, providers, config.default_region);
         std::map<std::string, std::string> receipt_tokens;
         for (const provider_config& p : config.providers) {
@@ -128,7 +130,7 @@ int serve(const std::filesystem::path& config_file) {
             return std::nullopt;
         };
         // The port before any work: a start that cannot listen must leave the store as it found it.
-        http_server server(io.get_executor(), work.get_executor(), config.listen, liveness, route_request, limits);
+        http_server server(io.get_executor(), api_workers.executor(), config.listen, liveness, route_request, limits);
         dispatcher.resume_unfinished();
         dispatcher.start_receipt_polling();
         net::co_spawn(io, keep_retention(*store, config.retention), [](std::exception_ptr error) {
@@ -166,8 +168,8 @@ int serve(const std::filesystem::path& config_file) {
         io.run();
         for (std::thread& t : pool)
             t.join();
+        api_workers.stop();
         work.stop();
-        work.join();
         try {
             if (const std::size_t abandoned = dispatcher.abandon_in_flight(); abandoned > 0)
                 spdlog::warn("stopped with {} recipient(s) still in a vendor call: recorded as unknown, not resent",

@@ -1,10 +1,15 @@
-// A job of a million recipients, end to end on loopback: how long the daemon takes to accept it
-// (in pages of 10,000, each stored before its answer), how long it takes to send it through the
-// uSpeedo simulator, and the daemon's peak memory meanwhile. Prints figures; asserts nothing.
+// A large job end to end on loopback, durable store: how long the daemon takes to accept it (in
+// pages of 10,000, each stored before its answer), how long to send it through the uSpeedo
+// simulator, how fast the API answers GET /v1/jobs/{id} meanwhile, and the daemon's peak memory.
+// Prints `name=value` lines (then a table for people) and, with --series, writes the progress of
+// the send as CSV (seconds, recipients done, recipients/s over the last interval). Asserts nothing.
 //
-//   build/bin/bench_large_job [recipients]
+//   bench_large_job [--recipients N] [--calls-in-flight C] [--series FILE]
 #include "sandbox.hpp"
 
+#include <algorithm>
+#include <iterator>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -17,6 +22,30 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
+struct options {
+    int recipients = 1'000'000;
+    int calls_in_flight = 4;
+    std::string series_file;
+};
+
+options read_options(int argc, char** argv) {
+    options o;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string flag = argv[i];
+        if (flag == "--recipients")
+            o.recipients = std::stoi(argv[i + 1]);
+        else if (flag == "--calls-in-flight")
+            o.calls_in_flight = std::stoi(argv[i + 1]);
+        else if (flag == "--series")
+            o.series_file = argv[i + 1];
+        else
+            throw std::invalid_argument("unknown option " + flag);
+    }
+    if (argc % 2 == 0)
+        throw std::invalid_argument("usage: bench_large_job [--recipients N] [--calls-in-flight C] [--series FILE]");
+    return o;
+}
+
 // The peak resident memory of a process, in MiB (VmHWM).
 double peak_rss_mib(pid_t pid) {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -27,59 +56,118 @@ double peak_rss_mib(pid_t pid) {
     return 0;
 }
 
-// The simulator's record of a million recipients is large: read it with a cap to match.
-std::size_t vendor_calls(const sandbox& box) {
-    switchboard::core::http_client_options options;
-    options.max_response_bytes = std::size_t(1) << 30;
-    const switchboard::core::http_result r = fetch("GET", box.simulator_url() + "/_simulator/calls", {}, options);
-    return r.ok() ? json::parse(r.response.body).as_array().size() : 0;
-}
-
 double seconds_since(steady::time_point start) { return std::chrono::duration<double>(steady::now() - start).count(); }
+
+// The i-th of 25 million distinct valid mobile numbers: a million under each of these prefixes
+// (Hong Kong's and Singapore's, where every number of that shape is one in libphonenumber's data).
+std::string number_of(int i) {
+    static constexpr const char* prefixes[] = {
+        "+85261", "+85263", "+85264", "+85265", "+85269", "+85294", "+85296", "+85297", "+6581", "+6582", "+6583",
+        "+6584",  "+6585",  "+6586",  "+6587",  "+6588",  "+6590",  "+6591",  "+6592",  "+6593", "+6594", "+6595",
+        "+6596",  "+6597",  "+6598"};
+    char number[32];
+    std::snprintf(number, sizeof number, "%s%06d", prefixes[(i / 1'000'000) % std::size(prefixes)], i % 1'000'000);
+    return number;
+}
 
 json::array page(int from, int count) {
     json::array out;
     out.reserve(static_cast<std::size_t>(count));
-    char number[16];
-    for (int i = from; i < from + count; ++i) {
-        std::snprintf(number, sizeof number, "+85261%06d", i % 1000000);
-        out.push_back({{"to", number}, {"params", {{"code", "123456"}}}});
-    }
+    for (int i = from; i < from + count; ++i)
+        out.push_back({{"to", number_of(i)}, {"params", {{"code", "123456"}}}});
     return out;
+}
+
+// Recipients past queued and sending, from a job's counts.
+std::int64_t done_of(const json::value& job) {
+    const json::object& counts = job.at("counts").as_object();
+    return job.at("recipients").as_int64() - counts.at("queued").as_int64() - counts.at("sending").as_int64();
+}
+
+// What the API reader saw while the job was sent.
+struct watch {
+    std::vector<double> latencies_ms;              // of each GET /v1/jobs/{id}
+    std::vector<std::pair<double, std::int64_t>> progress;   // seconds since the start, recipients done
+};
+
+// Asks for the job every 50 ms until `done`, timing each answer.
+watch watch_job(const std::string& url, steady::time_point start, const std::atomic<bool>& done) {
+    watch w;
+    kept_client api;  // as a dashboard polls: one kept-alive connection
+    while (!done) {
+        const auto asked = steady::now();
+        const switchboard::core::http_result r = api.fetch("GET", url);
+        const double ms = std::chrono::duration<double, std::milli>(steady::now() - asked).count();
+        if (r.ok() && r.response.status == 200) {
+            w.latencies_ms.push_back(ms);
+            w.progress.emplace_back(seconds_since(start), done_of(json::parse(r.response.body)));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return w;
+}
+
+double percentile(std::vector<double> values, double p) {
+    if (values.empty())
+        return 0;
+    std::sort(values.begin(), values.end());
+    return values[std::min(values.size() - 1, static_cast<std::size_t>(p * static_cast<double>(values.size())))];
+}
+
+void write_series(const std::string& file, const watch& w) {
+    std::ofstream out(file);
+    out << "seconds,done,recipients_per_second\n";
+    for (std::size_t i = 1; i < w.progress.size(); ++i) {
+        const auto& [t0, d0] = w.progress[i - 1];
+        const auto& [t1, d1] = w.progress[i];
+        if (t1 > t0)
+            out << t1 << "," << d1 << "," << static_cast<double>(d1 - d0) / (t1 - t0) << "\n";
+    }
 }
 
 } // namespace
 
-int main(int argc, char** argv) {
-    const int total = argc > 1 ? std::atoi(argv[1]) : 1'000'000;
+int main(int argc, char** argv) try {
+    const options o = read_options(argc, argv);
     constexpr int page_size = 10'000;
-    sandbox_options options;
-    options.durable = true;
-    uspeedo_sandbox box(options);
+    sandbox_options sandbox;
+    sandbox.durable = true;
+    sandbox.calls_in_flight = o.calls_in_flight;
+    uspeedo_sandbox box(sandbox);
 
     const auto accept_start = steady::now();
     const json::value opened = fetch_json("POST", box.api_url() + "/v1/jobs",
                                           json::serialize(json::object{{"route", "otp"}, {"open", true}}));
     const std::string job(opened.at("id").as_string());
     const std::string base = box.api_url() + "/v1/jobs/" + job;
-    for (int from = 0; from < total; from += page_size) {
+    for (int from = 0; from < o.recipients; from += page_size) {
         fetch_json("POST", base + "/recipients",
-                   json::serialize(json::object{{"recipients", page(from, std::min(page_size, total - from))}}));
+                   json::serialize(json::object{{"recipients", page(from, std::min(page_size, o.recipients - from))}}));
         if ((from / page_size) % 20 == 19)
-            std::cerr << "accepted " << from + page_size << " of " << total << "\n";
+            std::cerr << "accepted " << from + page_size << " of " << o.recipients << "\n";
     }
     const double accept_s = seconds_since(accept_start);
 
     const auto send_start = steady::now();
+    std::atomic<bool> finished{false};
+    watch seen;
+    std::thread watcher([&] { seen = watch_job(base, send_start, finished); });
     fetch_json("POST", base + "/start");
-    const json::object finished = box.wait_finished(job, std::chrono::seconds(3600));
+    const json::object last = box.wait_finished(job, std::chrono::seconds(24 * 3600));
     const double send_s = seconds_since(send_start);
+    finished = true;
+    watcher.join();
+    if (!o.series_file.empty())
+        write_series(o.series_file, seen);
 
-    std::cout << "recipients:        " << total << "\n"
-              << "accept (pages):    " << accept_s << " s (" << total / accept_s << " recipients/s, stored in SQLite)\n"
-              << "send:              " << send_s << " s (" << total / send_s << " recipients/s, "
-              << vendor_calls(box) << " vendor calls)\n"
-              << "accepted:          " << finished.at("counts").at("accepted").as_int64() << "\n"
-              << "daemon peak RSS:   " << peak_rss_mib(box.daemon_pid()) << " MiB\n";
-    return 0;
+    const std::int64_t accepted = last.at("counts").at("accepted").as_int64();
+    std::printf("recipients=%d\ncalls_in_flight=%d\naccept_s=%.3f\naccept_per_s=%.0f\nsend_s=%.3f\nsend_per_s=%.0f\n"
+                "accepted=%lld\npeak_rss_mib=%.1f\nget_job_p50_ms=%.2f\nget_job_p99_ms=%.2f\nget_job_samples=%zu\n",
+                o.recipients, o.calls_in_flight, accept_s, o.recipients / accept_s, send_s, o.recipients / send_s,
+                static_cast<long long>(accepted), peak_rss_mib(box.daemon_pid()), percentile(seen.latencies_ms, 0.5),
+                percentile(seen.latencies_ms, 0.99), seen.latencies_ms.size());
+    return accepted == o.recipients ? 0 : 1;
+} catch (const std::exception& e) {
+    std::cerr << "bench_large_job: " << e.what() << "\n";
+    return 2;
 }

@@ -37,7 +37,7 @@ sandbox::sandbox(const sandbox_spec& spec) : daemon_env_(spec.daemon_env) {
         {"plugin_dirs", json::array{SWITCHBOARD_PLUGIN_DIR}},
         {"providers", {{"main", {{"plugin", spec.plugin}, {"config", std::move(provider_config)}}}}},
         {"routes", {{"otp", json::array{std::move(step)}}}},
-        {"dispatch", {{"max_attempts", spec.max_attempts}, {"base_backoff_ms", 50}}},
+        {"dispatch", {{"max_attempts", spec.max_attempts}, {"base_backoff_ms", 50}, {"calls_in_flight", spec.calls_in_flight}}},
         {"http_client", {{"request_timeout_ms", spec.request_timeout_ms}}},
         {"max_request_bytes", spec.max_request_bytes}};
     json::object with_store = config;
@@ -156,6 +156,7 @@ sandbox_spec uspeedo_spec(const sandbox_options& options) {
     spec.route_step = {{"channel", "sms"}, {"template", "UTA20212831C85C"}, {"sender", "Switchboard"},
                        {"params", json::array{"code"}}};
     spec.max_attempts = options.max_attempts;
+    spec.calls_in_flight = options.calls_in_flight;
     spec.request_timeout_ms = options.request_timeout_ms;
     spec.max_request_bytes = options.max_request_bytes;
     spec.durable = options.durable;

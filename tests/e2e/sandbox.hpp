@@ -24,6 +24,7 @@ struct sandbox_spec {
     std::string secret;                         // ... with this value
     boost::json::object route_step;             // "provider" is set; give "channel" and the rest
     int max_attempts = 1;
+    int calls_in_flight = 4;                    // the daemon's dispatch.calls_in_flight
     int request_timeout_ms = 5000;
     std::int64_t max_request_bytes = 16 * 1024 * 1024;
     bool durable = false;                       // keep jobs in an SQLite file in the scratch directory
@@ -88,6 +89,7 @@ struct sandbox_options {
     std::string secret_seen_by_daemon = "sim-access-secret";
     std::string api_style = "action";
     int max_attempts = 1;
+    int calls_in_flight = 4;
     int request_timeout_ms = 5000;
     std::int64_t max_request_bytes = 16 * 1024 * 1024;
     bool durable = false;
