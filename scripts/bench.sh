@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The benchmark against the wire, in one run on this machine:
+#   1. the reference: the uSpeedo simulator absorbing pre-built signed 1000-recipient calls replayed
+#      by wrk, at 1 connection and at the daemon's calls in flight, no daemon involved;
+#   2. the daemon end to end with its SQLite store: accept, send, recipients/s and the ratio to the
+#      reference at the same connection count, peak RSS, p50/p99 of GET /v1/jobs/{id} while it sends;
+#   3. each plugin's codec: validate, encode and decode of one full call through the C ABI.
+# Prints one table and writes OUT/benchmarks.md with a chart (OUT/benchmarks.svg) of recipients/s
+# over the send. Figures are this machine's, at the time of the run: compare them with the
+# reference beside them, not with another day's.
+#
+#   bash scripts/bench.sh                  1,000,000 recipients, 10 s per wrk run, into docs/
+#   bash scripts/bench.sh --large          10,000,000 recipients
+#   bash scripts/bench.sh --smoke          20,000 recipients, 1 s per wrk run, into build/bench-smoke/
+#   options: --recipients N  --seconds S  --connections C  --out DIR  --no-build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+recipients=1000000
+seconds=10
+connections=4
+out=docs
+build=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --large) recipients=10000000 ;;
+        --smoke) recipients=20000; seconds=1; out=build/bench-smoke ;;
+        --recipients) recipients=$2; shift ;;
+        --seconds) seconds=$2; shift ;;
+        --connections) connections=$2; shift ;;
+        --out) out=$2; shift ;;
+        --no-build) build=0 ;;
+        *) echo "bench: unknown option '$1' (see the comment at the top of $0)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+bin=${SWITCHBOARD_BUILD_DIR:-build}/bin
+if [ $build -eq 1 ]; then
+    bash scripts/setup.sh
+    bash scripts/build.sh >/dev/null
+fi
+for tool in wrk gnuplot curl; do
+    command -v $tool >/dev/null || { echo "bench: $tool is missing: run scripts/setup.sh as root" >&2; exit 1; }
+done
+mkdir -p "$out"
+work=$(mktemp -d)
+simulator_pid=
+cleanup() {
+    [ -n "$simulator_pid" ] && kill "$simulator_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# ---- 1. the reference ---------------------------------------------------------------------------
+"$bin/uspeedo-simulator" --listen 127.0.0.1:0 >"$work/simulator.out" 2>"$work/simulator.err" &
+simulator_pid=$!
+for _ in $(seq 100); do
+    simulator=$(sed -n 's/^listening on //p' "$work/simulator.out")
+    [ -n "$simulator" ] && break
+    sleep 0.05
+done
+[ -n "$simulator" ] || { echo "bench: the uSpeedo simulator did not start: $(cat "$work/simulator.err")" >&2; exit 1; }
+
+"$bin/bench_codec" --wrk-request "$simulator" "$work/request"
+# The replayed call must be one the vendor takes, or wrk would measure refusals.
+path=$(sed -n 's/^wrk.path = "\(.*\)"$/\1/p' "$work/request/request.lua")
+headers=()
+while IFS= read -r line; do headers+=(-H "$line"); done < <(sed -n 's/^wrk.headers\["\(.*\)"\] = "\(.*\)"$/\1: \2/p' "$work/request/request.lua")
+answer=$(curl -s -X POST "${headers[@]}" --data-binary "@$work/request/body" "$simulator$path")
+case "$answer" in
+    *'"RetCode":0'*) ;;
+    *) echo "bench: the simulator refused the replayed call: $answer" >&2; exit 1 ;;
+esac
+
+# Requests/s of wrk at $1 connections, the simulator's records emptied before.
+reference() {
+    curl -s -X POST "$simulator/_simulator/reset" >/dev/null
+    local threads=$(( $1 < 2 ? 1 : 2 ))
+    wrk -t"$threads" -c"$1" -d"${seconds}s" -s "$work/request/request.lua" "$simulator" >"$work/wrk-$1.txt"
+    if grep -q "Non-2xx" "$work/wrk-$1.txt"; then
+        echo "bench: wrk saw errors at $1 connection(s):" >&2; cat "$work/wrk-$1.txt" >&2; exit 1
+    fi
+    awk '/^Requests\/sec:/ {print $2}' "$work/wrk-$1.txt"
+}
+echo "bench: the reference (wrk, ${seconds} s at 1 and at $connections connections)..." >&2
+calls_1=$(reference 1)
+calls_c=$(reference "$connections")
+kill "$simulator_pid"
+wait "$simulator_pid" 2>/dev/null || true
+simulator_pid=
+
+# ---- 2. the daemon end to end -------------------------------------------------------------------
+echo "bench: the daemon, $recipients recipients..." >&2
+"$bin/bench_large_job" --recipients "$recipients" --calls-in-flight "$connections" --series "$work/series.csv" \
+    >"$work/daemon.txt"
+figure() { sed -n "s/^$1=//p" "$work/daemon.txt"; }
+
+# ---- 3. the codecs ------------------------------------------------------------------------------
+echo "bench: the codecs..." >&2
+"$bin/bench_codec" >"$work/codec.tsv"
+
+# ---- report ---------------------------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
+per_call=1000
+reference_1=$(awk -v c="$calls_1" -v n=$per_call 'BEGIN { printf "%.0f", c * n }')
+reference_c=$(awk -v c="$calls_c" -v n=$per_call 'BEGIN { printf "%.0f", c * n }')
+send_per_s=$(figure send_per_s)
+
+gnuplot <<PLOT
+set terminal svg size 900,420 dynamic font "sans,11"
+set output "$out/benchmarks.svg"
+set datafile separator ","
+set title "Sending $recipients recipients through the daemon (uSpeedo simulator, SQLite store, $connections calls in flight)"
+set xlabel "seconds since the job started"
+set ylabel "recipients/s"
+set key bottom right
+set yrange [0:*]
+plot "$work/series.csv" using 1:3 skip 1 with lines lw 2 title "daemon", \
+     $reference_c with lines dt 2 title "reference: wrk at $connections connections", \
+     $reference_c/2 with lines dt 3 title "target: half the reference"
+PLOT
+
+{
+    echo "# Benchmarks"
+    echo
+    echo "Written by \`bash scripts/bench.sh$( [ "$recipients" = 1000000 ] || echo " --recipients $recipients")\` on $(date -u +%Y-%m-%d) at commit"
+    echo "\`$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\`, on $(nproc) cores ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1))."
+    echo "Loopback only; the uSpeedo simulator and the daemon share the machine. Each figure is beside the"
+    echo "reference measured in the same run: compare ratios, not absolute numbers from another day."
+    echo
+    echo "## Sending, against the wire"
+    echo
+    echo "| | calls/s | recipients/s | ratio to the reference at $connections connections |"
+    echo "|---|---|---|---|"
+    echo "| reference: wrk replaying signed 1000-recipient calls, 1 connection | $calls_1 | $reference_1 | |"
+    echo "| reference: wrk, $connections connections | $calls_c | $reference_c | 1.000 |"
+    echo "| the daemon, $connections calls in flight, SQLite store (synchronous=FULL) | | $send_per_s | $(ratio "$send_per_s" "$reference_c") |"
+    echo
+    echo "![recipients/s over the send](benchmarks.svg)"
+    echo
+    echo "## The daemon end to end ($recipients recipients)"
+    echo
+    echo "| figure | value |"
+    echo "|---|---|"
+    echo "| accept, in pages of 10,000 (each stored before its answer) | $(figure accept_s) s ($(figure accept_per_s) recipients/s) |"
+    echo "| send | $(figure send_s) s ($send_per_s recipients/s) |"
+    echo "| recipients accepted by the vendor | $(figure accepted) |"
+    echo "| daemon peak RSS | $(figure peak_rss_mib) MiB |"
+    echo "| GET /v1/jobs/{id} while it sends: p50 / p99 ($(figure get_job_samples) requests) | $(figure get_job_p50_ms) ms / $(figure get_job_p99_ms) ms |"
+    echo
+    echo "## Codecs: one full call through the C ABI (median ms)"
+    echo
+    echo "| plugin | recipients per call | validate | encode | decode | total |"
+    echo "|---|---|---|---|---|---|"
+    tail -n +2 "$work/codec.tsv" | awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }'
+} >"$out/benchmarks.md"
+
+{
+    printf '%-58s %s\n' "reference, 1 connection (recipients/s)" "$reference_1"
+    printf '%-58s %s\n' "reference, $connections connections (recipients/s)" "$reference_c"
+    printf '%-58s %s  (ratio %s)\n' "daemon send, $connections calls in flight (recipients/s)" "$send_per_s" "$(ratio "$send_per_s" "$reference_c")"
+    printf '%-58s %s s\n' "daemon accept of $recipients" "$(figure accept_s)"
+    printf '%-58s %s MiB\n' "daemon peak RSS" "$(figure peak_rss_mib)"
+    printf '%-58s %s / %s ms\n' "GET /v1/jobs/{id} p50 / p99 while sending" "$(figure get_job_p50_ms)" "$(figure get_job_p99_ms)"
+    tail -n +2 "$work/codec.tsv" | awk -F'\t' '{ printf "%-58s %s ms (validate %s, encode %s, decode %s)\n", "codec " $1 " (" $2 " recipients)", $6, $3, $4, $5 }'
+} | tee "$out/benchmarks.txt"
+echo "bench: wrote $out/benchmarks.md and $out/benchmarks.svg" >&2
