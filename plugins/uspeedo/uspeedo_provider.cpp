@@ -155,16 +155,17 @@ checked_recipient check_recipient(const route_step& step, const sdk::recipient& 
     if (std::optional<std::string> problem = sdk::e164_problem(r.to, "+85255311111"))
         return refuse("to", *problem);
     checked_recipient out;
+    out.template_params.reserve(step.params.size());
     for (const std::string& name : step.params) {
-        const std::string field = "params." + name;
+        const auto field = [&name] { return "params." + name; };  // only for a refusal
         const json::value* value = r.params.if_contains(name);
         if (value == nullptr || value->is_null())
-            return refuse(field, "is required by the template");
+            return refuse(field(), "is required by the template");
         std::optional<std::string> text = text_of(*value);
         if (!text)
-            return refuse(field, std::string("must be a string or a number, not ") + sdk::object_reader::kind(*value));
+            return refuse(field(), std::string("must be a string or a number, not ") + sdk::object_reader::kind(*value));
         if (const std::size_t length = sdk::code_points(*text); length > max_message_chars)
-            return refuse(field, "is " + std::to_string(length) + " characters; a message holds at most 500");
+            return refuse(field(), "is " + std::to_string(length) + " characters; a message holds at most 500");
         out.template_params.push_back(std::move(*text));
     }
     if (step.template_text) {
@@ -428,12 +429,16 @@ protected:
                                                          std::to_string(batch.recipients.size()) +
                                                          " recipients; uSpeedo takes at most 1000 per call");
         const route_step step = step_of(batch);
-        json::array targets;
+        // The body lives until it is written out: its thousand small objects come from one arena.
+        json::monotonic_resource arena;
+        const json::storage_ptr sp(&arena);
+        json::array targets(sp);
         targets.reserve(batch.recipients.size());
         for (std::size_t i = 0; i < batch.recipients.size(); ++i)
-            targets.push_back(target(step, batch, i));
-        json::object task{{"TemplateId", step.template_id}, {"SenderId", step.sender}, {"Target", std::move(targets)}};
-        return post("SendBatchUSMSMessage", {{"TaskContent", json::array{std::move(task)}}}, batch.id, now_unix_ms);
+            targets.push_back(target(step, batch, i, sp));
+        json::object task({{"TemplateId", step.template_id}, {"SenderId", step.sender}, {"Target", std::move(targets)}}, sp);
+        return post("SendBatchUSMSMessage", json::object({{"TaskContent", json::array({std::move(task)}, sp)}}, sp),
+                    batch.id, now_unix_ms);
     }
 
     std::vector<sdk::outcome> do_decode(const sdk::batch& batch, const sdk::http_response& response) override {
@@ -498,7 +503,7 @@ private:
 
     // One Target: the number without '+', its parameters only when the template has some (uSpeedo
     // refuses TemplateParams for a template without variables), and our id to match answers by.
-    static json::object target(const route_step& step, const sdk::batch& batch, std::size_t i) {
+    static json::object target(const route_step& step, const sdk::batch& batch, std::size_t i, const json::storage_ptr& sp) {
         const sdk::recipient& r = batch.recipients[i];
         checked_recipient checked = check_recipient(step, r);
         if (!checked.verdict.ok)
@@ -508,9 +513,9 @@ private:
             throw sdk::error(sdk::status::permanent, "batch " + batch.id + ": " + sdk::index_path("recipients", i) +
                                                          ".id is " + std::to_string(r.id.size()) +
                                                          " bytes; uSpeedo's UserId takes at most 64");
-        json::object out{{"Phone", r.to.substr(1)}};
+        json::object out({{"Phone", std::string_view(r.to).substr(1)}}, sp);
         if (!step.params.empty())
-            out["TemplateParams"] = json::array(checked.template_params.begin(), checked.template_params.end());
+            out["TemplateParams"] = json::array(checked.template_params.begin(), checked.template_params.end(), sp);
         if (!step.extend_code.empty())
             out["ExtendCode"] = step.extend_code;
         out["UserId"] = r.id;
@@ -520,7 +525,7 @@ private:
     // The POST for `action`: the payload wrapped in the style's envelope, authenticated.
     sdk::http_request post(std::string_view action, json::object payload, std::string_view nonce_seed,
                            std::int64_t now_unix_ms) const {
-        json::object body;
+        json::object body(payload.storage());
         if (settings_.style == api_style::action)
             body["Action"] = action;
         if (settings_.account_id)

@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <string>
 #include <string_view>
@@ -36,14 +37,22 @@ inline void append_signed(std::string& out, const boost::json::value& value);
 
 // Keys in byte order: std::string_view compares as unsigned bytes, which is what Go's sort does.
 inline void append_signed(std::string& out, const boost::json::object& object) {
-    std::vector<std::string_view> keys;
-    keys.reserve(object.size());
-    for (const auto& item : object)
-        keys.push_back(item.key());
-    std::sort(keys.begin(), keys.end());
-    for (std::string_view key : keys) {
-        out += key;
-        append_signed(out, object.at(key));
+    // A call's thousand small objects are sorted on the stack; only a large one takes the heap.
+    constexpr std::size_t on_stack = 16;
+    std::array<const boost::json::key_value_pair*, on_stack> few;
+    std::vector<const boost::json::key_value_pair*> many;
+    const boost::json::key_value_pair** first = few.data();
+    if (object.size() > on_stack) {
+        many.resize(object.size());
+        first = many.data();
+    }
+    std::size_t n = 0;
+    for (const boost::json::key_value_pair& item : object)
+        first[n++] = &item;
+    std::sort(first, first + n, [](const auto* a, const auto* b) { return a->key() < b->key(); });
+    for (std::size_t i = 0; i < n; ++i) {
+        out += first[i]->key();
+        append_signed(out, first[i]->value());
     }
 }
 

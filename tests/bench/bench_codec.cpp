@@ -4,7 +4,7 @@
 // tab-separated: plugin, recipients per call, then validate, encode, decode and their sum in ms
 // (the median of the runs). Asserts nothing.
 //
-//   bench_codec [--runs N]
+//   bench_codec [--runs N] [--plugin NAME]
 //   bench_codec --wrk-request SIMULATOR_URL DIR   writes DIR/request.lua and DIR/body: one signed
 //                                                 full uSpeedo call, for wrk to replay
 #include "child_process.hpp"
@@ -119,9 +119,11 @@ void require_ok(const core::plugin_call_result& r, const std::string& what) {
         throw std::runtime_error(what + " failed: " + r.error);
 }
 
-int measure_codecs(int runs) {
+int measure_codecs(int runs, const std::string& only) {
     std::printf("plugin\trecipients\tvalidate_ms\tencode_ms\tdecode_ms\ttotal_ms\n");
     for (const vendor& v : vendors()) {
+        if (!only.empty() && v.plugin != only)
+            continue;
         std::vector<std::string> argv{v.simulator, "--listen", "127.0.0.1:0"};
         argv.insert(argv.end(), v.simulator_args.begin(), v.simulator_args.end());
         child_process simulator(argv);
@@ -180,11 +182,18 @@ int main(int argc, char** argv) {
         if (args.size() == 3 && args[0] == "--wrk-request")
             return write_wrk_request(args[1], args[2]);
         int runs = 21;
-        if (args.size() == 2 && args[0] == "--runs")
-            runs = std::max(1, std::stoi(args[1]));
-        else if (!args.empty())
-            throw std::invalid_argument("usage: bench_codec [--runs N] | --wrk-request SIMULATOR_URL DIR");
-        return measure_codecs(runs);
+        std::string only;
+        for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
+            if (args[i] == "--runs")
+                runs = std::max(1, std::stoi(args[i + 1]));
+            else if (args[i] == "--plugin")
+                only = args[i + 1];
+            else
+                throw std::invalid_argument("unknown option " + args[i]);
+        }
+        if (args.size() % 2 != 0)
+            throw std::invalid_argument("usage: bench_codec [--runs N] [--plugin NAME] | --wrk-request SIMULATOR_URL DIR");
+        return measure_codecs(runs, only);
     } catch (const std::exception& e) {
         std::cerr << "bench_codec: " << e.what() << "\n";
         return 1;

@@ -15,10 +15,12 @@ namespace switchboard::sdk {
 
 namespace json = boost::json;
 
-// Parses `text` as a JSON object; `what` names the document in the error ("batch", "config").
+// Parses `text` as a JSON object; `what` names the document in the error ("batch", "config"). Its
+// values live in one arena owned by the object (and by whatever is moved out of it): a thousand
+// recipients' parameters cost one allocation now and then, not several each.
 inline json::object parse_object(std::string_view text, const std::string& what) {
     boost::system::error_code ec;
-    json::value value = json::parse(text, ec);
+    json::value value = json::parse(text, ec, json::make_shared_resource<json::monotonic_resource>());
     if (ec)
         throw field_error(what, "not valid JSON (" + ec.message() + ")");
     if (!value.is_object())

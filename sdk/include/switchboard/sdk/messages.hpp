@@ -98,51 +98,66 @@ struct batch {
     std::vector<recipient> recipients;
 };
 
-inline recipient recipient_from_json(const json::value& value, const std::string& path, bool with_id) {
-    if (!value.is_object())
-        throw field_error(path, "must be an object");
-    const object_reader r(value.get_object(), path);
-    recipient out;
-    if (with_id)
-        out.id = r.required_string("id");
-    out.to = r.required_string("to");
-    if (r.has("params"))
-        out.params = r.required_object("params").object();
-    return out;
+namespace detail {
+
+// The object at `key` of `parent`, moved out: it keeps the document's arena, so this costs a
+// pointer's worth of work, not a copy of its values. An empty object when there is none.
+inline json::object take_object(json::object& parent, std::string_view key, const std::string& path) {
+    json::value* v = parent.if_contains(key);
+    if (v == nullptr)
+        return json::object(parent.storage());
+    if (!v->is_object())
+        throw field_error(child_path(path, key), std::string("must be an object, not ") + object_reader::kind(*v));
+    return json::object(std::move(v->get_object()));
 }
 
-inline std::vector<recipient> recipients_from_json(const object_reader& r, bool with_id) {
-    const json::array& items = r.required_array("recipients");
+inline std::string take_string(const json::object& item, std::string_view key, std::size_t index) {
+    const json::value* v = item.if_contains(key);
+    if (v == nullptr || !v->is_string())   // the path is written only for an error: most recipients have none
+        throw field_error(child_path(index_path("recipients", index), key),
+                          v == nullptr ? "is required" : std::string("must be a string, not ") + object_reader::kind(*v));
+    return std::string(v->get_string());
+}
+
+inline std::vector<recipient> take_recipients(json::object& doc, bool with_id) {
+    json::value* list = doc.if_contains("recipients");
+    if (list == nullptr)
+        throw field_error("recipients", "is required");
+    if (!list->is_array())
+        throw field_error("recipients", std::string("must be an array, not ") + object_reader::kind(*list));
+    json::array& items = list->get_array();
     std::vector<recipient> out;
     out.reserve(items.size());
-    for (std::size_t i = 0; i < items.size(); ++i)
-        out.push_back(recipient_from_json(items[i], index_path(child_path(r.path(), "recipients"), i), with_id));
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (!items[i].is_object())
+            throw field_error(index_path("recipients", i), "must be an object");
+        json::object& item = items[i].get_object();
+        std::string id = with_id ? take_string(item, "id", i) : std::string();
+        std::string to = take_string(item, "to", i);
+        out.push_back(recipient{std::move(id), std::move(to), take_object(item, "params", index_path("recipients", i))});
+    }
     return out;
 }
 
+} // namespace detail
+
 inline validation_request validation_request_from_json(std::string_view text) {
-    const json::object doc = parse_object(text, "validation request");
-    const object_reader r(doc, "");
-    validation_request out;
-    out.channel = r.required_string("channel");
-    if (r.has("step"))
-        out.step = r.required_object("step").object();
-    out.recipients = recipients_from_json(r, false);
-    return out;
+    json::object doc = parse_object(text, "validation request");
+    std::string channel = object_reader(doc, "").required_string("channel");
+    json::object step = detail::take_object(doc, "step", "");
+    return validation_request{std::move(channel), std::move(step), detail::take_recipients(doc, false)};
 }
 
 inline batch batch_from_json(std::string_view text) {
-    const json::object doc = parse_object(text, "batch");
+    json::object doc = parse_object(text, "batch");
     const object_reader r(doc, "");
-    batch out;
-    out.id = r.required_string("id");
-    out.job_id = r.string_or("job_id", "");
-    out.channel = r.required_string("channel");
-    if (r.has("step"))
-        out.step = r.required_object("step").object();
-    out.send_at_unix_ms = r.optional_int("send_at_unix_ms");
-    out.recipients = recipients_from_json(r, true);
-    return out;
+    std::string id = r.required_string("id");
+    std::string job_id = r.string_or("job_id", "");
+    std::string channel = r.required_string("channel");
+    const std::optional<std::int64_t> send_at = r.optional_int("send_at_unix_ms");
+    json::object step = detail::take_object(doc, "step", "");
+    return batch{std::move(id), std::move(job_id), std::move(channel), std::move(step), send_at,
+                 detail::take_recipients(doc, true)};
 }
 
 inline json::object to_json(const recipient& r) {
@@ -250,6 +265,78 @@ inline json::object to_json(const outcome& o) {
         out["retry_after_ms"] = o.retry_after_ms;
     return out;
 }
+
+namespace detail {
+
+// A JSON string, quoted and escaped, appended to `out`.
+inline void append_json_string(std::string& out, std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20) {
+            out += "\\u00";
+            out += hex[u >> 4];
+            out += hex[u & 0xF];
+        } else {
+            out += c;
+        }
+    }
+    out += '"';
+}
+
+// {"verdicts": [...]}, written as text: a thousand small objects built only to be printed cost more
+// than the validation itself.
+inline std::string verdicts_json(const std::vector<verdict>& verdicts) {
+    std::string out = "{\"verdicts\":[";
+    out.reserve(16 + verdicts.size() * 12);
+    for (std::size_t i = 0; i < verdicts.size(); ++i) {
+        if (i > 0)
+            out += ',';
+        if (verdicts[i].ok) {
+            out += "{\"ok\":true}";
+            continue;
+        }
+        out += "{\"ok\":false,\"field\":";
+        append_json_string(out, verdicts[i].field);
+        out += ",\"reason\":";
+        append_json_string(out, verdicts[i].reason);
+        out += '}';
+    }
+    out += "]}";
+    return out;
+}
+
+// {"outcomes": [...]}, written as text, for the same reason.
+inline std::string outcomes_json(const std::vector<outcome>& outcomes) {
+    std::string out = "{\"outcomes\":[";
+    out.reserve(16 + outcomes.size() * 48);
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        const outcome& o = outcomes[i];
+        out += i == 0 ? "{\"id\":" : ",{\"id\":";
+        append_json_string(out, o.id);
+        out += ",\"result\":\"";
+        out += to_string(o.kind);
+        out += '"';
+        for (const auto& [key, value] : {std::pair{"message_id", &o.message_id}, {"code", &o.code}, {"reason", &o.reason}})
+            if (!value->empty()) {
+                out += ",\"";
+                out += key;
+                out += "\":";
+                append_json_string(out, *value);
+            }
+        if (o.retry_after_ms >= 0)
+            out += ",\"retry_after_ms\":" + std::to_string(o.retry_after_ms);
+        out += '}';
+    }
+    out += "]}";
+    return out;
+}
+
+} // namespace detail
 
 // ---- receipts ---------------------------------------------------------------------------------
 

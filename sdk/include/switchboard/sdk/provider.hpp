@@ -179,12 +179,13 @@ sb_status guarded(const sb_output* out, status field_status, Body&& body) noexce
     }
 }
 
-inline void write_json(const sb_output* out, const json::value& document) {
+inline void write_json_text(const sb_output* out, const std::string& text) {
     if (out == nullptr || out->write_json == nullptr)
         throw error(status::internal, "the host gave no output for the result");
-    const std::string text = json::serialize(document);
     out->write_json(out->context, to_sb_str(text));
 }
+
+inline void write_json(const sb_output* out, const json::value& document) { write_json_text(out, json::serialize(document)); }
 
 inline void write_request(const sb_output* out, const http_request& request) {
     if (out == nullptr || out->write_request == nullptr)
@@ -263,13 +264,7 @@ struct provider_table {
 
     static sb_status validate(sb_instance* instance, sb_str request_json, const sb_output* out) noexcept {
         return guarded(out, status::permanent, [&] {
-            const std::vector<verdict> verdicts =
-                as_provider(instance).validate(validation_request_from_json(view(request_json)));
-            json::array items;
-            items.reserve(verdicts.size());
-            for (const verdict& v : verdicts)
-                items.push_back(to_json(v));
-            write_json(out, json::object{{"verdicts", std::move(items)}});
+            write_json_text(out, verdicts_json(as_provider(instance).validate(validation_request_from_json(view(request_json)))));
         });
     }
 
@@ -283,13 +278,8 @@ struct provider_table {
     static sb_status decode(sb_instance* instance, sb_str batch_json, const sb_http_response* response,
                             const sb_output* out) noexcept {
         return guarded(out, status::permanent, [&] {
-            const std::vector<outcome> outcomes =
-                as_provider(instance).decode(batch_from_json(view(batch_json)), copy_response(response));
-            json::array items;
-            items.reserve(outcomes.size());
-            for (const outcome& o : outcomes)
-                items.push_back(to_json(o));
-            write_json(out, json::object{{"outcomes", std::move(items)}});
+            write_json_text(out, outcomes_json(as_provider(instance).decode(batch_from_json(view(batch_json)),
+                                                                            copy_response(response))));
         });
     }
 

@@ -23,18 +23,18 @@ inline std::string digits_of(std::string_view phone) {
 // Why `to` is not an E.164 number ('+', then 7 to 15 digits, the first not 0), or nothing when it
 // is. `example`, a number of the vendor's own country, shows the form when `to` is empty.
 inline std::optional<std::string> e164_problem(std::string_view to, std::string_view example) {
-    const std::string quoted = "'" + std::string(to) + "'";
+    const auto quoted = [to] { return "'" + std::string(to) + "'"; };  // only for a problem: most have none
     if (to.empty())
         return "is empty; expected E.164 such as " + std::string(example);
     if (to.front() != '+')
-        return "must be E.164 and start with '+' and the country code, got " + quoted;
+        return "must be E.164 and start with '+' and the country code, got " + quoted();
     const std::string_view digits = to.substr(1);
     if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos)
-        return "must be '+' followed by digits only, got " + quoted;
+        return "must be '+' followed by digits only, got " + quoted();
     if (digits.size() < 7 || digits.size() > 15)
-        return "must have 7 to 15 digits after '+', got " + std::to_string(digits.size()) + " in " + quoted;
+        return "must have 7 to 15 digits after '+', got " + std::to_string(digits.size()) + " in " + quoted();
     if (digits.front() == '0')
-        return "must not start with +0 (no country code does), got " + quoted;
+        return "must not start with +0 (no country code does), got " + quoted();
     return std::nullopt;
 }
 
