@@ -68,6 +68,33 @@ std::string invalid_reason(const PhoneNumber& number) {
     return "not a valid number for its region " + region;
 }
 
+// A number written exactly as E.164 ("+", a country code, a national number not starting with
+// 0; 7 to 15 digits in all) that libphonenumber holds valid, read without its parser: Parse spends
+// some 14 µs a number on extracting, extension and prefix patterns that such a text never needs,
+// and a job arrives with a million of them. Whatever this does not vouch for (another writing, an
+// invalid number, a leading zero) goes through the full parse, which also says why.
+bool valid_as_written_in_e164(std::string_view text) {
+    const std::string_view digits = text.substr(std::min<std::size_t>(1, text.size()));
+    if (text.empty() || text.front() != '+' || digits.size() < 7 || digits.size() > 15 || digits.front() == '0' ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos)
+        return false;
+    for (std::size_t length = 1; length <= 3; ++length) {   // country codes are prefix-free
+        const int country_code = std::stoi(std::string(digits.substr(0, length)));
+        std::string region;
+        util().GetRegionCodeForCountryCode(country_code, &region);
+        if (region == unknown_region)
+            continue;
+        const std::string_view national = digits.substr(length);
+        if (national.empty() || national.front() == '0')
+            return false;
+        PhoneNumber number;
+        number.set_country_code(country_code);
+        number.set_national_number(std::stoull(std::string(national)));
+        return util().IsValidNumber(number);
+    }
+    return false;
+}
+
 } // namespace
 
 phone_number_verdict normalise_phone_number(std::string_view text, std::string_view default_region) {
@@ -76,6 +103,8 @@ phone_number_verdict normalise_phone_number(std::string_view text, std::string_v
     if (text.size() > longest_phone_number_text)
         return refused("too long: " + std::to_string(text.size()) + " characters, more than the " +
                        std::to_string(longest_phone_number_text) + " any phone number takes");
+    if (valid_as_written_in_e164(text))
+        return {std::string(text), {}};
     const std::string region = default_region.empty() ? std::string(unknown_region) : region_code(default_region);
     PhoneNumber number;
     const PhoneNumberUtil::ErrorType error = util().Parse(std::string(text), region, &number);

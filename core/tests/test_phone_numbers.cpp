@@ -1,7 +1,11 @@
 // Phone numbers read into E.164 with libphonenumber, or refused with its reason in plain words.
 #include <switchboard/core/phone_numbers.hpp>
 
+#include <phonenumbers/phonenumberutil.h>
+
 #include <catch2/catch.hpp>
+
+#include <set>
 
 #include <string>
 #include <thread>
@@ -112,6 +116,40 @@ TEST_CASE("phone numbers: a text longer than any number is refused unread", "[co
     CHECK(reason("+" + std::string(64'000, '9'), "") == "too long: 64001 characters, more than the 64 any phone number takes");
     // The longest way of writing a number that is still read: punctuation and an extension.
     CHECK(e164("+1 (650) 253-0000 ext. 1234" + std::string(64 - 27, ' '), "") == "+16502530000");
+}
+
+TEST_CASE("phone numbers: a number written in E.164 reads as libphonenumber's full parse reads it, in every region",
+          "[core][phone]") {
+    // E.164 texts take a quick path; written with spaces they take libphonenumber's own parser.
+    using i18n::phonenumbers::PhoneNumber;
+    using i18n::phonenumbers::PhoneNumberUtil;
+    const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+    std::set<std::string> regions;
+    util.GetSupportedRegions(&regions);
+    std::size_t compared = 0;
+    for (const std::string& region : regions) {
+        std::set<PhoneNumberUtil::PhoneNumberType> types;
+        util.GetSupportedTypesForRegion(region, &types);
+        for (const PhoneNumberUtil::PhoneNumberType type : types) {
+            PhoneNumber example;
+            if (!util.GetExampleNumberForType(region, type, &example))
+                continue;
+            std::string e164;
+            std::string spaced;
+            util.Format(example, PhoneNumberUtil::E164, &e164);
+            util.Format(example, PhoneNumberUtil::INTERNATIONAL, &spaced);
+            const phone_number_verdict quick = normalise_phone_number(e164, "");
+            const phone_number_verdict full = normalise_phone_number(spaced, "");
+            INFO(region << " type " << type << ": " << e164 << " / " << spaced);
+            CHECK(quick.e164 == full.e164);
+            CHECK(quick.reason == full.reason);
+            ++compared;
+        }
+    }
+    CHECK(compared > 1000);
+    // Invalid numbers in E.164 form still get libphonenumber's reason.
+    CHECK(reason("+85212345678", "") == "not a valid number for its region HK");
+    CHECK(reason("+9991234567", "") == "invalid country code");
 }
 
 TEST_CASE("phone numbers: supported regions", "[core][phone]") {
