@@ -143,7 +143,7 @@ PLOT
     echo
     echo "| figure | value |"
     echo "|---|---|"
-    echo "| accept, in pages of 10,000 (each stored before its answer) | $(figure accept_s) s ($(figure accept_per_s) recipients/s) |"
+    echo "| accept, in pages of 10,000 from 2 clients (each page stored before its answer) | $(figure accept_s) s ($(figure accept_per_s) recipients/s) |"
     echo "| send | $(figure send_s) s ($send_per_s recipients/s) |"
     echo "| recipients accepted by the vendor | $(figure accepted) |"
     echo "| daemon peak RSS | $(figure peak_rss_mib) MiB |"
