@@ -213,6 +213,22 @@ void read_api_access(const json::object& doc, daemon_config& out, checker& check
                                   "the API without keys (only where the network is trusted)");
 }
 
+void read_http_server(const json::object& doc, daemon_config& out, checker& check) {
+    const json::object* server = check.object(doc.if_contains("http_server"), "http_server");
+    if (server == nullptr)
+        return;
+    check.unknown_keys(*server, "http_server",
+                       {"max_connections", "max_header_bytes", "header_timeout_ms", "body_timeout_ms", "idle_timeout_ms"});
+    http_server_limits& l = out.server;
+    l.max_connections = static_cast<std::size_t>(
+        check.integer(*server, "max_connections", "http_server", static_cast<std::int64_t>(l.max_connections), 1, 1'000'000));
+    l.max_header_bytes = static_cast<std::size_t>(
+        check.integer(*server, "max_header_bytes", "http_server", static_cast<std::int64_t>(l.max_header_bytes), 1024, 1 << 20));
+    for (const auto& [key, timeout] : {std::pair{"header_timeout_ms", &l.header_timeout}, {"body_timeout_ms", &l.body_timeout},
+                                       {"idle_timeout_ms", &l.idle_timeout}})
+        *timeout = std::chrono::milliseconds(check.integer(*server, key, "http_server", timeout->count(), 100, 3'600'000));
+}
+
 void read_http(const json::object& doc, daemon_config& out, checker& check) {
     const json::object* http = check.object(doc.if_contains("http_client"), "http_client");
     if (http == nullptr)
@@ -288,7 +304,7 @@ daemon_config load_config(const fs::path& file) {
     checker check;
     resolve_secrets(doc, "", check);
     const json::object& top = doc.get_object();
-    check.unknown_keys(top, "", {"listen", "plugin_dirs", "providers", "routes", "http_client", "dispatch",
+    check.unknown_keys(top, "", {"listen", "plugin_dirs", "providers", "routes", "http_client", "http_server", "dispatch",
                                  "max_request_bytes", "store", "shutdown_grace_ms", "api_keys", "open_api",
                                  "default_region", "log"});
     daemon_config out;
@@ -319,7 +335,7 @@ daemon_config load_config(const fs::path& file) {
         check.integer(top, "shutdown_grace_ms", "", out.shutdown_grace.count(), 0, 600'000));
     if (const json::object* store = check.object(top.if_contains("store"), "store")) {
         check.unknown_keys(*store, "store", {"sqlite", "retention_hours", "max_size_mb"});
-        out.store_max_bytes = check.integer(*store, "max_size_mb", "store", 0, 1, 64LL * 1024 * 1024) * 1024 * 1024;
+        out.store_max_bytes = check.integer(*store, "max_size_mb", "store", 0, 0, 64LL * 1024 * 1024) * 1024 * 1024;
         out.retention = std::chrono::hours(check.integer(*store, "retention_hours", "store", out.retention.count(), 1, 24 * 3650));
         const fs::path db(check.string(*store, "sqlite", "store", false));
         if (!db.empty())
@@ -329,6 +345,7 @@ daemon_config load_config(const fs::path& file) {
     read_providers(top, out, check);
     read_routes(top, out, check);
     read_http(top, out, check);
+    read_http_server(top, out, check);
     read_dispatch(top, out, check);
     read_log(top, out, file, check);
     if (!check.problems().empty()) {

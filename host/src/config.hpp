@@ -2,6 +2,7 @@
 // secrets given as ${env:NAME} or ${file:PATH} and resolved at load time.
 #pragma once
 
+#include "http_server.hpp"
 #include "logging.hpp"
 
 #include <switchboard/core/dispatcher.hpp>
@@ -28,6 +29,7 @@ struct daemon_config {
     std::vector<provider_config> providers;
     core::route_map routes;
     core::http_client_options http;
+    http_server_limits server;             // max_body_bytes comes from max_request_bytes
     core::dispatch_options dispatch;
     std::size_t max_request_bytes = 16 * 1024 * 1024;
     std::filesystem::path sqlite_store;    // empty: jobs live in memory only

@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -12,6 +13,10 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <atomic>
+#include <optional>
+
+#include <sys/resource.h>
 #include <stdexcept>
 
 namespace switchboard::host {
@@ -54,6 +59,35 @@ http::response<http::string_body> to_beast(const http_server_response& r, unsign
     return out;
 }
 
+// How many connections may be open at once: the configured number, within the process's open-file
+// limit less a reserve for the store, plugins and vendor connections (accepting past that limit
+// fails, and a loop that retries at once spins a core).
+std::size_t connection_cap(std::size_t configured) {
+    constexpr rlim_t reserved = 128;
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY)
+        return configured;
+    return std::min<std::size_t>(configured, files.rlim_cur > 2 * reserved ? files.rlim_cur - reserved : files.rlim_cur / 2);
+}
+
+constexpr std::size_t longest_request_line = 8192;
+
+// What a request that cannot be read is answered, when it can be: the status and the reason. A
+// request too slow to arrive is not: its time is up, and so is its connection's.
+std::optional<std::pair<int, std::string>> refusal_for(const boost::system::error_code& ec) {
+    if (ec == http::error::header_limit)
+        return std::pair{431, std::string("the request's header fields are too large")};
+    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+        ec == net::error::operation_aborted || ec == net::error::broken_pipe || ec == beast::error::timeout)
+        return std::nullopt;  // nobody left to answer
+    return std::pair{400, "malformed HTTP request: " + ec.message()};
+}
+
+bool holds_line_end(const beast::flat_buffer& buffer) {
+    return std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()).find("\r\n") !=
+           std::string_view::npos;
+}
+
 } // namespace
 
 struct http_server::impl : std::enable_shared_from_this<impl> {
@@ -63,12 +97,14 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     http_quick_handler quick;
     http_handler handler;
     http_server_limits limits;
+    std::atomic<std::size_t> open_connections{0};
 
     // The acceptor lives on a strand, so stop() from any thread never races a pending accept.
     impl(net::any_io_executor io_executor, net::any_io_executor work_executor, const std::string& listen,
          http_quick_handler q, http_handler h, http_server_limits l)
         : io(io_executor), work(std::move(work_executor)), acceptor(net::make_strand(io_executor)), quick(std::move(q)),
           handler(std::move(h)), limits(l) {
+        limits.max_connections = connection_cap(limits.max_connections);
         const tcp::endpoint endpoint = parse_listen(listen);
         boost::system::error_code ec;
         acceptor.open(endpoint.protocol(), ec);
@@ -84,22 +120,54 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 
     net::awaitable<void> accept_loop() {
         const auto self = shared_from_this();
+        net::steady_timer pause(acceptor.get_executor());
+        auto last_warning = std::chrono::steady_clock::time_point{};
         for (;;) {
             // Each connection on a strand of its own: Beast's stream timeouts race the socket
             // otherwise, since several threads run the io_context.
             auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(io), tuple_awaitable);
             if (ec == net::error::operation_aborted)
                 co_return;
-            if (ec)
-                continue;  // e.g. too many open files: keep serving the connections we have
+            if (ec) {
+                // Out of file descriptors, say: keep serving the connections there are, look again
+                // a little later instead of at once (which spins), and say so now and then.
+                if (std::chrono::steady_clock::now() - last_warning > std::chrono::seconds(10)) {
+                    spdlog::warn("cannot accept connections: {}; {} are open", ec.message(), open_connections.load());
+                    last_warning = std::chrono::steady_clock::now();
+                }
+                pause.expires_after(std::chrono::milliseconds(100));
+                co_await pause.async_wait(tuple_awaitable);
+                continue;
+            }
             const net::any_io_executor strand = socket.get_executor();
-            net::co_spawn(strand, serve(beast::tcp_stream(std::move(socket))), net::detached);
+            if (open_connections.load() >= limits.max_connections) {
+                net::co_spawn(strand, turn_away(beast::tcp_stream(std::move(socket))), net::detached);
+                continue;
+            }
+            ++open_connections;
+            net::co_spawn(strand, serve(beast::tcp_stream(std::move(socket))), [self](std::exception_ptr) {
+                --self->open_connections;
+            });
         }
     }
 
-    // After refusing a request whose body is still arriving: stop sending, then read and discard
-    // for a bounded time, so that the client (still writing) gets to read our answer instead of a
-    // connection reset.
+    // A connection past the limit: told so, and closed.
+    net::awaitable<void> turn_away(beast::tcp_stream stream) {
+        const auto self = shared_from_this();
+        stream.expires_after(std::chrono::seconds(2));
+        const http::response<http::string_body> message =
+            to_beast({503, "application/json",
+                      error_body("too_many_connections", "the server has " + std::to_string(limits.max_connections) +
+                                                             " connections open, its limit; try again shortly"),
+                      {{"Retry-After", "1"}}},
+                     11, false);
+        co_await http::async_write(stream, message, tuple_awaitable);
+        co_await drain(stream);
+    }
+
+    // After refusing a request whose body may still be arriving: stop sending, then read and
+    // discard for a bounded time, so that the client (still writing) gets to read our answer
+    // instead of a connection reset.
     net::awaitable<void> drain(beast::tcp_stream& stream) {
         boost::system::error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -110,6 +178,15 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
             if (ec)
                 co_return;
         }
+    }
+
+    // Answers `status` with `code` and `message`, and closes the connection.
+    net::awaitable<void> refuse(beast::tcp_stream& stream, int status, const std::string& code, const std::string& message) {
+        stream.expires_after(limits.header_timeout);
+        const http::response<http::string_body> answer =
+            to_beast({status, "application/json", error_body(code, message)}, 11, false);
+        co_await http::async_write(stream, answer, tuple_awaitable);
+        co_await drain(stream);
     }
 
     // The handler's answer, on the work executor; a handler that throws is a 500, with the reason logged.
@@ -123,32 +200,65 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         co_return http_server_response{500, "application/json", error_body("internal", "the server failed; see its log")};
     }
 
+    // Waits, up to the idle timeout, for the first byte of the next request, then up to the header
+    // timeout for the end of its first line. False: the connection is over (answered when it can be).
+    net::awaitable<bool> next_request_begins(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
+        if (buffer.size() == 0) {
+            stream.expires_after(limits.idle_timeout);
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), tuple_awaitable);
+            buffer.commit(n);
+            if (ec)
+                co_return false;
+        }
+        // The request line on its own: past its bound, the target is what is too long (414).
+        stream.expires_after(limits.header_timeout);
+        while (!holds_line_end(buffer)) {
+            if (buffer.size() > longest_request_line) {
+                co_await refuse(stream, 414, "uri_too_long", "the request line is longer than " +
+                                                                 std::to_string(longest_request_line) + " bytes");
+                co_return false;
+            }
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), tuple_awaitable);
+            buffer.commit(n);
+            if (ec)
+                co_return false;
+        }
+        co_return true;
+    }
+
     net::awaitable<void> serve(beast::tcp_stream stream) {
         const auto self = shared_from_this();
         beast::flat_buffer buffer;
         for (;;) {
+            if (!co_await next_request_begins(stream, buffer))
+                co_return;
+            // From its first byte, a request has header_timeout for its line and headers.
             http::request_parser<http::string_body> parser;
+            parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
             parser.body_limit(limits.max_body_bytes);
-            stream.expires_after(limits.idle_timeout);
             auto [header_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
-            boost::system::error_code body_ec = header_ec;
-            if (!header_ec) {
-                stream.expires_after(limits.header_timeout);
-                auto [ec, body_bytes] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
-                body_ec = ec;
+            if (header_ec) {
+                if (const auto refusal = refusal_for(header_ec))
+                    co_await refuse(stream, refusal->first, refusal->first == 431 ? "header_too_large" : "bad_request",
+                                    refusal->second);
+                co_return;
             }
+            if (parser.get().version() >= 11 && parser.get().find(http::field::host) == parser.get().end()) {
+                co_await refuse(stream, 400, "bad_request", "an HTTP/1.1 request must have a Host header");
+                co_return;
+            }
+            stream.expires_after(limits.body_timeout);
+            auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
             // A declared Content-Length over the limit fails already with the header.
             if (body_ec == http::error::body_limit) {
-                const http_server_response too_large{413, "application/json",
-                                                     error_body("too_large", "the request body exceeds " +
-                                                                                 std::to_string(limits.max_body_bytes) + " bytes")};
-                const http::response<http::string_body> message = to_beast(too_large, 11, false);
-                co_await http::async_write(stream, message, tuple_awaitable);
-                co_await drain(stream);
+                co_await refuse(stream, 413, "too_large", "the request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
                 co_return;
             }
-            if (body_ec)
+            if (body_ec) {
+                if (const auto refusal = refusal_for(body_ec))
+                    co_await refuse(stream, refusal->first, "bad_request", refusal->second);
                 co_return;
+            }
 
             http::request<http::string_body> raw = parser.release();
             http_server_request request{std::string(raw.method_string()), std::string(raw.target()), {},
@@ -159,7 +269,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
             if (!response)
                 response = co_await net::co_spawn(work, answer(request), net::use_awaitable);
             const bool keep_alive = raw.keep_alive();
-            stream.expires_after(limits.header_timeout);
+            stream.expires_after(limits.body_timeout);
             const http::response<http::string_body> message = to_beast(*response, raw.version(), keep_alive);
             auto [write_ec, written] = co_await http::async_write(stream, message, tuple_awaitable);
             if (write_ec || !keep_alive)

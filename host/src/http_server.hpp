@@ -29,9 +29,12 @@ struct http_server_response {
 };
 
 struct http_server_limits {
-    std::size_t max_body_bytes = 16 * 1024 * 1024;
-    std::chrono::seconds header_timeout{10};    // to receive a whole request once it started
-    std::chrono::seconds idle_timeout{60};      // between requests on a kept-alive connection
+    std::size_t max_body_bytes = 16 * 1024 * 1024;      // over it: 413
+    std::size_t max_header_bytes = 16 * 1024;           // headers; over it: 431 (a request line over 8 KiB: 414)
+    std::size_t max_connections = 1024;                 // open at once (lowered to fit the open-file limit); past it: 503
+    std::chrono::milliseconds header_timeout{10'000};   // from a request's first byte to its last header; then closed
+    std::chrono::milliseconds body_timeout{60'000};     // to receive its body; then closed
+    std::chrono::milliseconds idle_timeout{60'000};     // between requests on a kept-alive connection
 };
 
 using http_handler = std::function<http_server_response(const http_server_request&)>;

@@ -109,7 +109,7 @@ int serve(const std::filesystem::path& config_file) {
         dispatcher.observe(observed);
         status_api status(observed, dispatcher, providers);
 
-        http_server_limits limits;
+        http_server_limits limits = config.server;
         limits.max_body_bytes = config.max_request_bytes;
         const api_access access(config.api_keys, config.open_api);
         if (config.open_api)

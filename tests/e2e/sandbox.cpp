@@ -13,7 +13,7 @@ namespace switchboard::testing {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-sandbox::sandbox(const sandbox_spec& spec) : daemon_env_(spec.daemon_env) {
+sandbox::sandbox(const sandbox_spec& spec) : daemon_env_(spec.daemon_env), daemon_wrapper_(spec.daemon_wrapper) {
     static int counter = 0;
     dir_ = fs::temp_directory_path() / ("switchboard-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     fs::create_directories(dir_);
@@ -50,14 +50,16 @@ sandbox::sandbox(const sandbox_spec& spec) : daemon_env_(spec.daemon_env) {
         if (spec.store_max_size_mb > 0)
             with_store["store"].as_object()["max_size_mb"] = spec.store_max_size_mb;
     }
+    for (const auto& [key, value] : spec.config)
+        with_store[key] = value;
     std::ofstream(dir_ / "switchboard.json") << json::serialize(with_store);
     start_daemon();
 }
 
 void sandbox::start_daemon() {
-    daemon_ = std::make_unique<child_process>(
-        std::vector<std::string>{SWITCHBOARD_BINARY, "serve", "--config", (dir_ / "switchboard.json").string()},
-        (dir_ / "daemon.log").string(), daemon_env_);
+    std::vector<std::string> argv = daemon_wrapper_;
+    argv.insert(argv.end(), {SWITCHBOARD_BINARY, "serve", "--config", (dir_ / "switchboard.json").string()});
+    daemon_ = std::make_unique<child_process>(argv, (dir_ / "daemon.log").string(), daemon_env_);
     api_url_ = wait_for_listening(*daemon_);
 }
 
@@ -162,6 +164,8 @@ sandbox_spec uspeedo_spec(const sandbox_options& options) {
     spec.durable = options.durable;
     spec.store_max_size_mb = options.store_max_size_mb;
     spec.daemon_env = options.daemon_env;
+    spec.daemon_wrapper = options.daemon_wrapper;
+    spec.config = options.config;
     return spec;
 }
 

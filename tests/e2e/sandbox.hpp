@@ -31,6 +31,8 @@ struct sandbox_spec {
     std::int64_t store_max_size_mb = 0;         // with durable: the store's largest size (0: none)
     std::string api_key;                        // empty: the API is open; else clients need this key
     std::vector<std::string> daemon_env;        // "NAME=value" for the daemon's environment besides ours
+    std::vector<std::string> daemon_wrapper;    // runs the daemon, e.g. {"prlimit", "--nofile=100", "--"}
+    boost::json::object config;                 // top-level settings of the daemon's configuration besides these
 };
 
 class sandbox {
@@ -71,6 +73,7 @@ private:
     std::string simulator_url_;
     std::string api_url_;
     std::vector<std::string> daemon_env_;
+    std::vector<std::string> daemon_wrapper_;
 };
 
 // Polls a job through the daemon's API until it is finished (or throws after `timeout`).
@@ -95,6 +98,8 @@ struct sandbox_options {
     bool durable = false;
     std::int64_t store_max_size_mb = 0;
     std::vector<std::string> daemon_env;
+    std::vector<std::string> daemon_wrapper;
+    boost::json::object config;
 };
 
 // The uSpeedo simulator with an "otp" route of one SMS step through it.
