@@ -72,15 +72,25 @@ std::size_t connection_cap(std::size_t configured) {
 
 constexpr std::size_t longest_request_line = 8192;
 
-// What a request that cannot be read is answered, when it can be: the status and the reason. A
-// request too slow to arrive is not: its time is up, and so is its connection's.
-std::optional<std::pair<int, std::string>> refusal_for(const boost::system::error_code& ec) {
+struct refusal {
+    int status;
+    std::string code;
+    std::string message;
+};
+
+// What a request that cannot be read is answered, when it can be. A request too slow to arrive is
+// not: its time is up, and so is its connection's.
+std::optional<refusal> refusal_for(const boost::system::error_code& ec, const http_server_limits& limits) {
+    // A declared Content-Length over the limit fails already with the header.
+    if (ec == http::error::body_limit)
+        return refusal{413, "too_large", "the request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes"};
     if (ec == http::error::header_limit)
-        return std::pair{431, std::string("the request's header fields are too large")};
+        return refusal{431, "header_too_large", "the request's header fields exceed " +
+                                                    std::to_string(limits.max_header_bytes) + " bytes"};
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
         ec == net::error::operation_aborted || ec == net::error::broken_pipe || ec == beast::error::timeout)
         return std::nullopt;  // nobody left to answer
-    return std::pair{400, "malformed HTTP request: " + ec.message()};
+    return refusal{400, "bad_request", "malformed HTTP request: " + ec.message()};
 }
 
 bool holds_line_end(const beast::flat_buffer& buffer) {
@@ -238,9 +248,8 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
             parser.body_limit(limits.max_body_bytes);
             auto [header_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
             if (header_ec) {
-                if (const auto refusal = refusal_for(header_ec))
-                    co_await refuse(stream, refusal->first, refusal->first == 431 ? "header_too_large" : "bad_request",
-                                    refusal->second);
+                if (const std::optional<refusal> r = refusal_for(header_ec, limits))
+                    co_await refuse(stream, r->status, r->code, r->message);
                 co_return;
             }
             if (parser.get().version() >= 11 && parser.get().find(http::field::host) == parser.get().end()) {
@@ -249,14 +258,9 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
             }
             stream.expires_after(limits.body_timeout);
             auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
-            // A declared Content-Length over the limit fails already with the header.
-            if (body_ec == http::error::body_limit) {
-                co_await refuse(stream, 413, "too_large", "the request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
-                co_return;
-            }
             if (body_ec) {
-                if (const auto refusal = refusal_for(body_ec))
-                    co_await refuse(stream, refusal->first, "bad_request", refusal->second);
+                if (const std::optional<refusal> r = refusal_for(body_ec, limits))
+                    co_await refuse(stream, r->status, r->code, r->message);
                 co_return;
             }
 
