@@ -1,5 +1,6 @@
 #include <switchboard/core/route.hpp>
 
+#include <switchboard/core/excerpt.hpp>
 #include <switchboard/core/plugin.hpp>
 #include <switchboard/core/plugin_documents.hpp>
 
@@ -55,7 +56,7 @@ route_step read_step(const json::object& s, const std::string& path, std::vector
         const std::optional<std::int64_t> ms = duration_ms(*wait);
         if (!ms || *ms > longest_receipt_wait_ms)
             problems.push_back(path + ".receipt_wait: expected a duration such as \"120s\", \"500ms\", \"10m\" "
-                                      "(at most 7 days), found " + json::serialize(*wait));
+                                      "(at most 7 days), found " + excerpt(json::serialize(*wait)));
         else
             step.receipt_wait_ms = *ms;
     }
@@ -69,7 +70,7 @@ route_step read_step(const json::object& s, const std::string& path, std::vector
             step.on_unknown = unknown_outcome_policy::next_step;
         else
             problems.push_back(path + ".on_unknown: expected \"hold\", \"resend\" or \"next_step\", found " +
-                               json::serialize(*policy));
+                               excerpt(json::serialize(*policy)));
     }
     return step;
 }
@@ -103,13 +104,13 @@ void check_route_providers(const route& r, const provider_map& providers, const 
             continue;  // reported as missing already
         const auto provider = providers.find(step.provider);
         if (provider == providers.end()) {
-            problems.push_back(step_path + ".provider: no provider instance named '" + step.provider + "'");
+            problems.push_back(step_path + ".provider: no provider instance named '" + excerpt(step.provider) + "'");
             continue;
         }
         const plugin_manifest& manifest = provider->second->owner().manifest();
         if (std::find(manifest.channels.begin(), manifest.channels.end(), step.channel) == manifest.channels.end())
             problems.push_back(step_path + ".channel: provider '" + step.provider + "' has no channel '" +
-                               step.channel + "'");
+                               excerpt(step.channel) + "'");
         if (step.receipt_wait_ms > 0 && manifest.receipts == "none")
             problems.push_back(step_path + ".receipt_wait: provider '" + step.provider + "' (plugin " + manifest.name +
                                ") gets no delivery receipts, so every recipient would wait it out: remove it");

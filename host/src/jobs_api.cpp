@@ -1,13 +1,17 @@
 #include "jobs_api.hpp"
 
+#include "json_body.hpp"
 #include "rfc3339.hpp"
 
+#include <switchboard/core/excerpt.hpp>
 #include <switchboard/core/job_store.hpp>
 #include <switchboard/core/phone_numbers.hpp>
 #include <switchboard/core/plugin.hpp>
 #include <switchboard/core/recipient_intake.hpp>
 #include <switchboard/core/sqlite_job_store.hpp>
 
+#include <boost/algorithm/string/predicate.hpp>
+#include <boost/algorithm/string/trim.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <openssl/evp.h>
@@ -33,6 +37,9 @@ struct bad_request {
     std::string field;
     std::string message;
 };
+
+// A body not declared as JSON: answered 415.
+struct unsupported_media {};
 
 http_server_response reply(int status, const json::value& body) { return {status, "application/json", json::serialize(body)}; }
 
@@ -95,7 +102,7 @@ void only_known_fields(const json::object& o, const std::string& path, std::init
             std::string names;
             for (std::string_view k : known)
                 names += (names.empty() ? "" : ", ") + std::string(k);
-            throw bad_request{(path.empty() ? "" : path + ".") + std::string(key), "is not a known field (known: " + names + ")"};
+            throw bad_request{(path.empty() ? "" : path + ".") + core::excerpt(key), "is not a known field (known: " + names + ")"};
         }
 }
 
@@ -163,14 +170,26 @@ std::vector<core::recipient> read_recipients(const json::object& doc, const json
     return out;
 }
 
-json::object parse_body(const std::string& body) {
-    boost::system::error_code ec;
-    json::value parsed = json::parse(body, ec);
-    if (ec)
-        throw bad_request{"", "the body is not valid JSON (" + ec.message() + ")"};
-    if (!parsed.is_object())
-        throw bad_request{"", "the body must be a JSON object"};
-    return std::move(parsed.get_object());
+// The request's JSON body, which must be declared so (a form or plain text is not taken for JSON).
+json::object parse_body(const http_server_request& request) {
+    const auto content_type = std::find_if(request.headers.begin(), request.headers.end(), [](const auto& h) {
+        return boost::algorithm::iequals(h.first, "Content-Type");
+    });
+    const std::string_view media = content_type == request.headers.end()
+                                       ? std::string_view()
+                                       : std::string_view(content_type->second).substr(0, content_type->second.find(';'));
+    if (!boost::algorithm::iequals(boost::algorithm::trim_copy(std::string(media)), "application/json"))
+        throw unsupported_media{};
+    json_body body = read_json_body(request.body);
+    if (!body.problem.empty())
+        throw bad_request{body.field, body.problem};
+    return std::move(body.document);
+}
+
+// Characters as people count them: code points of the UTF-8 text (Boost.JSON holds valid UTF-8).
+std::size_t characters(std::string_view text) {
+    return static_cast<std::size_t>(
+        std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 json::object counts_json(const std::map<core::recipient_state, std::int64_t>& counts) {
@@ -237,7 +256,7 @@ std::size_t query_number(const boost::urls::params_view& params, const char* nam
     std::size_t value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || end != text.data() + text.size() || value > max)
-        throw bad_request{name, "must be a whole number up to " + std::to_string(max) + ", got '" + text + "'"};
+        throw bad_request{name, "must be a whole number up to " + std::to_string(max) + ", got '" + core::excerpt(text) + "'"};
     return value;
 }
 
@@ -253,7 +272,7 @@ core::route jobs_api::route_of(const json::object& doc) const {
     if (given != nullptr && given->is_string()) {
         const auto named = routes_.find(std::string(given->get_string()));
         if (named == routes_.end())
-            throw bad_request{"route", "no route named '" + std::string(given->get_string()) + "' is configured"};
+            throw bad_request{"route", "no route named '" + core::excerpt(given->get_string()) + "' is configured"};
         return named->second;
     }
     if (given == nullptr || !given->is_array())
@@ -303,6 +322,8 @@ http_server_response jobs_api::handle(const http_server_request& request) {
         }
     } catch (const bad_request& bad) {
         return error(400, "invalid_request", bad.message, bad.field);
+    } catch (const unsupported_media&) {
+        return error(415, "unsupported_media_type", "send the body as JSON, with the header Content-Type: application/json");
     } catch (const core::store_full& e) {
         spdlog::error("{} {}: {}", request.method, path, e.what());
         return error(503, "store_full", "the job store is full: nothing was changed; try again once the operator has made room");
@@ -313,15 +334,15 @@ http_server_response jobs_api::handle(const http_server_request& request) {
     }
     if (const std::string allowed = methods_of(path); !allowed.empty()) {
         http_server_response refused =
-            error(405, "method_not_allowed", request.method + " " + path + " is not served: use " + allowed);
+            error(405, "method_not_allowed", core::excerpt(request.method) + " " + path + " is not served: use " + allowed);
         refused.headers.emplace_back("Allow", allowed);
         return refused;
     }
-    return error(404, "not_found", "no such endpoint: " + request.method + " " + path);
+    return error(404, "not_found", "no such endpoint: " + core::excerpt(request.method) + " " + core::excerpt(path));
 }
 
 http_server_response jobs_api::submit(const http_server_request& request) {
-    const json::object doc = parse_body(request.body);
+    const json::object doc = parse_body(request);
     only_known_fields(doc, "", {"route", "recipients", "params", "region", "open", "idempotency_key", "send_at", "deadline"});
     const core::route route = route_of(doc);
     std::string region = default_region_;
@@ -339,18 +360,20 @@ http_server_response jobs_api::submit(const http_server_request& request) {
     // with another request is refused, so a client retrying after a lost answer never sends twice.
     std::string key;
     if (const json::value* k = doc.if_contains("idempotency_key")) {
-        if (!k->is_string() || k->get_string().empty() || k->get_string().size() > 200)
+        if (!k->is_string() || k->get_string().empty() || characters(k->get_string()) > 200)
             throw bad_request{"idempotency_key", "must be a string of 1 to 200 characters"};
         key = std::string(k->get_string());
     }
-    // Keys belong to the client that sent them: one client's key never finds another's job.
+    // Keys belong to the client that sent them: one client's key never finds another's job. The
+    // request is compared in its canonical form: the same fields in another order are the same
+    // request (stores written before kept the hash of the text as given, which still matches).
     const std::string scoped_key = key.empty() ? "" : request.client + ":" + key;
-    const std::string request_hash = key.empty() ? "" : sha256_hex(json::serialize(doc));
+    const std::string request_hash = key.empty() ? "" : sha256_hex(canonical_json(doc));
     const auto earlier_answer = [&]() -> std::optional<http_server_response> {
         const std::optional<core::job> earlier = store_.find_job_by_idempotency_key(scoped_key);
         if (!earlier)
             return std::nullopt;
-        if (earlier->request_hash != request_hash)
+        if (earlier->request_hash != request_hash && earlier->request_hash != sha256_hex(json::serialize(doc)))
             return error(409, "conflict", "idempotency_key '" + key + "' was used for a different request (job " +
                                               earlier->id + ")", "idempotency_key");
         return reply(200, job_json(*earlier, store_.count_by_state(earlier->id)));
@@ -407,10 +430,10 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
     };
     const std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
-        return error(404, "not_found", "no job " + job_id);
+        return error(404, "not_found", "no job " + core::excerpt(job_id));
     if (j->state != core::job_state::open)
         return not_open(*j);
-    const json::object doc = parse_body(request.body);
+    const json::object doc = parse_body(request);
     only_known_fields(doc, "", {"recipients", "params"});
     std::vector<core::recipient> recipients =
         read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, false);
@@ -425,7 +448,7 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
     std::lock_guard one_change_at_a_time(submissions_);
     const std::optional<core::job> now = store_.find_job(job_id);
     if (!now)
-        return error(404, "not_found", "no job " + job_id);
+        return error(404, "not_found", "no job " + core::excerpt(job_id));
     if (now->state != core::job_state::open)
         return not_open(*now);
     for (core::recipient& r : recipients) {
@@ -446,7 +469,7 @@ http_server_response jobs_api::start(const std::string& job_id) {
     std::lock_guard one_change_at_a_time(submissions_);
     std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
-        return error(404, "not_found", "no job " + job_id);
+        return error(404, "not_found", "no job " + core::excerpt(job_id));
     if (j->state != core::job_state::open)
         return error(409, "conflict", "job " + job_id + " is " + core::to_string(j->state) + ": only an open job can be started");
     store_.set_job_state(job_id, core::job_state::queued);
@@ -460,7 +483,7 @@ http_server_response jobs_api::cancel(const std::string& job_id, const std::stri
     std::lock_guard one_change_at_a_time(submissions_);
     const std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
-        return error(404, "not_found", "no job " + job_id);
+        return error(404, "not_found", "no job " + core::excerpt(job_id));
     if (j->state == core::job_state::finished)
         return error(409, "conflict", "job " + job_id + " is finished: there is nothing left to cancel");
     // Whatever calls under way bring back, the job sends nothing more (the store holds it to that).
@@ -498,14 +521,14 @@ http_server_response jobs_api::list(const std::string& target) {
 http_server_response jobs_api::show(const std::string& job_id) {
     const std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
-        return error(404, "not_found", "no job " + job_id);
+        return error(404, "not_found", "no job " + core::excerpt(job_id));
     return reply(200, job_json(*j, store_.count_by_state(job_id)));
 }
 
 http_server_response jobs_api::list_recipients(const std::string& job_id, const std::string& target) {
     const std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
-        return error(404, "not_found", "no job " + job_id);
+        return error(404, "not_found", "no job " + core::excerpt(job_id));
     const boost::urls::url_view url = *boost::urls::parse_origin_form(target);
     const boost::urls::params_view params = url.params();
     const std::size_t offset = query_number(params, "offset", 0, static_cast<std::size_t>(j->recipient_count));
@@ -514,7 +537,7 @@ http_server_response jobs_api::list_recipients(const std::string& job_id, const 
     if (auto it = params.find("state"); it != params.end()) {
         state = core::parse_recipient_state((*it).value);
         if (!state)
-            throw bad_request{"state", "is not a recipient state: '" + (*it).value + "'"};
+            throw bad_request{"state", "is not a recipient state: '" + core::excerpt((*it).value) + "'"};
     }
     const std::vector<core::recipient> page =
         store_.recipients(job_id, static_cast<std::int64_t>(offset), limit, state);

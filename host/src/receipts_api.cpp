@@ -1,6 +1,7 @@
 #include "receipts_api.hpp"
 
 #include <switchboard/core/dispatcher.hpp>
+#include <switchboard/core/excerpt.hpp>
 #include <switchboard/core/plugin.hpp>
 #include <switchboard/core/sqlite_job_store.hpp>
 
@@ -57,7 +58,7 @@ http_server_response receipts_api::handle(const http_server_request& request) {
     const std::string instance = std::string(url->path()).substr(receipts_path_prefix.size());
     const auto provider = providers_.find(instance);
     if (provider == providers_.end())
-        return refusal(404, "not_found", "no provider instance named '" + instance + "'");
+        return refusal(404, "not_found", "no provider instance named '" + core::excerpt(instance) + "'");
     if (request.method != "POST" && request.method != "GET") {
         http_server_response refused = refusal(405, "method_not_allowed", "vendors POST receipts here");
         refused.headers.emplace_back("Allow", "GET, POST");

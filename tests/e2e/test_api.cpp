@@ -253,6 +253,60 @@ TEST_CASE("api: an idempotency key returns the first job for the same request an
     CHECK(sandbox.send_calls().size() == 1);  // sent once
 }
 
+TEST_CASE("api: the same request with its fields in another order is the same request; keys count characters",
+          "[e2e][api]") {
+    uspeedo_sandbox sandbox;
+    std::string accented;
+    for (int i = 0; i < 200; ++i)
+        accented += "\u00e9";  // é: 200 characters, 400 bytes
+    const std::string body_a = R"({"route": "otp", "idempotency_key": ")" + accented +
+                               R"(", "recipients": [{"to": "+85261000001", "params": {"code": "1", "x": "2"}}]})";
+    const std::string body_b = R"({"recipients": [{"params": {"x": "2", "code": "1"}, "to": "+85261000001"}], )"
+                               R"("idempotency_key": ")" + accented + R"(", "route": "otp"})";
+    const core::http_result first = fetch("POST", sandbox.api_url() + "/v1/jobs", body_a);
+    REQUIRE(first.ok());
+    CHECK(first.response.status == 202);
+    const core::http_result reordered = fetch("POST", sandbox.api_url() + "/v1/jobs", body_b);
+    REQUIRE(reordered.ok());
+    CHECK(reordered.response.status == 200);  // before: 409, "used for a different request"
+    CHECK(json::parse(reordered.response.body).at("id") == json::parse(first.response.body).at("id"));
+}
+
+TEST_CASE("api: a key given twice is refused with its path; a body not declared as JSON is 415", "[e2e][api]") {
+    uspeedo_sandbox sandbox;
+    check_bad_request(call(sandbox, "POST", "/v1/jobs",
+                           R"({"route": "otp", "recipients": [{"to": "+85261000001", "to": "+85261000002"}]})"),
+                      "recipients[0].to", "is given twice: each field must appear once");
+    for (const char* type : {"text/plain", "application/x-www-form-urlencoded", ""}) {
+        INFO("Content-Type: " << type);
+        core::http_request request{"POST", sandbox.api_url() + "/v1/jobs", {}, R"({"route": "otp", "recipients": [{"to": "+85261000001"}]})"};
+        if (*type != '\0')
+            request.headers.push_back({"Content-Type", type});
+        const core::http_result r = core::fetch(request);
+        REQUIRE(r.ok());
+        CHECK(r.response.status == 415);
+        CHECK(json::parse(r.response.body).at("code") == "unsupported_media_type");
+    }
+    core::http_request charset{"POST", sandbox.api_url() + "/v1/jobs", {{"Content-Type", "application/json; charset=utf-8"}},
+                               R"({"route": "otp", "recipients": [{"to": "+85261000001"}]})"};
+    CHECK(core::fetch(charset).response.status == 202);
+    CHECK(sandbox.send_calls().size() <= 1);
+}
+
+TEST_CASE("api: an error answer quotes the start of a long input, never the whole of it", "[e2e][api]") {
+    uspeedo_sandbox sandbox;
+    const std::string long_name(10 * 1024 * 1024, 'r');
+    const core::http_result r = fetch("POST", sandbox.api_url() + "/v1/jobs",
+                                      R"({"route": ")" + long_name + R"(", "recipients": [{"to": "+85261000001"}]})");
+    REQUIRE(r.ok());
+    CHECK(r.response.status == 400);
+    CHECK(r.response.body.size() < 1024);  // before: the whole 10 MB came back
+    CHECK_THAT(r.response.body, Catch::Contains("no route named 'rrrr") && Catch::Contains("(10485760 bytes)"));
+    const api_error unknown_field = call(sandbox, "POST", "/v1/jobs", "{\"" + std::string(100'000, 'f') + "\": 1}");
+    CHECK(unknown_field.status == 400);
+    CHECK(unknown_field.body.at("field").as_string().size() < 200);
+}
+
 namespace {
 std::string rfc3339_in(std::chrono::milliseconds from_now) {
     const auto at = std::chrono::system_clock::now() + from_now;
