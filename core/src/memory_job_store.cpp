@@ -29,6 +29,8 @@ public:
         e.header.recipient_count = static_cast<std::int64_t>(e.recipients.size());
     }
 
+    std::string write_problem() override { return {}; }
+
     std::optional<job> find_job(const std::string& id) const override {
         std::lock_guard lock(mutex_);
         auto it = jobs_.find(id);

@@ -24,6 +24,8 @@ public:
 
     sqlite3* handle() const noexcept { return db_; }
     std::unique_lock<std::mutex> lock() const { return std::unique_lock(mutex_); }
+    // The lock when it is free now; an unlocked one (owns_lock() false) when another holds it.
+    std::unique_lock<std::mutex> try_lock() const { return std::unique_lock(mutex_, std::try_to_lock); }
     // Runs SQL that returns no rows; throws store_error (store_full when out of room).
     void exec(const std::string& sql);
     // Rows changed by the last statement.

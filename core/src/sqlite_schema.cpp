@@ -93,6 +93,9 @@ DROP TRIGGER IF EXISTS recipients_counted_on_update;
 DROP INDEX IF EXISTS recipients_by_state;
 CREATE INDEX recipients_due ON recipients (job_id, next_attempt_at_ms, idx) WHERE state = 0;
 CREATE INDEX recipients_by_rare_state ON recipients (job_id, state, idx) WHERE state >= 4;
+-- One row the readiness check writes: a store that cannot take this write cannot take any.
+CREATE TABLE health (probed_at_ms INTEGER NOT NULL);
+INSERT INTO health VALUES (0);
 )sql";
 
 int user_version(const connection& db) {

@@ -371,6 +371,27 @@ TEST_CASE("sqlite job store: unusable files are refused with one clear error", "
         std::ofstream(file.path) << "this is not a database, just text that is long enough to have a header page";
         CHECK_THROWS_WITH(open_sqlite_job_store(file.path), Catch::Contains("file is not a database"));
     }
+    SECTION("a store file that was emptied") {
+        scratch_file file;
+        std::ofstream(file.path).flush();
+        CHECK_THROWS_WITH(open_sqlite_job_store(file.path),
+                          Catch::Contains("is an empty file") && Catch::Contains("restore it from a backup"));
+    }
+    SECTION("a store with a damaged page") {
+        scratch_file file;
+        {
+            const auto store = open_sqlite_job_store(file.path);
+            store->create_job(a_job("j1", 20000), numbered(20000));
+        }
+        {
+            std::fstream damage(file.path, std::ios::in | std::ios::out | std::ios::binary);
+            damage.seekp(40 * 4096);
+            const std::string noise(4096, '\x5a');
+            damage.write(noise.data(), static_cast<std::streamsize>(noise.size()));
+        }
+        CHECK_THROWS_WITH(open_sqlite_job_store(file.path), Catch::Contains("is damaged") &&
+                                                                Catch::Contains("restore it from a backup"));
+    }
     SECTION("a schema from a newer version") {
         scratch_file file;
         open_sqlite_job_store(file.path);

@@ -296,7 +296,12 @@ http_server_response jobs_api::handle(const http_server_request& request) {
     const std::string path = url->path();
     try {
         if (path == "/readyz" && request.method == "GET") {
-            store_.find_job("");  // the store answers: a store that fails throws store_error, answered 503
+            // Ready means able to take a job: the store answers reads and takes a write, with room.
+            store_.find_job("");
+            if (const std::string problem = store_.write_problem(); !problem.empty()) {
+                spdlog::error("not ready: {}", problem);
+                return error(503, "store_unavailable", "the job store cannot take writes now; see the daemon's log");
+            }
             return reply(200, json::object{{"status", "ready"}});
         }
         if (path == "/v1/jobs" && request.method == "GET")

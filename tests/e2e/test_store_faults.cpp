@@ -79,6 +79,17 @@ TEST_CASE("store: writes that fail while a call is out hold its outcome until th
     std::this_thread::sleep_for(std::chrono::seconds(3));
     std::filesystem::remove(flag);
 
+    // Meanwhile the daemon says it is not ready; once the disk works again, it is.
+    std::ofstream(flag) << "fail";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the readiness check's one-second memory
+    const switchboard::core::http_result not_ready = fetch("GET", sandbox.api_url() + "/readyz");
+    REQUIRE(not_ready.ok());
+    CHECK(not_ready.response.status == 503);
+    CHECK(json::parse(not_ready.response.body).at("code") == "store_unavailable");
+    std::filesystem::remove(flag);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    CHECK(fetch_json("GET", sandbox.api_url() + "/readyz").at("status") == "ready");
+
     const json::object finished = sandbox.wait_finished(job);
     CHECK(finished.at("counts").at("accepted") == 1000);
     CHECK(finished.at("counts").at("sending") == 0);

@@ -29,12 +29,17 @@ public:
     virtual ~job_store() = default;
 
     // Stores a job with all its recipients, at once: when this returns, the job exists whole.
-    // Throws std::invalid_argument when its id, or its idempotency key, is taken.
+    // Throws std::invalid_argument when its id, or its idempotency key, is taken, and store_full when
+    // storing them would leave too little room to record the outcomes of the work already taken.
     virtual void create_job(const job& j, const std::vector<recipient>& recipients) = 0;
 
     // Adds recipients to a stored job, at once; their indexes continue the job's. The job's
     // recipient_count grows by their number.
     virtual void append_recipients(const std::string& job_id, const std::vector<recipient>& recipients) = 0;
+
+    // Why the store cannot take writes now (a failing disk, no room left for more work), or empty
+    // when it can. Checked with a small write at most once a second.
+    virtual std::string write_problem() = 0;
 
     virtual std::optional<job> find_job(const std::string& id) const = 0;
     // The job submitted under a client's idempotency key, if any.
