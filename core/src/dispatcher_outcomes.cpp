@@ -12,6 +12,7 @@
 #include "route_progress.hpp"
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
@@ -174,7 +175,9 @@ std::vector<recipient_update> dispatcher::settle_answer(const route& rt, const p
     }
     if (sent.failure == http_failure::outcome_unknown) {
         report_call(provider, batch.size(), "unknown", latency);
-        return settle_batch(rt, batch, call_outcome::unknown, "outcome_unknown", sent.error, -1);
+        std::vector<recipient_update> updates = settle_batch(rt, batch, call_outcome::unknown, "outcome_unknown", sent.error, -1);
+        name_unknown_messages(provider, document, updates);
+        return updates;
     }
     const plugin_call_result decoded = provider.decode(document, sent.response);
     report_call(provider, batch.size(), decoded.ok() ? "ok" : status_name(decoded.status), latency);
@@ -185,6 +188,32 @@ std::vector<recipient_update> dispatcher::settle_answer(const route& rt, const p
         limiters_.at(provider.name())->hold(std::chrono::milliseconds(decoded.retry_after_ms));
     return settle_batch(rt, batch, decoded.status == SB_STATUS_TRANSIENT ? call_outcome::transient : call_outcome::rejected,
                         status_name(decoded.status), decoded.error, decoded.retry_after_ms);
+}
+
+void dispatcher::name_unknown_messages(const provider_instance& provider, const std::string& document,
+                                       std::vector<recipient_update>& updates) const {
+    const plugin_call_result named = provider.message_ids(document);
+    if (!named.ok())
+        return;  // the plugin cannot tell: they stay unknown, and their receipts find nobody
+    std::unordered_map<std::int64_t, std::string> by_index;
+    try {
+        const json::value doc = json::parse(named.json);
+        for (const json::value& item : doc.at("message_ids").as_array()) {
+            const json::object& o = item.as_object();
+            const json::string& id = o.at("id").as_string();
+            std::int64_t index = -1;
+            std::from_chars(id.data(), id.data() + id.size(), index);
+            by_index.emplace(index, std::string(o.at("message_id").as_string()));
+        }
+    } catch (const std::exception& e) {
+        spdlog::warn("provider {}: its message ids for a call without an answer cannot be read: {}", provider.name(),
+                     e.what());
+        return;
+    }
+    for (recipient_update& u : updates)
+        if (u.state == recipient_state::unknown)
+            if (const auto found = by_index.find(u.index); found != by_index.end())
+                u.message_id = found->second;
 }
 
 } // namespace switchboard::core

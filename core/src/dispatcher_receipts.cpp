@@ -65,8 +65,16 @@ std::optional<recipient_update> receipt_update(const recipient& r, const route& 
             fall_back(u, rt, now);
         }
         return u;
-    case recipient_state::accepted:
     case recipient_state::unknown:
+        if (!delivered) {
+            // The call's answer was lost, and the vendor now says it never reached them: nothing
+            // stands in the way of the route's next step any more.
+            record_step(u, rt, {step_result::undelivered, receipt.code, receipt.reason}, now);
+            fall_back(u, rt, now);
+            return u;
+        }
+        [[fallthrough]];
+    case recipient_state::accepted:
         // Final already, and its job may be over: the receipt corrects the record, the route ends here.
         u.state = delivered ? recipient_state::delivered : recipient_state::failed;
         u.code = receipt.code;
@@ -138,7 +146,11 @@ receipt_tally dispatcher::apply_receipt_list(const std::string& provider, const 
     }
     for (const auto& [key, list] : updates) {
         store_.apply_if(key.first, key.second, list);
-        wake(key.first);  // its loop may have recipients to move on now, or nothing left to wait for
+        // Its loop may have recipients to move on now, or nothing left to wait for; a job that had
+        // ended runs again for recipients the receipts sent on to their next step.
+        if (std::any_of(list.begin(), list.end(), [](const recipient_update& u) { return u.state == recipient_state::queued; }))
+            start(key.first);
+        wake(key.first);
     }
     // A receipt may come before its call's outcome is written: kept, it is applied when it is.
     tally.unmatched = unmatched.size();

@@ -161,6 +161,18 @@ void log_from_plugin(void* context, sb_log_level level, sb_str message) noexcept
 
 const void* no_host_extension(void*, const char*) noexcept { return nullptr; }
 
+// The plugin's extension switchboard.message_ids/1, when it offers one that keeps the rules.
+const sb_ext_message_ids* message_ids_extension(const fs::path& file, const sb_provider* table) {
+    if (table->get_extension == nullptr)
+        return nullptr;
+    const auto* ext = static_cast<const sb_ext_message_ids*>(table->get_extension(SB_EXT_MESSAGE_IDS));
+    if (ext == nullptr)
+        return nullptr;
+    if (ext->struct_size < offsetof(sb_ext_message_ids, message_ids) + sizeof(ext->message_ids) || ext->message_ids == nullptr)
+        fail(file, std::string("extension ") + SB_EXT_MESSAGE_IDS + " is too small or has no message_ids function");
+    return ext;
+}
+
 void check_function_table(const fs::path& file, const sb_provider* table) {
     if (table->abi.major != SB_ABI_VERSION_MAJOR)
         fail(file, "ABI major mismatch: the plugin was built for ABI " + to_string(table->abi) +
@@ -234,6 +246,7 @@ std::shared_ptr<plugin> plugin::load(const fs::path& requested) {
     if (loaded->manifest_.abi != to_string(table->abi))
         fail(file, "manifest field 'abi' says " + loaded->manifest_.abi + " but the function table says " +
                        to_string(table->abi));
+    loaded->message_ids_ = message_ids_extension(file, table);
     return loaded;
 }
 
@@ -316,6 +329,14 @@ plugin_call_result provider_instance::encode_receipt_query(std::string_view quer
         return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider does not offer receipt queries", -1};
     output_collector out;
     return out.finish(plugin_->table_->encode_receipt_query(instance_, to_sb_str(query_json), now_unix_ms, out.raw()));
+}
+
+plugin_call_result provider_instance::message_ids(std::string_view batch_json) const {
+    if (plugin_->message_ids_ == nullptr)
+        return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider cannot name its messages without the vendor's answer", -1};
+    const call_guard guard(*this);
+    output_collector out;
+    return out.finish(plugin_->message_ids_->message_ids(instance_, to_sb_str(batch_json), out.raw()));
 }
 
 plugin_call_result provider_instance::decode_receipt_query(std::string_view query_json, const http_response& response) const {

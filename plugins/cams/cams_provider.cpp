@@ -555,6 +555,8 @@ std::optional<sdk::receipt> read_receipt(const json::value& item, const std::str
 
 class cams_provider final : public sdk::provider {
 public:
+    static constexpr bool names_messages_in_advance = true;  // see do_message_ids
+
     static sdk::manifest describe() {
         sdk::manifest m;
         m.name = "cams";
@@ -642,14 +644,23 @@ protected:
     // without GroupMessageId loses nothing.
     std::vector<sdk::outcome> do_decode(const sdk::batch& batch, const sdk::http_response& response) override {
         require_accepted(response);
-        const std::string task_id = task_id_of(batch);
-        const std::optional<channel> chan = channel_of(batch.channel);
         std::vector<sdk::outcome> outcomes;
         outcomes.reserve(batch.recipients.size());
-        for (const sdk::recipient& r : batch.recipients)
-            outcomes.push_back(sdk::outcome::accepted(
-                r.id, correlation_id(task_id, chan && r.to.size() > 1 ? vendor_to(*chan, r.to) : r.to)));
+        for (sdk::named_message& named : do_message_ids(batch))
+            outcomes.push_back(sdk::outcome::accepted(std::move(named.id), std::move(named.message_id)));
         return outcomes;
+    }
+
+    // The same ids, without an answer: the receipts of a call whose answer was lost still find
+    // their recipients.
+    std::vector<sdk::named_message> do_message_ids(const sdk::batch& batch) override {
+        const std::string task_id = task_id_of(batch);
+        const std::optional<channel> chan = channel_of(batch.channel);
+        std::vector<sdk::named_message> named;
+        named.reserve(batch.recipients.size());
+        for (const sdk::recipient& r : batch.recipients)
+            named.push_back({r.id, correlation_id(task_id, chan && r.to.size() > 1 ? vendor_to(*chan, r.to) : r.to)});
+        return named;
     }
 
     // CAMS's HTTP status push (ChatAppStatus) carries no signature or token in its documentation:

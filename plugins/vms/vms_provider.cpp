@@ -539,6 +539,8 @@ void canonical_json(const json::value& value, std::string& out) {
 
 class vms_provider final : public sdk::provider {
 public:
+    static constexpr bool names_messages_in_advance = true;  // see do_message_ids
+
     static sdk::manifest describe() {
         sdk::manifest m;
         m.name = "vms";
@@ -659,6 +661,15 @@ protected:
                                                                 "VMS listed SingleOpenId " + open_ids[i] +
                                                                     " in neither SuccessList nor FailList"));
         return outcomes;
+    }
+
+    // SingleOpenId is ours, derived from the batch: receipts name it whether or not the answer came.
+    std::vector<sdk::named_message> do_message_ids(const sdk::batch& batch) override {
+        std::vector<sdk::named_message> named;
+        named.reserve(batch.recipients.size());
+        for (const sdk::recipient& r : batch.recipients)
+            named.push_back({r.id, single_open_id(batch, r)});
+        return named;
     }
 
     sdk::receipt_batch do_parse_receipt(const sdk::http_request& callback, std::int64_t) override {

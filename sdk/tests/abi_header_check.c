@@ -1,5 +1,6 @@
 /* Compiled as C11 and as C++17 with -Wall -Wextra -pedantic -Werror by the abi_header_* tests:
- * provider.h must stay clean in both languages. */
+ * provider.h and the extension headers must stay clean in both languages. */
+#include <switchboard/extensions/message_ids.h>
 #include <switchboard/provider.h>
 
 #include <string.h>

@@ -146,7 +146,7 @@ route_sandbox::~route_sandbox() {
     if (std::getenv("SWITCHBOARD_KEEP_SANDBOX") != nullptr)
         return;  // its logs and configuration, for whoever debugs a failure
     std::error_code ignored;
-    fs::remove_all(dir_, ignored);
+    if (!std::getenv("SB_KEEP_SANDBOX")) fs::remove_all(dir_, ignored);
 }
 
 std::string route_sandbox::submit(const json::object& job) {

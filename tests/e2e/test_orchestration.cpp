@@ -114,6 +114,35 @@ TEST_CASE("routes: a recipient whose receipt never comes moves on when the step'
     std::cout << "receipt wait: job finished after " << seconds << " s (wait 1.5 s)\n";
 }
 
+TEST_CASE("receipts: a call whose answer was lost is settled by its late receipts; an undelivered one moves on",
+          "[e2e][routes][receipts]") {
+    // CAMS takes every call, then drops the connection before answering; its receipts still come.
+    route_sandbox_options options;
+    options.faults["cams"] = R"({"reset": 1, "undelivered_list": ["+85255310041"]})";
+    options.routes["otp"] = json::array{cams_step(), uspeedo_step()};
+    route_sandbox box(options);
+
+    json::array people;
+    for (int i = 0; i < 30; ++i)
+        people.push_back(person("+852553100" + std::to_string(40 + i), "p" + std::to_string(i)));
+    const std::string job = box.submit({{"route", "otp"}, {"recipients", people}});
+    // The job may finish with everyone unknown before the receipts land: wait for them to settle it.
+    json::object seen;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    do {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        seen = box.wait_finished(job);
+    } while ((seen.at("counts").at("unknown") != 0 || seen.at("counts").at("accepted") != 1) &&
+             std::chrono::steady_clock::now() < deadline);
+    CHECK(seen.at("counts").at("unknown") == 0);   // before: all 30 stayed unknown, their receipts dropped
+    CHECK(seen.at("counts").at("delivered") == 29);
+    CHECK(seen.at("counts").at("accepted") == 1);
+    const auto r = by_ref(box.recipients(job));
+    CHECK(steps_of(r.at("p0")) == "cams-wa:delivered");
+    CHECK(steps_of(r.at("p1")) == "cams-wa:undelivered,uspeedo-sms:accepted");
+    CHECK(box.accepted_by("uspeedo") == std::map<std::string, int>{{"85255310041", 1}});  // once, as SMS
+}
+
 TEST_CASE("routes: an undelivered receipt pulled from uSpeedo moves the recipient on to voice", "[e2e][routes][receipts]") {
     route_sandbox_options options;
     options.faults["uspeedo"] = R"({"undelivered_list": ["+85255310021"]})";

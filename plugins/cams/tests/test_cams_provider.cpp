@@ -362,6 +362,14 @@ TEST_CASE("decode: Code OK without GroupMessageId still accepts every recipient:
     CHECK(outcome_of(r, "r2").at("result") == "accepted");
 }
 
+TEST_CASE("message ids: without an answer the plugin names the ids its outcomes would carry (extension)", "[decode]") {
+    const core::plugin_call_result named = instance()->message_ids(two_batch);
+    INFO(named.error);
+    REQUIRE(named.ok());
+    CHECK(json::parse(named.json) == json::parse(R"({"message_ids": [{"id": "r1", "message_id": "b1/8613900000001"},
+                                                                     {"id": "r2", "message_id": "b1/8613900000002"}]})"));
+}
+
 // ---- correlation: an outcome and the receipt CAMS later pushes for it share one message_id -----
 
 namespace {

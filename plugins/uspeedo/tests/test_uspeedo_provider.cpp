@@ -138,6 +138,11 @@ TEST_CASE("manifest: describes an SMS provider of 1000 numbers per call with pul
     CHECK(m.recipients_per_second == 0);
 }
 
+TEST_CASE("message ids: uSpeedo names its messages only in its answer, so it offers no extension for them", "[manifest]") {
+    const core::plugin_call_result named = instance()->message_ids(three_batch);
+    CHECK(named.status == SB_STATUS_UNSUPPORTED);
+}
+
 TEST_CASE("manifest: the config schema lists exactly the settings and marks the secret", "[manifest]") {
     const json::object schema = json::parse(plugin()->manifest().config_schema_json).as_object();
     CHECK(schema.at("type") == "object");

@@ -144,6 +144,10 @@ private:
                                                 const std::string& document, const http_result& sent,
                                                 const std::vector<recipient>& batch,
                                                 std::chrono::steady_clock::duration latency);
+    // For a call whose answer never came: records on each recipient left unknown the message id
+    // the vendor's receipts will name (when the plugin can tell it), so that a late receipt settles it.
+    void name_unknown_messages(const provider_instance& provider, const std::string& document,
+                               std::vector<recipient_update>& updates) const;
     void report_call(const provider_instance& provider, std::size_t recipients, std::string_view outcome,
                      std::chrono::steady_clock::duration latency) const;
     void apply_outcomes(const std::string& outcomes_json, const route& rt, const std::vector<recipient>& batch,

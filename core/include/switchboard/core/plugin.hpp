@@ -4,6 +4,7 @@
 
 #include <switchboard/core/http_message.hpp>
 #include <switchboard/core/plugin_manifest.hpp>
+#include <switchboard/extensions/message_ids.h>
 #include <switchboard/provider.h>
 
 #include <cstdint>
@@ -56,6 +57,7 @@ private:
     std::shared_ptr<library> library_;
     const sb_provider* table_;
     plugin_manifest manifest_;
+    const sb_ext_message_ids* message_ids_ = nullptr;   // the extension, when the plugin offers it
 };
 
 // The result of one call into a plugin.
@@ -86,6 +88,9 @@ public:
     plugin_call_result parse_receipt(const http_request& callback, std::int64_t now_unix_ms) const;
     plugin_call_result encode_receipt_query(std::string_view query_json, std::int64_t now_unix_ms) const;
     plugin_call_result decode_receipt_query(std::string_view query_json, const http_response& response) const;
+    // {"message_ids": [{"id", "message_id"}]}: the ids the vendor's receipts will name, for a batch
+    // whose answer never came (extension switchboard.message_ids/1); SB_STATUS_UNSUPPORTED without it.
+    plugin_call_result message_ids(std::string_view batch_json) const;
 
 private:
     friend class plugin;

@@ -338,6 +338,29 @@ inline std::string outcomes_json(const std::vector<outcome>& outcomes) {
 
 } // namespace detail
 
+// The message id the vendor will name a recipient by (extension switchboard.message_ids/1).
+struct named_message {
+    std::string id;           // the recipient's id in the batch
+    std::string message_id;
+};
+
+namespace detail {
+
+inline std::string message_ids_json(const std::vector<named_message>& named) {
+    std::string out = "{\"message_ids\":[";
+    for (std::size_t i = 0; i < named.size(); ++i) {
+        out += i == 0 ? "{\"id\":" : ",{\"id\":";
+        append_json_string(out, named[i].id);
+        out += ",\"message_id\":";
+        append_json_string(out, named[i].message_id);
+        out += '}';
+    }
+    out += "]}";
+    return out;
+}
+
+} // namespace detail
+
 // ---- receipts ---------------------------------------------------------------------------------
 
 enum class delivery { delivered, undelivered, pending };

@@ -14,6 +14,7 @@
 //   SWITCHBOARD_PROVIDER(my_provider)
 #pragma once
 
+#include <switchboard/extensions/message_ids.h>
 #include <switchboard/provider.h>
 #include <switchboard/sdk/error.hpp>
 #include <switchboard/sdk/messages.hpp>
@@ -99,6 +100,7 @@ public:
     receipt_batch decode_receipt_query(const receipt_query& query, const http_response& response) {
         return do_decode_receipt_query(query, response);
     }
+    std::vector<named_message> message_ids(const batch& b) { return do_message_ids(b); }
 
 protected:
     const sdk::host& host() const noexcept { return host_; }
@@ -115,6 +117,13 @@ protected:
     }
     virtual receipt_batch do_decode_receipt_query(const receipt_query&, const http_response&) {
         throw error(status::unsupported, "this provider does not offer receipt queries");
+    }
+    // The message ids the vendor's receipts will name, known without its answer (extension
+    // switchboard.message_ids/1). A provider that overrides this also declares
+    //   static constexpr bool names_messages_in_advance = true;
+    // so that the SDK offers the extension.
+    virtual std::vector<named_message> do_message_ids(const batch&) {
+        throw error(status::unsupported, "this provider cannot name its messages without the vendor's answer");
     }
 
 private:
@@ -233,6 +242,12 @@ inline provider& as_provider(sb_instance* instance) {
 }
 
 template <class T, class = void>
+struct names_messages_in_advance : std::false_type {};
+template <class T>
+struct names_messages_in_advance<T, std::void_t<decltype(T::names_messages_in_advance)>>
+    : std::bool_constant<T::names_messages_in_advance> {};
+
+template <class T, class = void>
 struct has_extension : std::false_type {};
 template <class T>
 struct has_extension<T, std::void_t<decltype(T::extension(std::declval<std::string_view>()))>> : std::true_type {};
@@ -306,7 +321,19 @@ struct provider_table {
         });
     }
 
+    static sb_status message_ids(sb_instance* instance, sb_str batch_json, const sb_output* out) noexcept {
+        return guarded(out, status::permanent, [&] {
+            write_json_text(out, message_ids_json(as_provider(instance).message_ids(batch_from_json(view(batch_json)))));
+        });
+    }
+
     static const void* get_extension(const char* id) noexcept {
+        if constexpr (names_messages_in_advance<Provider>::value) {
+            static const sb_ext_message_ids names{sizeof(sb_ext_message_ids),
+                                                  sb_abi_version{SB_ABI_VERSION_MAJOR, SB_ABI_VERSION_MINOR}, &message_ids};
+            if (id != nullptr && std::string_view(id) == SB_EXT_MESSAGE_IDS)
+                return &names;
+        }
         if constexpr (has_extension<Provider>::value) {
             try {
                 return id != nullptr ? Provider::extension(std::string_view(id)) : nullptr;
