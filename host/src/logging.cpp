@@ -5,10 +5,12 @@
 #include <spdlog/cfg/env.h>
 #include <spdlog/details/file_helper.h>
 #include <spdlog/formatter.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <mutex>
@@ -40,6 +42,40 @@ protected:
 
 private:
     spdlog::details::file_helper file_;
+};
+
+// One line per message, whatever the message holds: control characters (a line break in a vendor's
+// answer quoted in an error, say) are written escaped, so that no text from outside can end a log
+// line early or forge the next one.
+class text_formatter final : public spdlog::formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+        const std::string_view text(msg.payload.data(), msg.payload.size());
+        if (std::none_of(text.begin(), text.end(), is_control)) {
+            pattern_.format(msg, dest);
+            return;
+        }
+        std::string escaped;
+        for (const char c : text) {
+            if (!is_control(c)) {
+                escaped += c;
+                continue;
+            }
+            static constexpr char hex[] = "0123456789abcdef";
+            const auto u = static_cast<unsigned char>(c);
+            escaped += c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : std::string{'\\', 'x', hex[u >> 4], hex[u & 0xF]};
+        }
+        spdlog::details::log_msg copy = msg;
+        copy.payload = spdlog::string_view_t(escaped.data(), escaped.size());
+        pattern_.format(copy, dest);
+        msg.color_range_start = copy.color_range_start;  // where a colour sink paints the level
+        msg.color_range_end = copy.color_range_end;
+    }
+    std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<text_formatter>(); }
+
+private:
+    static bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == '\x7f'; }
+    spdlog::pattern_formatter pattern_{text_pattern};
 };
 
 // {"time": "2026-11-23T17:00:00.123Z", "level": "info", "job_id": "job_…", "message": "…"}: one
@@ -78,7 +114,7 @@ private:
 
 void start_early_logging() {
     auto logger = spdlog::stderr_color_mt("switchboard");
-    logger->set_pattern(text_pattern);
+    logger->set_formatter(std::make_unique<text_formatter>());
     spdlog::set_default_logger(logger);
     spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug, for whoever needs to see more before the configuration
 }
@@ -99,7 +135,7 @@ std::function<void()> start_logging(const log_settings& settings) {
     if (settings.format == "json")
         sink->set_formatter(std::make_unique<json_formatter>());
     else
-        sink->set_pattern(text_pattern);
+        sink->set_formatter(std::make_unique<text_formatter>());
     auto logger = std::make_shared<spdlog::logger>("switchboard", sink);
     logger->set_level(spdlog::level::from_str(settings.level));
     logger->flush_on(spdlog::level::info);  // a line is in the file when what it tells has happened

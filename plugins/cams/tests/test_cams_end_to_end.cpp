@@ -6,6 +6,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+
+#include <signal.h>
+#include <unistd.h>
+
 namespace json = boost::json;
 using namespace switchboard::testing;
 
@@ -32,4 +38,39 @@ TEST_CASE("cams end to end: a WhatsApp job goes out in one signed call, blocked 
     CHECK(calls[0].at("auth_ok") == true);
     CHECK(calls[0].at("count") == 25);
     CHECK(calls[0].at("blocked") == json::parse(R"(["85261000003", "85261000017"])"));
+}
+
+TEST_CASE("cams end to end: text in a receipt never forges a log line, even at debug level", "[e2e][cams][logs]") {
+    sandbox_spec spec;
+    spec.simulator = CAMS_SIMULATOR;
+    spec.simulator_args = {"--access-key-id", "e2e-ak", "--access-key-secret", "e2e-sk", "--cust-space-id", "cams-e2e"};
+    spec.plugin = "cams";
+    spec.provider_config = {{"access_key_id", "e2e-ak"}, {"cust_space_id", "cams-e2e"}, {"from", "8613800000000"}};
+    spec.secret_field = "access_key_secret";
+    spec.secret = "e2e-sk";
+    spec.route_step = {{"channel", "whatsapp"}, {"template_code", "tpl-otp"}, {"language", "en"}};
+    const std::filesystem::path log = std::filesystem::temp_directory_path() /
+                                      ("switchboard-forge-" + std::to_string(::getpid()) + ".log");
+    spec.config = {{"log", {{"format", "text"}, {"file", log.string()}, {"level", "debug"}}}};
+    sandbox box(spec);
+
+    // CAMS signs nothing: whoever reaches the receipt URL writes what the daemon reads.
+    const std::string forged = "2026-12-06T00:00:00.000 error FORGED";
+    const json::array receipts{{{"MessageId", "m1\n" + forged}, {"To", "85261000001\r\n" + forged},
+                                {"Status", "Delivered"}, {"TaskId", "t1"}}};
+    const switchboard::core::http_result r =
+        fetch("POST", box.api_url() + "/v1/receipts/main", json::serialize(receipts));
+    REQUIRE(r.ok());
+    CHECK(r.response.status == 200);
+    box.stop_daemon(SIGTERM);
+    std::ifstream in(log);
+    std::size_t lines = 0;
+    bool seen = false;
+    for (std::string line; std::getline(in, line); ++lines) {
+        CHECK(line.rfind(forged, 0) != 0);  // no line of the log starts with the forged text
+        seen = seen || line.find("\\n" + forged) != std::string::npos;  // it is there, escaped
+    }
+    CHECK(lines > 0);
+    CHECK(seen);
+    std::filesystem::remove(log);
 }
