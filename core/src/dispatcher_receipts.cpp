@@ -90,7 +90,12 @@ std::optional<recipient_update> receipt_update(const recipient& r, const route& 
 } // namespace
 
 receipt_tally dispatcher::apply_receipts(const std::string& provider, const std::string& receipts_json) {
-    const receipt_tally tally = apply_receipt_list(provider, read_receipts(receipts_json, unix_now_ms()), true);
+    const std::vector<delivery_receipt> receipts = read_receipts(receipts_json, unix_now_ms());
+    if (receipts.size() > options_.max_receipts_per_callback)
+        throw too_many_receipts("a callback carried " + std::to_string(receipts.size()) + " receipts; at most " +
+                                std::to_string(options_.max_receipts_per_callback) +
+                                " are taken at once (dispatch.max_receipts_per_callback)");
+    const receipt_tally tally = apply_receipt_list(provider, receipts, true);
     if (dispatch_observer* observer = observer_.load())
         observer->receipts(provider, tally.applied, tally.ignored, tally.unmatched);
     return tally;
@@ -120,8 +125,6 @@ receipt_tally dispatcher::apply_receipt_list(const std::string& provider, const 
             }
         }
         if (found.empty() && receipt.status != "pending") {
-            spdlog::debug("provider {}: a receipt for message {} to {} names no recipient yet", provider,
-                          receipt.message_id, receipt.to);
             unmatched.push_back(receipt);
             continue;
         }
@@ -155,7 +158,14 @@ receipt_tally dispatcher::apply_receipt_list(const std::string& provider, const 
     // A receipt may come before its call's outcome is written: kept, it is applied when it is.
     tally.unmatched = unmatched.size();
     if (keep_unmatched && !unmatched.empty()) {
-        store_.keep_early_receipts(provider, unmatched, now - early_receipt_ttl_ms);
+        spdlog::debug("provider {}: {} receipt(s) name no recipient yet, the first message {}", provider, unmatched.size(),
+                      unmatched.front().message_id);
+        const std::size_t kept =
+            store_.keep_early_receipts(provider, unmatched, now - early_receipt_ttl_ms, options_.max_early_receipts);
+        if (kept < unmatched.size())
+            spdlog::warn("provider {}: {} receipt(s) for messages not known yet are dropped: {} are kept waiting already, "
+                         "the most dispatch.max_early_receipts allows",
+                         provider, unmatched.size() - kept, options_.max_early_receipts);
         // The outcome may have been written, and its early receipts taken, just before these were
         // kept: look once more. Taking is atomic, so each receipt is applied once, here or there.
         std::vector<std::string> now_known;

@@ -149,13 +149,18 @@ public:
         return out;
     }
 
-    void keep_early_receipts(const std::string& provider, const std::vector<delivery_receipt>& receipts,
-                             std::int64_t forget_before_ms) override {
+    std::size_t keep_early_receipts(const std::string& provider, const std::vector<delivery_receipt>& receipts,
+                                    std::int64_t forget_before_ms, std::size_t most_kept) override {
         std::lock_guard lock(mutex_);
         std::erase_if(early_receipts_,
                       [forget_before_ms](const auto& kept) { return kept.second.received_at_ms < forget_before_ms; });
+        std::size_t kept = 0;
         for (const delivery_receipt& r : receipts)
-            early_receipts_.emplace_back(provider, r);
+            if (early_receipts_.size() < most_kept) {
+                early_receipts_.emplace_back(provider, r);
+                ++kept;
+            }
+        return kept;
     }
 
     std::vector<delivery_receipt> take_early_receipts(const std::string& provider,

@@ -362,21 +362,27 @@ public:
         return out;
     }
 
-    void keep_early_receipts(const std::string& provider, const std::vector<delivery_receipt>& receipts,
-                             std::int64_t forget_before_ms) override {
+    std::size_t keep_early_receipts(const std::string& provider, const std::vector<delivery_receipt>& receipts,
+                                    std::int64_t forget_before_ms, std::size_t most_kept) override {
         const auto lock = writer_.lock();
         transaction tx(writer_);
         statement forget(writer_, "DELETE FROM early_receipts WHERE received_at_ms < ?");
         forget.bind(1, forget_before_ms);
         forget.run();
+        statement count(writer_, "SELECT COUNT(*) FROM early_receipts");
+        const auto held = static_cast<std::size_t>(count.step() ? count.integer(0) : 0);
+        const std::size_t room = most_kept > held ? most_kept - held : 0;
         statement insert(writer_, "INSERT INTO early_receipts (provider, message_id, recipient, status, code, reason, "
                                   "received_at_ms) VALUES (?,?,?,?,?,?,?)");
-        for (const delivery_receipt& r : receipts) {
+        const std::size_t kept = std::min(room, receipts.size());
+        for (std::size_t i = 0; i < kept; ++i) {
+            const delivery_receipt& r = receipts[i];
             insert.bind(1, provider).bind(2, r.message_id).bind(3, r.to).bind(4, r.status).bind(5, r.code)
                 .bind(6, r.reason).bind(7, r.received_at_ms);
             insert.run();
         }
         tx.commit();
+        return kept;
     }
 
     std::vector<delivery_receipt> take_early_receipts(const std::string& provider,

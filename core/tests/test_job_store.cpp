@@ -232,17 +232,25 @@ void check_store_contract(job_store& store) {
               std::vector<std::int64_t>{0});
     }
     SECTION("receipts that came early are kept until their message ids are taken") {
-        store.keep_early_receipts("chat", {{"m-1", "+85250000001", "delivered", "", "", 100},
-                                           {"m-2", "+85250000002", "undelivered", "131026", "incapable", 100}}, 0);
+        CHECK(store.keep_early_receipts("chat", {{"m-1", "+85250000001", "delivered", "", "", 100},
+                                                 {"m-2", "+85250000002", "undelivered", "131026", "incapable", 100}},
+                                        0, 1000) == 2);
         CHECK(store.take_early_receipts("sms", {"m-1"}).empty());
         const auto taken = store.take_early_receipts("chat", {"m-2", "m-3"});
         REQUIRE(taken.size() == 1);
         CHECK(taken[0].to == "+85250000002");
         CHECK(taken[0].code == "131026");
         CHECK(store.take_early_receipts("chat", {"m-2"}).empty());  // taken once
-        store.keep_early_receipts("chat", {{"m-9", "+85250000009", "delivered", "", "", 200}}, 150);  // the rest expire
+        store.keep_early_receipts("chat", {{"m-9", "+85250000009", "delivered", "", "", 200}}, 150, 1000);  // the rest expire
         CHECK(store.take_early_receipts("chat", {"m-1"}).empty());
         CHECK(store.take_early_receipts("chat", {"m-9"}).size() == 1);
+    }
+    SECTION("no more receipts are kept than the bound, over all providers") {
+        CHECK(store.keep_early_receipts("chat", {{"a", "", "delivered", "", "", 100}, {"b", "", "delivered", "", "", 100}},
+                                        0, 3) == 2);
+        CHECK(store.keep_early_receipts("sms", {{"c", "", "delivered", "", "", 100}, {"d", "", "delivered", "", "", 100}},
+                                        0, 3) == 1);
+        CHECK(store.take_early_receipts("sms", {"c", "d"}).size() == 1);
     }
     SECTION("waits that are over are handed out, and count for the next wake") {
         store.apply("j1", {to_state(0, recipient_state::awaiting_receipt, 7000), to_state(1, recipient_state::accepted),

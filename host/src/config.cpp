@@ -247,7 +247,11 @@ void read_dispatch(const json::object& doc, daemon_config& out, checker& check) 
     const json::object* d = check.object(doc.if_contains("dispatch"), "dispatch");
     if (d == nullptr)
         return;
-    check.unknown_keys(*d, "dispatch", {"max_attempts", "base_backoff_ms", "max_backoff_ms", "receipt_poll_ms", "calls_in_flight"});
+    check.unknown_keys(*d, "dispatch", {"max_attempts", "base_backoff_ms", "max_backoff_ms", "receipt_poll_ms", "calls_in_flight",
+                                        "max_receipts_per_callback", "max_early_receipts"});
+    for (const auto& [key, bound] : {std::pair{"max_receipts_per_callback", &out.dispatch.max_receipts_per_callback},
+                                     {"max_early_receipts", &out.dispatch.max_early_receipts}})
+        *bound = static_cast<std::size_t>(check.integer(*d, key, "dispatch", static_cast<std::int64_t>(*bound), 1, 100'000'000));
     out.dispatch.calls_in_flight = static_cast<std::size_t>(
         check.integer(*d, "calls_in_flight", "dispatch", static_cast<std::int64_t>(out.dispatch.calls_in_flight), 1, 256));
     out.dispatch.receipt_poll = std::chrono::milliseconds(

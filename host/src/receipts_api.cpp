@@ -82,6 +82,9 @@ http_server_response receipts_api::handle(const http_server_request& request) {
         const core::receipt_tally tally = dispatcher_.apply_receipts(instance, parsed.json);
         spdlog::info("provider {}: receipts: {} applied, {} ignored, {} for no known message yet (kept)", instance,
                      tally.applied, tally.ignored, tally.unmatched);
+    } catch (const core::too_many_receipts& e) {
+        spdlog::warn("provider {}: receipt callback refused: {}", instance, e.what());
+        return refusal(413, "too_large", e.what());
     } catch (const core::store_error& e) {
         // Not applied: answer an error so that the vendor sends them again later.
         spdlog::error("provider {}: receipts could not be recorded: {}", instance, e.what());

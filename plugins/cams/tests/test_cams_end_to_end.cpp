@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <sqlite3.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -73,4 +75,43 @@ TEST_CASE("cams end to end: text in a receipt never forges a log line, even at d
     CHECK(lines > 0);
     CHECK(seen);
     std::filesystem::remove(log);
+}
+
+TEST_CASE("cams end to end: receipts are bounded per callback and while they wait for their call", "[e2e][cams][receipts]") {
+    sandbox_spec spec;
+    spec.simulator = CAMS_SIMULATOR;
+    spec.simulator_args = {"--access-key-id", "e2e-ak", "--access-key-secret", "e2e-sk", "--cust-space-id", "cams-e2e"};
+    spec.plugin = "cams";
+    spec.provider_config = {{"access_key_id", "e2e-ak"}, {"cust_space_id", "cams-e2e"}, {"from", "8613800000000"}};
+    spec.secret_field = "access_key_secret";
+    spec.secret = "e2e-sk";
+    spec.route_step = {{"channel", "whatsapp"}, {"template_code", "tpl-otp"}, {"language", "en"}};
+    spec.durable = true;
+    spec.config = {{"dispatch", {{"max_attempts", 1}, {"max_receipts_per_callback", 100}, {"max_early_receipts", 50}}}};
+    sandbox box(spec);
+    const auto receipts = [](int count, int first) {
+        json::array out;
+        for (int i = first; i < first + count; ++i)
+            out.push_back({{"MessageId", "m" + std::to_string(i)}, {"To", "852610" + std::to_string(10000 + i)},
+                           {"Status", "Delivered"}, {"TaskId", "unknown-task"}});
+        return json::serialize(out);
+    };
+
+    const switchboard::core::http_result too_many = fetch("POST", box.api_url() + "/v1/receipts/main", receipts(150, 0));
+    REQUIRE(too_many.ok());
+    CHECK(too_many.response.status == 413);
+    CHECK_THAT(too_many.response.body, Catch::Contains("at most 100"));
+
+    // Receipts that name no message yet wait for their call's outcome, but no more than 50 of them.
+    for (int first : {0, 80})
+        CHECK(fetch("POST", box.api_url() + "/v1/receipts/main", receipts(80, first)).response.status == 200);
+    box.stop_daemon(SIGTERM);
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((box.config_file().parent_path() / "switchboard.db").c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* count = nullptr;
+    sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM early_receipts", -1, &count, nullptr);
+    REQUIRE(sqlite3_step(count) == SQLITE_ROW);
+    CHECK(sqlite3_column_int64(count, 0) == 50);
+    sqlite3_finalize(count);
+    sqlite3_close(db);
 }

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,14 @@ struct dispatch_options {
     std::size_t calls_in_flight = 4;                   // calls out at once to one instance, over all jobs
     std::map<std::string, std::size_t, std::less<>> in_flight_limits;  // by instance, instead of calls_in_flight
     std::chrono::milliseconds receipt_poll{30'000};   // how often pull-receipt providers are asked
+    std::size_t max_receipts_per_callback = 10'000;    // a callback with more is refused whole
+    std::size_t max_early_receipts = 100'000;          // receipts kept waiting for their call's outcome, at most
+};
+
+// A receipt callback carries more receipts than one is taken with: refused whole, nothing applied.
+class too_many_receipts : public std::length_error {
+public:
+    using std::length_error::length_error;
 };
 
 // Validates queued recipients against the provider of the step each is at, many per plugin call.

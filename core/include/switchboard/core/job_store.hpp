@@ -82,9 +82,10 @@ public:
                                                                              const std::string& to) const = 0;
 
     // Keeps receipts that named no recipient yet: a vendor may report on a message before its call's
-    // outcome is written. Kept until taken; those kept since before `forget_before_ms` are dropped.
-    virtual void keep_early_receipts(const std::string& provider, const std::vector<delivery_receipt>& receipts,
-                                     std::int64_t forget_before_ms) = 0;
+    // outcome is written. Kept until taken; those kept since before `forget_before_ms` are dropped,
+    // and no more than `most_kept` are kept over all providers. Returns how many of these it kept.
+    virtual std::size_t keep_early_receipts(const std::string& provider, const std::vector<delivery_receipt>& receipts,
+                                            std::int64_t forget_before_ms, std::size_t most_kept) = 0;
     // Takes (removes and returns) the kept receipts of `provider` under any of `message_ids`.
     virtual std::vector<delivery_receipt> take_early_receipts(const std::string& provider,
                                                               const std::vector<std::string>& message_ids) = 0;
