@@ -48,19 +48,23 @@ std::string every_reason(const json::array& history) {
 
 // Where a recipient ends when no step is left: a vendor that took it and said nothing more makes it
 // accepted; one that may have taken it, unknown; none that could even take it, skipped_invalid.
-recipient_state final_state(const json::array& history) {
-    bool took = false;
-    bool may_have_taken = false;
+// `by` is set to the history entry of the step that decides it (the last that took it, or may have).
+recipient_state final_state(const json::array& history, const json::object*& by) {
+    const json::object* took = nullptr;
+    const json::object* may_have_taken = nullptr;
     bool only_invalid = !history.empty();
     for (const json::value& item : history) {
         const std::string result = text_of(item.as_object(), "result");
-        took = took || result == to_string(step_result::accepted) || result == to_string(step_result::no_receipt);
-        may_have_taken = may_have_taken || result == to_string(step_result::unknown);
+        if (result == to_string(step_result::accepted) || result == to_string(step_result::no_receipt))
+            took = &item.as_object();
+        if (result == to_string(step_result::unknown))
+            may_have_taken = &item.as_object();
         only_invalid = only_invalid && result == to_string(step_result::invalid);
     }
-    if (took)
+    by = took != nullptr ? took : may_have_taken;
+    if (took != nullptr)
         return recipient_state::accepted;
-    if (may_have_taken)
+    if (may_have_taken != nullptr)
         return recipient_state::unknown;
     return only_invalid ? recipient_state::skipped_invalid : recipient_state::failed;
 }
@@ -123,7 +127,13 @@ void fall_back(recipient_update& u, const route& r, std::int64_t now_ms) {
         u.reason.clear();
         return;
     }
-    u.state = final_state(history);
+    const json::object* decided_by = nullptr;
+    u.state = final_state(history, decided_by);
+    if (decided_by != nullptr) {
+        // The vendor that took it (or may have): not the last one tried, which refused it.
+        u.provider = text_of(*decided_by, "provider");
+        u.message_id = text_of(*decided_by, "message_id");
+    }
     u.code = history.empty() ? "" : text_of(history.back().as_object(), "code");
     // One step tried: its own reason, as the vendor gave it; several: each step's, in order.
     u.reason = history.size() == 1 ? text_of(history.front().as_object(), "reason") : every_reason(history);

@@ -114,6 +114,22 @@ TEST_CASE("routes: a recipient whose receipt never comes moves on when the step'
     std::cout << "receipt wait: job finished after " << seconds << " s (wait 1.5 s)\n";
 }
 
+TEST_CASE("routes: a recipient one vendor took and the next refused names the vendor that took it", "[e2e][routes]") {
+    route_sandbox_options options;
+    options.faults["cams"] = R"({"silent_list": ["+85255310031"]})";       // WhatsApp took it; no receipt comes
+    options.faults["uspeedo"] = R"({"block_list": ["+85255310031"]})";     // and SMS refuses it
+    options.routes["otp"] = json::array{cams_step("1s"), uspeedo_step()};
+    route_sandbox box(options);
+    const std::string job =
+        box.submit({{"route", "otp"}, {"recipients", json::array{person("+85255310031", "taken-then-refused")}}});
+    box.wait_finished(job);
+    const json::object r = box.recipients(job).front();
+    CHECK(r.at("state") == "accepted");
+    CHECK(steps_of(r) == "cams-wa:no_receipt,uspeedo-sms:failed");
+    CHECK(r.at("provider") == "cams-wa");   // before: uspeedo-sms, which refused it
+    CHECK(r.at("message_id").as_string().starts_with(std::string(job)));  // CAMS's TaskId/To, for late receipts
+}
+
 TEST_CASE("receipts: a call whose answer was lost is settled by its late receipts; an undelivered one moves on",
           "[e2e][routes][receipts]") {
     // CAMS takes every call, then drops the connection before answering; its receipts still come.
