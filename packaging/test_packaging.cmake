@@ -77,16 +77,25 @@ function(expect_plugins_listed binary plugin_dir)
     endforeach()
 endfunction()
 
-# `config check` on <config> with the variables of <environment_file>; no secret may be shown.
-function(expect_config_ok binary config environment_file)
+# `config check` on <config> with the variables of <environment_file>; no secret may be shown. The
+# store's directory is the one the package's state directory gives (/var/lib/switchboard), here made
+# under <state_root> instead, as config check requires it to exist.
+function(expect_config_ok binary config environment_file state_root)
     file(STRINGS ${environment_file} lines REGEX "^[A-Z_][A-Z0-9_]*=")
     list(LENGTH lines count)
     if(count LESS 4)
         message(FATAL_ERROR "${environment_file} defines ${count} variable(s), expected 4:\n${lines}")
     endif()
-    run(${CMAKE_COMMAND} -E env ${lines} ${binary} config check ${config})
+    file(MAKE_DIRECTORY ${state_root}/var/lib/switchboard)
+    file(READ ${config} text)
+    string(REPLACE "\"/var/lib/switchboard/" "\"${state_root}/var/lib/switchboard/" text "${text}")
+    get_filename_component(checked ${config} DIRECTORY)
+    set(checked ${checked}/checked-switchboard.json)
+    file(WRITE ${checked} "${text}")
+    run(${CMAKE_COMMAND} -E env ${lines} ${binary} config check ${checked})
+    file(REMOVE ${checked})
     expect_match("config check ${config}" "${run_output}"
-        "switchboard\\.json: ok: 2 provider\\(s\\), 2 route\\(s\\), listening on 127\\.0\\.0\\.1:8080, store /var/lib/switchboard/switchboard\\.db\n")
+        "switchboard\\.json: ok: 2 provider\\(s\\), 2 route\\(s\\), listening on 127\\.0\\.0\\.1:8080, store ${state_root}/var/lib/switchboard/switchboard\\.db\n")
     foreach(line IN LISTS lines)
         string(REGEX REPLACE "^[^=]*=" "" value "${line}")
         string(FIND "${run_output}" "${value}" found)
@@ -112,7 +121,7 @@ endforeach()
 
 expect_plugins_listed(${root}/usr/bin/switchboard ${root}/usr/lib/switchboard/plugins)
 expect_config_ok(${root}/usr/bin/switchboard ${root}/etc/switchboard/switchboard.json
-                 ${root}/etc/switchboard/environment.example)
+                 ${root}/etc/switchboard/environment.example ${WORK_DIR}/state)
 message(STATUS "cmake --install: every file in place; the installed binary loads the installed plugins and accepts the example configuration")
 
 # ---- 2. another prefix; an edited configuration survives a reinstallation ------------------------
@@ -187,7 +196,7 @@ run(${DPKG_DEB} --extract ${server_deb} ${unpacked})
 expect_unit(${unpacked}/usr/lib/systemd/system/switchboard.service /usr/bin /etc/switchboard)
 expect_plugins_listed(${unpacked}/usr/bin/switchboard ${unpacked}/usr/lib/switchboard/plugins)
 expect_config_ok(${unpacked}/usr/bin/switchboard ${unpacked}/etc/switchboard/switchboard.json
-                 ${unpacked}/etc/switchboard/environment.example)
+                 ${unpacked}/etc/switchboard/environment.example ${WORK_DIR}/state)
 file(SIZE ${unpacked}/usr/bin/switchboard size)
 if(size GREATER 30000000)
     message(FATAL_ERROR "the packaged binary has ${size} bytes: not stripped?")

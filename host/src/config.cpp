@@ -5,6 +5,10 @@
 #include <boost/json.hpp>
 
 #include <cstdlib>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
 #include <fstream>
 #include <sstream>
 
@@ -28,6 +32,13 @@ public:
     void problem(const std::string& path, const std::string& what) { problems_.push_back(path + ": " + what); }
     void problem(const std::string& path_and_what) { problems_.push_back(path_and_what); }
     const std::vector<std::string>& problems() const { return problems_; }
+
+    // A value that came from ${env:...} or ${file:...}: never to appear in a message.
+    void secret(const std::string& value, const std::string& reference) {
+        if (value.size() >= 4)  // shorter ones would blot out ordinary words; they are no secrets anyway
+            secrets_.emplace_back(value, reference);
+    }
+    const std::vector<std::pair<std::string, std::string>>& secrets() const { return secrets_; }
 
     const json::object* object(const json::value* v, const std::string& path) {
         if (v == nullptr)
@@ -74,7 +85,36 @@ public:
 
 private:
     std::vector<std::string> problems_;
+    std::vector<std::pair<std::string, std::string>> secrets_;   // value, the reference it came from
 };
+
+// Whether `listen` is "IP:PORT" as the server takes it: an IPv4 or IPv6 address, a port 0 to 65535.
+std::string listen_problem(const std::string& listen) {
+    const std::size_t colon = listen.rfind(':');
+    const std::string host = colon == std::string::npos ? listen : listen.substr(0, colon);
+    const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+    unsigned char address[sizeof(in6_addr)];
+    const bool ip = ::inet_pton(AF_INET, host.c_str(), address) == 1 || ::inet_pton(AF_INET6, host.c_str(), address) == 1;
+    const bool port_ok = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos &&
+                         std::stoi(port) <= 65535;
+    if (ip && port_ok)
+        return {};
+    return "'" + listen + "' is not IP:PORT (for example 127.0.0.1:8080, or 0.0.0.0:8080 for every interface)";
+}
+
+// Why the daemon could not keep its store at `file`, as far as can be told without opening it (a
+// running daemon holds it): its directory must exist and be writable, and the file, if there, too.
+std::string store_path_problem(const fs::path& file) {
+    std::error_code ec;
+    const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+    if (!fs::is_directory(dir, ec))
+        return "directory " + dir.string() + " does not exist: create it, or point store.sqlite elsewhere";
+    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+        return "directory " + dir.string() + " is not writable by this user: the store and its WAL live there";
+    if (fs::exists(file, ec) && (!fs::is_regular_file(file, ec) || ::access(file.c_str(), R_OK | W_OK) != 0))
+        return file.string() + " is not a file this user can read and write";
+    return {};
+}
 
 std::string read_file(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
@@ -117,6 +157,7 @@ void resolve_secrets(json::value& v, const std::string& path, checker& check) {
             } else {
                 check.problem(path, "unknown reference ${" + reference + "}: use ${env:NAME} or ${file:PATH}");
             }
+            check.secret(value, "${" + reference + "}");
             text.replace(at, end - at + 1, value);
             at += value.size();
         }
@@ -314,6 +355,8 @@ daemon_config load_config(const fs::path& file) {
     daemon_config out;
     if (top.contains("listen"))
         out.listen = check.string(top, "listen", "", true);
+    if (const std::string why = out.listen.empty() ? "" : listen_problem(out.listen); !why.empty())
+        check.problem("listen", why);
     if (const json::value* dirs = top.if_contains("plugin_dirs")) {
         if (!dirs->is_array())
             check.problem("plugin_dirs", "expected an array of directories");
@@ -344,6 +387,8 @@ daemon_config load_config(const fs::path& file) {
         const fs::path db(check.string(*store, "sqlite", "store", false));
         if (!db.empty())
             out.sqlite_store = db.is_absolute() ? db : file.parent_path() / db;
+        if (const std::string why = db.empty() ? "" : store_path_problem(out.sqlite_store); !why.empty())
+            check.problem("store.sqlite", why);
     }
     read_api_access(top, out, check);
     read_providers(top, out, check);
@@ -352,13 +397,21 @@ daemon_config load_config(const fs::path& file) {
     read_http_server(top, out, check);
     read_dispatch(top, out, check);
     read_log(top, out, file, check);
+    out.secrets = check.secrets();
     if (!check.problems().empty()) {
         std::vector<std::string> problems;
         for (const std::string& p : check.problems())
-            problems.push_back(file.string() + ": " + (p.rfind(".", 0) == 0 ? p.substr(1) : p));
+            problems.push_back(redact(out, file.string() + ": " + (p.rfind(".", 0) == 0 ? p.substr(1) : p)));
         throw config_error(problems);
     }
     return out;
+}
+
+std::string redact(const daemon_config& config, std::string text) {
+    for (const auto& [value, reference] : config.secrets)
+        for (std::size_t at = 0; (at = text.find(value, at)) != std::string::npos; at += reference.size())
+            text.replace(at, value.size(), reference);
+    return text;
 }
 
 } // namespace switchboard::host

@@ -40,6 +40,7 @@ struct daemon_config {
     std::string default_region;                     // for phone numbers without a country code ("HK")
     std::chrono::milliseconds shutdown_grace{10'000};
     log_settings log;  // how long calls in flight may finish on SIGTERM
+    std::vector<std::pair<std::string, std::string>> secrets;   // values from ${env:}/${file:}, and their references
 };
 
 // Every problem found in a configuration file, each with its JSON path.
@@ -55,5 +56,9 @@ private:
 // Reads and checks `file`; relative plugin directories are taken from the file's directory.
 // Throws config_error listing every problem at once.
 daemon_config load_config(const std::filesystem::path& file);
+
+// `text` with every secret of the configuration written as the reference it came from
+// ("${env:CAMS_SK}"): for messages about the configuration, which may quote a value.
+std::string redact(const daemon_config& config, std::string text);
 
 } // namespace switchboard::host

@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <ostream>
 
 namespace switchboard::host {
@@ -18,21 +19,22 @@ int check_config(const std::filesystem::path& file, std::ostream& out, std::ostr
     // The verdict is the output: only warnings and errors from loading plugins are worth a line.
     start_early_logging();
     spdlog::set_level(spdlog::level::warn);
+    std::optional<daemon_config> config;
     try {
-        daemon_config config = load_config(file);
-        if (config.plugin_dirs.empty())
-            config.plugin_dirs.push_back(default_plugin_dir());
-        const core::provider_map providers = create_providers(config);
-        out << file.string() << ": ok: " << providers.size() << " provider(s), " << config.routes.size()
-            << " route(s), listening on " << config.listen << ", "
-            << (config.sqlite_store.empty() ? std::string("jobs in memory only") : "store " + config.sqlite_store.string())
+        config = load_config(file);
+        if (config->plugin_dirs.empty())
+            config->plugin_dirs.push_back(default_plugin_dir());
+        const core::provider_map providers = create_providers(*config);
+        out << file.string() << ": ok: " << providers.size() << " provider(s), " << config->routes.size()
+            << " route(s), listening on " << config->listen << ", "
+            << (config->sqlite_store.empty() ? std::string("jobs in memory only") : "store " + config->sqlite_store.string())
             << '\n';
         return 0;
     } catch (const config_error& e) {
         for (const std::string& problem : e.problems())
-            err << "error: " << problem << '\n';
+            err << "error: " << (config ? redact(*config, problem) : problem) << '\n';
     } catch (const std::exception& e) {
-        err << "error: " << e.what() << '\n';
+        err << "error: " << (config ? redact(*config, e.what()) : std::string(e.what())) << '\n';
     }
     return 1;
 }

@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <fstream>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -60,6 +62,29 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     serve->callback([config, &exit_code] { exit_code = switchboard::host::serve(*config); });
 }
 
+// The daemon's API key: --api-key (seen by anyone who lists processes, so rather not),
+// --api-key-file (the first line of a file), or $SWITCHBOARD_API_KEY.
+void add_api_key_options(CLI::App* command, std::string& key) {
+    CLI::Option* given = command->add_option("--api-key", key,
+                                             "The daemon's API key (default: $SWITCHBOARD_API_KEY); any user can see it "
+                                             "in the process list: prefer the variable or --api-key-file")
+                             ->envname("SWITCHBOARD_API_KEY");
+    command
+        ->add_option_function<std::string>(
+            "--api-key-file",
+            [&key](const std::string& file) {
+                std::ifstream in(file);
+                std::getline(in, key);
+                if (!in && key.empty())
+                    throw CLI::ValidationError("--api-key-file", file + " cannot be read");
+                if (key.empty())
+                    throw CLI::ValidationError("--api-key-file", file + " holds no key on its first line");
+            },
+            "A file whose first line is the daemon's API key")
+        ->check(CLI::ExistingFile)
+        ->excludes(given);
+}
+
 void add_jobs_command(CLI::App& app, int& exit_code) {
     using switchboard::host::jobs_options;
     CLI::App* jobs = app.add_subcommand("jobs", "A running daemon's jobs: list, show, recipients, cancel");
@@ -70,8 +95,7 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
     });
     auto options = std::make_shared<jobs_options>();
     jobs->add_option("--server", options->server, "The daemon's URL")->capture_default_str();
-    jobs->add_option("--api-key", options->api_key, "The daemon's API key (default: $SWITCHBOARD_API_KEY)")
-        ->envname("SWITCHBOARD_API_KEY");
+    add_api_key_options(jobs, options->api_key);
 
     // --server and --api-key may also come after the subcommand: its subcommands fall through to it.
     jobs->fallthrough();
@@ -141,8 +165,7 @@ void add_send_command(CLI::App& app, int& exit_code) {
         ->check(CLI::Range(1, 100000));
     send->add_flag("--all", options->list_all,
                    "List every recipient at the end (default: all of a job of up to 100, else those not accepted)");
-    send->add_option("--api-key", options->api_key, "The daemon's API key (default: $SWITCHBOARD_API_KEY)")
-        ->envname("SWITCHBOARD_API_KEY");
+    add_api_key_options(send, options->api_key);
     send->callback([options, format, &exit_code] {
         if (!format->empty())
             options->format = *format == "csv" ? recipients_format::csv : recipients_format::json;

@@ -26,6 +26,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
+
+#include <sys/prctl.h>
 #include <iostream>
 #include <thread>
 
@@ -70,12 +73,9 @@ net::awaitable<void> wait_for_calls(const core::dispatcher& dispatcher, std::chr
     }
 }
 
-} // namespace
-
-int serve(const std::filesystem::path& config_file) {
-    start_early_logging();
-    try {
-        daemon_config config = load_config(config_file);
+// The daemon with its configuration loaded: until it is told to stop. Throws what keeps it from starting.
+int run_daemon(daemon_config& config) {
+    {
         const std::function<void()> reopen_log = start_logging(config.log);
         if (config.plugin_dirs.empty())
             config.plugin_dirs.push_back(default_plugin_dir());
@@ -180,14 +180,27 @@ int serve(const std::filesystem::path& config_file) {
         }
         spdlog::info("stopped");
         return 0;
-    } catch (const config_error& e) {
-        for (const std::string& problem : e.problems())
-            std::cerr << "error: " << problem << '\n';
-        return 1;
-    } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << '\n';
-        return 1;
     }
+}
+
+} // namespace
+
+int serve(const std::filesystem::path& config_file) {
+    start_early_logging();
+    // A core dump would hold every API key and vendor secret: this process makes none.
+    ::prctl(PR_SET_DUMPABLE, 0);
+    std::optional<daemon_config> config;
+    try {
+        config = load_config(config_file);
+        return run_daemon(*config);
+    } catch (const config_error& e) {
+        // A value misplaced in the configuration may be quoted: never the secret it came from.
+        for (const std::string& problem : e.problems())
+            std::cerr << "error: " << (config ? redact(*config, problem) : problem) << '\n';
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << (config ? redact(*config, e.what()) : std::string(e.what())) << '\n';
+    }
+    return 1;
 }
 
 } // namespace switchboard::host

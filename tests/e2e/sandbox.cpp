@@ -165,6 +165,7 @@ sandbox_spec uspeedo_spec(const sandbox_options& options) {
     spec.store_max_size_mb = options.store_max_size_mb;
     spec.daemon_env = options.daemon_env;
     spec.daemon_wrapper = options.daemon_wrapper;
+    spec.api_key = options.api_key;
     spec.config = options.config;
     return spec;
 }

@@ -100,6 +100,7 @@ struct sandbox_options {
     std::vector<std::string> daemon_env;
     std::vector<std::string> daemon_wrapper;
     boost::json::object config;
+    std::string api_key;   // empty: the API is open
 };
 
 // The uSpeedo simulator with an "otp" route of one SMS step through it.

@@ -199,3 +199,23 @@ TEST_CASE("switchboard jobs list and show and recipients and cancel talk to a ru
     const int status = cancel->stop(0);
     CHECK(WEXITSTATUS(status) == 1);  // a finished job has nothing to cancel
 }
+
+TEST_CASE("switchboard jobs takes its API key from a file, never needing it on the command line", "[e2e][cli]") {
+    sandbox_options options;
+    options.api_key = "cli-key-0123456789abcdef";
+    uspeedo_sandbox sandbox(options);
+    const std::filesystem::path dir = std::filesystem::temp_directory_path();
+    const std::filesystem::path key_file = dir / ("switchboard-key-" + std::to_string(::getpid()));
+    const std::filesystem::path wrong_file = dir / ("switchboard-wrong-key-" + std::to_string(::getpid()));
+    std::ofstream(key_file) << options.api_key << "\n";
+    std::ofstream(wrong_file) << "not-the-key-at-all-00000\n";
+    const auto list = [&](const std::filesystem::path& file) {
+        return std::make_unique<child_process>(std::vector<std::string>{SWITCHBOARD_BINARY, "jobs", "list", "--server",
+                                                                        sandbox.api_url(), "--api-key-file", file.string()},
+                                               (dir / ("switchboard-key-err-" + std::to_string(::getpid()))).string());
+    };
+    CHECK(WEXITSTATUS(list(key_file)->stop(0)) == 0);
+    CHECK(WEXITSTATUS(list(wrong_file)->stop(0)) == 1);   // the daemon answered 401
+    std::filesystem::remove(key_file);
+    std::filesystem::remove(wrong_file);
+}
