@@ -436,7 +436,7 @@ net::awaitable<void> dispatcher::send_batch(std::shared_ptr<const job_plan> plan
     std::string document;
     plugin_call_result encoded;
     try {
-        document = batch_document(j.id, step, batch);
+        document = batch_document(j.id, step, batch, j.send_at_ms);
         encoded = provider.encode(document, unix_now_ms());
     } catch (const std::exception& e) {
         encoded = plugin_call_result{SB_STATUS_INTERNAL, {}, {}, std::string("cannot encode the batch: ") + e.what(), -1};

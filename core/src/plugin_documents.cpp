@@ -40,7 +40,8 @@ std::string validation_document(const route_step& step, std::span<const recipien
     return out;
 }
 
-std::string batch_document(const std::string& job_id, const route_step& step, const std::vector<recipient>& batch) {
+std::string batch_document(const std::string& job_id, const route_step& step, const std::vector<recipient>& batch,
+                           std::int64_t send_at_ms) {
     const recipient& first = batch.front();
     std::string out = document_start(step);
     out.reserve(out.size() + batch.size() * 80);
@@ -49,6 +50,8 @@ std::string batch_document(const std::string& job_id, const route_step& step, co
                            std::to_string(first.attempts));
     out += ",\"job_id\":";
     append_string(out, job_id);
+    if (step.vendor_schedules && send_at_ms > 0)
+        out += ",\"send_at_unix_ms\":" + std::to_string(send_at_ms);
     out += ",\"recipients\":[";
     for (std::size_t i = 0; i < batch.size(); ++i) {
         out += i == 0 ? "{\"id\":\"" : ",{\"id\":\"";

@@ -107,6 +107,11 @@ plugin_manifest parse_plugin_manifest(std::string_view text) {
             bad_field("thread_safe", "must be true or false");
         m.thread_safe = v->get_bool();
     }
+    if (const json::value* v = doc.if_contains("vendor_scheduling")) {
+        if (!v->is_bool())
+            bad_field("vendor_scheduling", "must be true or false");
+        m.vendor_scheduling = v->get_bool();
+    }
     return m;
 }
 

@@ -1,6 +1,7 @@
 #include <switchboard/core/route.hpp>
 
 #include <switchboard/core/excerpt.hpp>
+#include <switchboard/core/job.hpp>
 #include <switchboard/core/plugin.hpp>
 #include <switchboard/core/plugin_documents.hpp>
 
@@ -60,6 +61,15 @@ route_step read_step(const json::object& s, const std::string& path, std::vector
         else
             step.receipt_wait_ms = *ms;
     }
+    if (const json::value* schedule = s.if_contains("schedule")) {
+        const std::string_view text = schedule->is_string() ? std::string_view(schedule->get_string()) : "";
+        if (text == "vendor" || text == "host")
+            step.vendor_schedules = text == "vendor";
+        else
+            problems.push_back(path + ".schedule: expected \"host\" (the daemon waits for send_at) or \"vendor\" "
+                                      "(the call goes out at once and the vendor holds it), found " +
+                               excerpt(json::serialize(*schedule)));
+    }
     if (const json::value* policy = s.if_contains("on_unknown")) {
         const std::string_view text = policy->is_string() ? std::string_view(policy->get_string()) : "";
         if (text == "hold")
@@ -111,6 +121,9 @@ void check_route_providers(const route& r, const provider_map& providers, const 
         if (std::find(manifest.channels.begin(), manifest.channels.end(), step.channel) == manifest.channels.end())
             problems.push_back(step_path + ".channel: provider '" + step.provider + "' has no channel '" +
                                excerpt(step.channel) + "'");
+        if (step.vendor_schedules && !manifest.vendor_scheduling)
+            problems.push_back(step_path + ".schedule: provider '" + step.provider + "' (plugin " + manifest.name +
+                               ") cannot have its vendor hold a call until send_at: remove \"schedule\": \"vendor\"");
         if (step.receipt_wait_ms > 0 && manifest.receipts == "none")
             problems.push_back(step_path + ".receipt_wait: provider '" + step.provider + "' (plugin " + manifest.name +
                                ") gets no delivery receipts, so every recipient would wait it out: remove it");
@@ -172,6 +185,11 @@ route route_from_json(std::string_view text) {
     if (!problems.empty())
         throw std::runtime_error("the job's stored route is not valid: " + problems.front());
     return r;
+}
+
+std::int64_t first_due_at(const route& r, const recipient& at_step, std::int64_t send_at_ms) {
+    const auto step = static_cast<std::size_t>(at_step.step);
+    return step < r.steps.size() && r.steps[step].vendor_schedules ? 0 : send_at_ms;
 }
 
 bool addressed_by_phone_number(std::string_view channel) {

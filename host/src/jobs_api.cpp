@@ -399,7 +399,7 @@ http_server_response jobs_api::submit(const http_server_request& request) {
         return *refused;
     core::mark_duplicates(recipients, {});
     for (core::recipient& r : recipients)
-        r.next_attempt_at_ms = send_at;  // nothing goes out before send_at; a restart keeps it
+        r.next_attempt_at_ms = core::first_due_at(route, r, send_at);  // a restart keeps it
     core::job j{new_job_id(),
                 route.name,
                 now_ms(),
@@ -458,7 +458,7 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
         return not_open(*now);
     for (core::recipient& r : recipients) {
         r.index += now->recipient_count;
-        r.next_attempt_at_ms = now->send_at_ms;  // every page waits for the job's send_at
+        r.next_attempt_at_ms = core::first_due_at(route, r, now->send_at_ms);  // every page waits for send_at too
     }
     core::mark_duplicates(recipients, [this, &job_id](const std::vector<std::string>& addresses) {
         return store_.first_indexes(job_id, addresses);

@@ -296,11 +296,13 @@ struct settings {
     std::string number_pool_no;
     int items_per_call = max_items_per_call;
     std::optional<std::string> callback_token;
+    std::int64_t callback_max_age_s = 600;   // a callback signed longer ago than this is a replay
 };
 
 void refuse_unknown_settings(const sdk::object_reader& config) {
     static constexpr std::string_view known[] = {"endpoint", "access_key_id", "secret_access_key", "region",
-                                                 "number_pool_no", "items_per_call", "callback_token"};
+                                                 "number_pool_no", "items_per_call", "callback_token",
+                                                 "callback_max_age_s"};
     for (const auto& item : config.object())
         if (std::find(std::begin(known), std::end(known), item.key()) == std::end(known))
             throw sdk::field_error(sdk::child_path("config", item.key()), "is not a setting of the vms provider");
@@ -341,6 +343,10 @@ settings read_settings(const sdk::object_reader& config) {
     out.callback_token = config.optional_string("callback_token");
     if (out.callback_token && out.callback_token->empty())
         throw sdk::field_error("config.callback_token", "must not be empty (leave it out to refuse every callback)");
+    out.callback_max_age_s = config.int_or("callback_max_age_s", out.callback_max_age_s);
+    if (out.callback_max_age_s < 10 || out.callback_max_age_s > 86'400)
+        throw sdk::field_error("config.callback_max_age_s", "must be 10 to 86400 seconds, got " +
+                                                                std::to_string(out.callback_max_age_s));
     return out;
 }
 
@@ -544,6 +550,7 @@ public:
     static sdk::manifest describe() {
         sdk::manifest m;
         m.name = "vms";
+        m.vendor_scheduling = true;  // TriggerTime: VMS holds the call until the batch's send_at_unix_ms
         m.version = "1.0.0";
         m.description = "Volcengine VMS voice notification (SingleBatchAppend), up to 100 calls per request, "
                         "with pushed CDR receipts";
@@ -573,7 +580,9 @@ public:
                 "items_per_call": {"type": "integer", "minimum": 1, "maximum": 100, "default": 100,
                                    "description": "List items per SingleBatchAppend call"},
                 "callback_token": {"type": "string", "minLength": 1, "writeOnly": true,
-                                   "description": "the console's callback authToken, to verify CDR callbacks' authCode; a secret"}
+                                   "description": "the console's callback authToken, to verify CDR callbacks' authCode; a secret"},
+                "callback_max_age_s": {"type": "integer", "minimum": 10, "maximum": 86400, "default": 600,
+                                       "description": "a callback whose signed timestamp is older (or further ahead) than this is refused as a replay"}
             },
             "additionalProperties": false
         })schema");
@@ -672,7 +681,7 @@ protected:
         return named;
     }
 
-    sdk::receipt_batch do_parse_receipt(const sdk::http_request& callback, std::int64_t) override {
+    sdk::receipt_batch do_parse_receipt(const sdk::http_request& callback, std::int64_t now_unix_ms) override {
         if (!settings_.callback_token)
             throw sdk::error(sdk::status::authentication, "callback refused: no callback_token is configured");
         const std::string timestamp = query_value(callback.url, "timestamp");
@@ -684,6 +693,14 @@ protected:
         std::transform(given.begin(), given.end(), given.begin(), [](char c) { return c >= 'A' && c <= 'F' ? char(c + 32) : c; });
         if (!sdk::constant_time_equal(given, expected))
             throw sdk::error(sdk::status::authentication, "callback refused: authCode does not match the body and callback_token");
+        // The signature covers the timestamp: an old one is a callback captured and sent again.
+        std::int64_t signed_at = 0;
+        const auto [end, read] = std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), signed_at);
+        if (read != std::errc() || end != timestamp.data() + timestamp.size() ||
+            std::llabs(now_unix_ms / 1000 - signed_at) > settings_.callback_max_age_s)
+            throw sdk::error(sdk::status::authentication,
+                             "callback refused: its timestamp " + sdk::excerpt(timestamp, 20) + " is more than " +
+                                 std::to_string(settings_.callback_max_age_s) + " s from now (a replay, or a wrong clock)");
 
         boost::system::error_code ec;
         const json::value doc = json::parse(callback.body, ec);

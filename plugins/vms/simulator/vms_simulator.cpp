@@ -386,7 +386,7 @@ response vms_api::single_batch_append(const json::object& body, const simulator:
         return envelope(400, &error);
     }
 
-    json::array numbers, accepted, success, fail, callbacks, undelivered, silent;
+    json::array numbers, accepted, success, fail, callbacks, undelivered, silent, trigger_times;
     for (const json::value& value : list->get_array()) {
         const json::object& item = value.get_object();
         const std::string phone(item.at("Phone").get_string());
@@ -405,6 +405,8 @@ response vms_api::single_batch_append(const json::object& body, const simulator:
         }
         accepted_open_ids_.insert(open_id);
         accepted.emplace_back(phone);
+        if (const json::value* at = item.if_contains("TriggerTime"))
+            trigger_times.push_back(*at);  // when VMS would place the call (Beijing time)
         const bool unanswered = listed(settings.undelivered_list, phone);
         if (unanswered)
             undelivered.emplace_back(phone);
@@ -418,6 +420,7 @@ response vms_api::single_batch_append(const json::object& body, const simulator:
         success.push_back(std::move(ok));
     }
     record["count"] = numbers.size();
+    record["trigger_times"] = std::move(trigger_times);
     record["numbers"] = std::move(numbers);
     record["accepted"] = std::move(accepted);
     record["undelivered"] = std::move(undelivered);

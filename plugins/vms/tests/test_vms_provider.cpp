@@ -117,8 +117,9 @@ std::string step_refusal(const std::string& step, const std::string& field) {
     return refusal_reason(verdict(step, "+8613344445555", R"({"code": "1"})"), field);
 }
 
-core::plugin_call_result callback(const std::string& body, const std::string& query, const std::string& c = config) {
-    return instance(c)->parse_receipt({"POST", "https://hooks.example/vms/cdr" + query, {}, body}, now_ms);
+core::plugin_call_result callback(const std::string& body, const std::string& query, const std::string& c = config,
+                                  std::int64_t at = now_ms) {
+    return instance(c)->parse_receipt({"POST", "https://hooks.example/vms/cdr" + query, {}, body}, at);
 }
 
 std::string signed_query(const std::string& body, const std::string& timestamp = "1718781186",
@@ -149,8 +150,8 @@ TEST_CASE("manifest: a voice provider of 100 calls per request with pushed recei
     for (const auto& p : schema.at("properties").as_object())
         names.emplace_back(p.key());
     std::sort(names.begin(), names.end());
-    CHECK(names == std::vector<std::string>{"access_key_id", "callback_token", "endpoint", "items_per_call", "number_pool_no",
-                                            "region", "secret_access_key"});
+    CHECK(names == std::vector<std::string>{"access_key_id", "callback_max_age_s", "callback_token", "endpoint",
+                                            "items_per_call", "number_pool_no", "region", "secret_access_key"});
     CHECK(schema.at("properties").at("secret_access_key").at("writeOnly") == true);
 }
 
@@ -546,11 +547,26 @@ TEST_CASE("decode: HTTP status without an envelope, and bodies that are not JSON
 
 TEST_CASE("receipts: the VERIFIED authCode vector is accepted, and an event without singleOpenId settles nothing", "[receipts]") {
     const auto r = callback(R"({"callId":"abcdefg","accountId":"123456789"})",
-                            "?timestamp=1622539884&authCode=8090de7b7bab3d9e626280f635a60a8453d2ba75403f13aac3f4d5dccf6c2264");
+                            "?timestamp=1622539884&authCode=8090de7b7bab3d9e626280f635a60a8453d2ba75403f13aac3f4d5dccf6c2264",
+                            config, 1622539884'000 + 2000);  // received two seconds after it was signed
     INFO(r.error);
     REQUIRE(r.ok());
     CHECK(json::parse(r.json).at("receipts").as_array().empty());
     CHECK(json::parse(r.json).at("reply").at("status") == 200);
+}
+
+TEST_CASE("receipts: a callback signed long ago is refused as a replay, within callback_max_age_s taken", "[receipts]") {
+    const std::string body = R"({"callId":"V1","callResult":1,"singleOpenId":"aaa"})";
+    const std::int64_t signed_at = now_ms / 1000;
+    const auto query = signed_query(body, std::to_string(signed_at));
+    CHECK(callback(body, query, config, now_ms + 599'000).ok());
+    const auto replayed = callback(body, query, config, now_ms + 3600'000);
+    CHECK(replayed.status == SB_STATUS_AUTHENTICATION);
+    CHECK(replayed.error == "callback refused: its timestamp " + std::to_string(signed_at) +
+                                " is more than 600 s from now (a replay, or a wrong clock)");
+    CHECK(callback(body, query, config, now_ms - 3600'000).status == SB_STATUS_AUTHENTICATION);  // from the future
+    const std::string lenient = config.substr(0, config.size() - 1) + R"(, "callback_max_age_s": 7200})";
+    CHECK(callback(body, query, lenient, now_ms + 3600'000).ok());
 }
 
 TEST_CASE("receipts: a forged, missing or unconfigured authCode is an authentication failure", "[receipts]") {

@@ -19,6 +19,7 @@ struct plugin_manifest {
     double recipients_per_second = 0;
     std::string receipts = "none";         // "none" | "push" | "pull"
     bool thread_safe = false;
+    bool vendor_scheduling = false;        // encode() has the vendor hold a call until the batch's send_at_unix_ms
     std::vector<std::string> transient_errors;
     std::string config_schema_json;        // JSON Schema of the instance configuration
     std::string json;                      // the manifest exactly as the plugin wrote it

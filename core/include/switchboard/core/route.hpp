@@ -15,6 +15,7 @@ class value;
 namespace switchboard::core {
 
 class provider_instance;
+struct recipient;
 
 // What happens to a recipient whose call was sent but whose outcome never came back.
 enum class unknown_outcome_policy : std::uint8_t {
@@ -29,6 +30,7 @@ struct route_step {
     std::string step_json;   // the whole step as configured (template, params, sender, ...), handed to the plugin
     std::int64_t receipt_wait_ms = 0;   // how long an accepted recipient waits for a receipt; 0: it does not
     unknown_outcome_policy on_unknown = unknown_outcome_policy::hold;
+    bool vendor_schedules = false;   // "schedule": "vendor": a job's send_at goes to the vendor, which holds the call
 };
 
 struct route {
@@ -58,6 +60,10 @@ void check_route_steps(const route& r, const provider_map& providers, const std:
 // A route as stored with a job, and back. route_from_json throws std::runtime_error on bad text.
 std::string route_to_json(const route& r);
 route route_from_json(std::string_view text);
+
+// When a recipient at its step first comes due in a job that may not send before `send_at_ms`: then,
+// unless the step leaves the waiting to its vendor (it is sent now, and the vendor holds the call).
+std::int64_t first_due_at(const route& r, const recipient& at_step, std::int64_t send_at_ms);
 
 // Whether recipients on `channel` are phone numbers (normalised to E.164) rather than platform ids.
 bool addressed_by_phone_number(std::string_view channel);

@@ -447,6 +447,7 @@ struct manifest {
     double recipients_per_second = 0;
     std::string receipts = "none";        // "none" | "push" | "pull"
     bool thread_safe = false;
+    bool vendor_scheduling = false;       // encode() has the vendor hold a call until the batch's send_at_unix_ms
     std::vector<std::string> transient_errors;
     json::value config_schema = json::object{{"type", "object"}};
 };
@@ -469,6 +470,7 @@ inline json::object to_json(const manifest& m) {
                              {"recipients_per_second", m.recipients_per_second}}},
             {"receipts", m.receipts},
             {"thread_safe", m.thread_safe},
+            {"vendor_scheduling", m.vendor_scheduling},
             {"transient_errors", strings(m.transient_errors)},
             {"config_schema", m.config_schema}};
 }
