@@ -270,6 +270,20 @@ void read_http_server(const json::object& doc, daemon_config& out, checker& chec
         *timeout = std::chrono::milliseconds(check.integer(*server, key, "http_server", timeout->count(), 100, 3'600'000));
 }
 
+void read_limits(const json::object& doc, daemon_config& out, checker& check) {
+    const json::object* limits = check.object(doc.if_contains("limits"), "limits");
+    if (limits == nullptr)
+        return;
+    check.unknown_keys(*limits, "limits", {"max_unfinished_jobs", "max_open_jobs", "max_recipients_per_job"});
+    job_limits& l = out.jobs;
+    l.max_unfinished_jobs = static_cast<std::size_t>(
+        check.integer(*limits, "max_unfinished_jobs", "limits", static_cast<std::int64_t>(l.max_unfinished_jobs), 1, 10'000'000));
+    l.max_open_jobs = static_cast<std::size_t>(
+        check.integer(*limits, "max_open_jobs", "limits", static_cast<std::int64_t>(l.max_open_jobs), 1, 10'000'000));
+    l.max_recipients_per_job =
+        check.integer(*limits, "max_recipients_per_job", "limits", l.max_recipients_per_job, 1, 1'000'000'000);
+}
+
 void read_http(const json::object& doc, daemon_config& out, checker& check) {
     const json::object* http = check.object(doc.if_contains("http_client"), "http_client");
     if (http == nullptr)
@@ -349,7 +363,7 @@ daemon_config load_config(const fs::path& file) {
     checker check;
     resolve_secrets(doc, "", check);
     const json::object& top = doc.get_object();
-    check.unknown_keys(top, "", {"listen", "plugin_dirs", "providers", "routes", "http_client", "http_server", "dispatch",
+    check.unknown_keys(top, "", {"listen", "plugin_dirs", "providers", "routes", "http_client", "http_server", "dispatch", "limits",
                                  "max_request_bytes", "store", "shutdown_grace_ms", "api_keys", "open_api",
                                  "default_region", "log"});
     daemon_config out;
@@ -395,6 +409,7 @@ daemon_config load_config(const fs::path& file) {
     read_routes(top, out, check);
     read_http(top, out, check);
     read_http_server(top, out, check);
+    read_limits(top, out, check);
     read_dispatch(top, out, check);
     read_log(top, out, file, check);
     out.secrets = check.secrets();

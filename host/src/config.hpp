@@ -3,6 +3,7 @@
 #pragma once
 
 #include "http_server.hpp"
+#include "job_limits.hpp"
 #include "logging.hpp"
 
 #include <switchboard/core/dispatcher.hpp>
@@ -30,6 +31,7 @@ struct daemon_config {
     core::route_map routes;
     core::http_client_options http;
     http_server_limits server;             // max_body_bytes comes from max_request_bytes
+    job_limits jobs;
     core::dispatch_options dispatch;
     std::size_t max_request_bytes = 16 * 1024 * 1024;
     std::filesystem::path sqlite_store;    // empty: jobs live in memory only

@@ -263,9 +263,28 @@ std::size_t query_number(const boost::urls::params_view& params, const char* nam
 } // namespace
 
 jobs_api::jobs_api(core::job_store& store, core::dispatcher& dispatcher, const core::route_map& routes,
-                   const core::provider_map& providers, std::string default_region)
+                   const core::provider_map& providers, std::string default_region, job_limits limits)
     : store_(store), dispatcher_(dispatcher), routes_(routes), providers_(providers),
-      default_region_(std::move(default_region)) {}
+      default_region_(std::move(default_region)), limits_(limits) {}
+
+std::optional<http_server_response> jobs_api::over_limits(bool opens, std::size_t recipients) const {
+    const std::map<core::job_state, std::int64_t> jobs = store_.jobs_by_state();
+    const auto count = [&jobs](core::job_state s) {
+        const auto found = jobs.find(s);
+        return found == jobs.end() ? std::int64_t{0} : found->second;
+    };
+    const std::int64_t unfinished = count(core::job_state::queued) + count(core::job_state::running) + count(core::job_state::open);
+    if (unfinished >= static_cast<std::int64_t>(limits_.max_unfinished_jobs))
+        return error(429, "too_many_jobs", "the daemon holds " + std::to_string(unfinished) +
+                                               " unfinished jobs, its limit (limits.max_unfinished_jobs): try again when some have finished");
+    if (opens && count(core::job_state::open) >= static_cast<std::int64_t>(limits_.max_open_jobs))
+        return error(429, "too_many_open_jobs", "the daemon holds " + std::to_string(count(core::job_state::open)) +
+                                                    " jobs still taking pages, its limit (limits.max_open_jobs): start or cancel some first");
+    if (static_cast<std::int64_t>(recipients) > limits_.max_recipients_per_job)
+        return error(413, "job_too_large", "a job holds at most " + std::to_string(limits_.max_recipients_per_job) +
+                                               " recipients (limits.max_recipients_per_job)", "recipients");
+    return std::nullopt;
+}
 
 core::route jobs_api::route_of(const json::object& doc) const {
     const json::value* given = doc.if_contains("route");
@@ -395,6 +414,8 @@ http_server_response jobs_api::submit(const http_server_request& request) {
 
     std::vector<core::recipient> recipients =
         read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, paged);
+    if (auto refused = over_limits(paged, recipients.size()))
+        return *refused;
     if (auto refused = prepare(route, region, recipients))
         return *refused;
     core::mark_duplicates(recipients, {});
@@ -442,6 +463,11 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
     only_known_fields(doc, "", {"recipients", "params"});
     std::vector<core::recipient> recipients =
         read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, false);
+    if (static_cast<std::int64_t>(j->recipient_count + recipients.size()) > limits_.max_recipients_per_job)
+        return error(413, "job_too_large", "job " + job_id + " holds " + std::to_string(j->recipient_count) +
+                                               " recipients: this page would take it past " +
+                                               std::to_string(limits_.max_recipients_per_job) + " (limits.max_recipients_per_job)",
+                     "recipients");
     const core::route route = j->route_json.empty() && routes_.count(j->route) != 0 ? routes_.find(j->route)->second
                                                                                     : core::route_from_json(j->route_json);
     // The slow part, before the lock: pages sent side by side are read side by side.

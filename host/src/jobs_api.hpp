@@ -12,6 +12,7 @@
 #pragma once
 
 #include "http_server.hpp"
+#include "job_limits.hpp"
 
 #include <switchboard/core/dispatcher.hpp>
 
@@ -30,7 +31,7 @@ class jobs_api {
 public:
     // `default_region`: where phone numbers written without a country code are read ("HK"; may be empty).
     jobs_api(core::job_store& store, core::dispatcher& dispatcher, const core::route_map& routes,
-             const core::provider_map& providers, std::string default_region);
+             const core::provider_map& providers, std::string default_region, job_limits limits = {});
 
     // Answers requests under /v1/jobs; anything else is 404.
     http_server_response handle(const http_server_request& request);
@@ -44,6 +45,8 @@ private:
     // Duplicates are marked afterwards: a refused first occurrence must not make a good repeat one.
     std::optional<http_server_response> prepare(const core::route& r, const std::string& region,
                                                 std::vector<core::recipient>& recipients);
+    // The answer when a new job (`opens`: one taking pages) of `recipients` would pass a limit.
+    std::optional<http_server_response> over_limits(bool opens, std::size_t recipients) const;
     // The route a submission names, or gives inline as an array of steps.
     core::route route_of(const boost::json::object& doc) const;
     http_server_response list(const std::string& target);
@@ -58,6 +61,7 @@ private:
     const core::route_map& routes_;
     const core::provider_map& providers_;
     std::string default_region_;
+    job_limits limits_;
 };
 
 } // namespace switchboard::host

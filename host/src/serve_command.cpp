@@ -93,7 +93,7 @@ int run_daemon(daemon_config& config) {
         worker_pool api_workers(std::max(2u, cores), 0);
         core::http_client http(io.get_executor(), config.http);
         core::dispatcher dispatcher(work.executor(), *store, config.routes, providers, http, config.dispatch);
-        jobs_api api(*store, dispatcher, config.routes, providers, config.default_region);
+        jobs_api api(*store, dispatcher, config.routes, providers, config.default_region, config.jobs);
         std::map<std::string, std::string> receipt_tokens;
         for (const provider_config& p : config.providers) {
             if (!p.receipt_token.empty())

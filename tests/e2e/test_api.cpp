@@ -36,6 +36,17 @@ api_error call(const uspeedo_sandbox& sandbox, const std::string& method, const 
     return {r.response.status, json::parse(r.response.body).as_object()};
 }
 
+std::string rfc3339_in(std::chrono::milliseconds from_now) {
+    const auto at = std::chrono::system_clock::now() + from_now;
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(at);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count() % 1000;
+    std::tm parts{};
+    gmtime_r(&seconds, &parts);
+    char text[40];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &parts);
+    return std::string(text) + "." + std::to_string(1000 + ms).substr(1) + "Z";
+}
+
 void check_bad_request(const api_error& e, const std::string& field, const std::string& message) {
     CHECK(e.status == 400);
     CHECK(e.body.at("code") == "invalid_request");
@@ -90,6 +101,77 @@ TEST_CASE("api: a 'to' of a megabyte is skipped at once, and its reason quotes o
     CHECK(all[1].at("reason").as_string() == "'" + std::string(64, '9') + "... (1048576 bytes)' is not a valid phone number: too long: "
                                  "1048576 characters, more than the 64 any phone number takes");
     CHECK(all[1].at("to").as_string().size() == 1u << 20);  // the recipient as given, for the client to find
+}
+
+TEST_CASE("api: unfinished jobs, open jobs and recipients per job are bounded, each answered with its limit",
+          "[e2e][api][limits]") {
+    sandbox_options options;
+    options.config = {{"limits", {{"max_unfinished_jobs", 3}, {"max_open_jobs", 2}, {"max_recipients_per_job", 5}}}};
+    uspeedo_sandbox sandbox(options);
+    const std::string open_job = json::serialize(json::object{{"route", "otp"}, {"open", true}});
+    const api_error first = call(sandbox, "POST", "/v1/jobs", open_job);
+    CHECK(first.status == 201);
+    CHECK(call(sandbox, "POST", "/v1/jobs", open_job).status == 201);
+    const api_error third_open = call(sandbox, "POST", "/v1/jobs", open_job);
+    CHECK(third_open.status == 429);
+    CHECK(third_open.body.at("code") == "too_many_open_jobs");
+
+    const std::string id(first.body.at("id").as_string());
+    const api_error too_big = call(sandbox, "POST", "/v1/jobs/" + id + "/recipients",
+                                   json::serialize(json::object{{"recipients", numbered_recipients(6)}}));
+    CHECK(too_big.status == 413);
+    CHECK(too_big.body.at("code") == "job_too_large");
+    CHECK(call(sandbox, "POST", "/v1/jobs", json::serialize(json::object{{"route", "otp"}, {"recipients", numbered_recipients(6)}}))
+              .body.at("code") == "job_too_large");
+
+    // A job waiting for its send_at is unfinished too: the third fills the daemon's limit.
+    CHECK(call(sandbox, "POST", "/v1/jobs", json::serialize(json::object{{"route", "otp"}, {"open", true}})).status == 429);
+    const api_error blocked = call(sandbox, "POST", "/v1/jobs", json::serialize(json::object{
+                                                                    {"route", "otp"}, {"recipients", numbered_recipients(1)},
+                                                                    {"send_at", rfc3339_in(std::chrono::hours(1))}}));
+    CHECK(blocked.status == 202);   // the third unfinished job
+    const api_error fourth = call(sandbox, "POST", "/v1/jobs", json::serialize(json::object{
+                                                                   {"route", "otp"}, {"recipients", numbered_recipients(1)}}));
+    CHECK(fourth.status == 429);
+    CHECK(fourth.body.at("code") == "too_many_jobs");
+    CHECK(sandbox.send_calls().empty());
+}
+
+TEST_CASE("api: while a submission of 300,000 recipients is read and stored, the API keeps answering", "[e2e][api][big]") {
+    uspeedo_sandbox sandbox;
+    const std::string small = sandbox.submit(numbered_recipients(1));
+    sandbox.wait_finished(small);
+    json::array many;
+    many.reserve(300'000);
+    char number[32];
+    for (int i = 0; i < 300'000; ++i) {
+        std::snprintf(number, sizeof number, "+8526%07d", 1'000'000 + i);
+        many.push_back({{"to", number}, {"params", {{"code", "123456"}}}});
+    }
+    const std::string body = json::serialize(json::object{{"route", "otp"}, {"recipients", std::move(many)}});
+    std::atomic<bool> submitted{false};
+    std::thread submitter([&] {
+        switchboard::core::http_client_options patient;
+        patient.request_timeout = std::chrono::minutes(5);
+        fetch("POST", sandbox.api_url() + "/v1/jobs", body, patient);
+        submitted = true;
+    });
+    // Each probe gets two seconds (before, /healthz timed out for minutes behind such a submission).
+    switchboard::core::http_client_options impatient;
+    impatient.request_timeout = std::chrono::seconds(2);
+    int answered = 0;
+    int probes = 0;
+    while (!submitted && probes < 400) {
+        for (const std::string& path : {std::string("/healthz"), std::string("/readyz"), "/v1/jobs/" + small}) {
+            const auto r = fetch("GET", sandbox.api_url() + path, {}, impatient);
+            ++probes;
+            answered += r.ok() && r.response.status == 200 ? 1 : 0;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    submitter.join();
+    CHECK(probes > 0);
+    CHECK(answered == probes);
 }
 
 TEST_CASE("api: an oversized body is answered 413 before it is read whole", "[e2e][api]") {
@@ -307,18 +389,6 @@ TEST_CASE("api: an error answer quotes the start of a long input, never the whol
     CHECK(unknown_field.body.at("field").as_string().size() < 200);
 }
 
-namespace {
-std::string rfc3339_in(std::chrono::milliseconds from_now) {
-    const auto at = std::chrono::system_clock::now() + from_now;
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(at);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count() % 1000;
-    std::tm parts{};
-    gmtime_r(&seconds, &parts);
-    char text[40];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &parts);
-    return std::string(text) + "." + std::to_string(1000 + ms).substr(1) + "Z";
-}
-} // namespace
 
 TEST_CASE("api: send_at holds a job until its time", "[e2e][api][schedule]") {
     uspeedo_sandbox sandbox;
