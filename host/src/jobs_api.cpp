@@ -1,7 +1,7 @@
 #include "jobs_api.hpp"
 
+#include "job_request.hpp"
 #include "json_body.hpp"
-#include "rfc3339.hpp"
 
 #include <switchboard/core/excerpt.hpp>
 #include <switchboard/core/job_store.hpp>
@@ -10,8 +10,6 @@
 #include <switchboard/core/recipient_intake.hpp>
 #include <switchboard/core/sqlite_job_store.hpp>
 
-#include <boost/algorithm/string/predicate.hpp>
-#include <boost/algorithm/string/trim.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <openssl/evp.h>
@@ -31,15 +29,6 @@ namespace {
 
 constexpr std::size_t default_page = 100;
 constexpr std::size_t largest_page = 1000;
-
-// A request the client got wrong: answered 400 with the field's JSON path.
-struct bad_request {
-    std::string field;
-    std::string message;
-};
-
-// A body not declared as JSON: answered 415.
-struct unsupported_media {};
 
 http_server_response reply(int status, const json::value& body) { return {status, "application/json", json::serialize(body)}; }
 
@@ -63,26 +52,6 @@ std::string sha256_hex(const std::string& text) {
     return out;
 }
 
-// How far ahead a job may be scheduled: far enough for any campaign, near enough that every time
-// the dispatcher waits for stays a plain timer (a wait of centuries overflows one).
-constexpr std::int64_t furthest_ahead_ms = 366LL * 24 * 3600 * 1000;
-
-// An optional RFC 3339 time field of the job: milliseconds, or 0 when absent.
-std::int64_t time_field(const json::object& doc, std::string_view field, std::int64_t now) {
-    const json::value* v = doc.if_contains(field);
-    if (v == nullptr)
-        return 0;
-    const std::string example = "must be an RFC 3339 time such as \"2026-11-23T17:00:00Z\"";
-    if (!v->is_string())
-        throw bad_request{std::string(field), example};
-    const rfc3339_time t = parse_rfc3339(v->get_string());
-    if (!t.ok())
-        throw bad_request{std::string(field), example + ": " + t.problem};
-    if (t.unix_ms > now + furthest_ahead_ms)
-        throw bad_request{std::string(field), "must be at most 366 days from now"};
-    return t.unix_ms;
-}
-
 std::string new_job_id() {
     thread_local std::mt19937_64 random(std::random_device{}());
     char id[24];
@@ -93,103 +62,6 @@ std::string new_job_id() {
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-// Refuses a field the API does not know: a typo ("sendat") must not pass for "send now".
-void only_known_fields(const json::object& o, const std::string& path, std::initializer_list<std::string_view> known) {
-    for (const auto& [key, value] : o)
-        if (std::find(known.begin(), known.end(), key) == known.end()) {
-            std::string names;
-            for (std::string_view k : known)
-                names += (names.empty() ? "" : ", ") + std::string(k);
-            throw bad_request{(path.empty() ? "" : path + ".") + core::excerpt(key), "is not a known field (known: " + names + ")"};
-        }
-}
-
-// A number as people write it: 5, 1.5, 0.001 (Boost.JSON would write 1.5E0).
-std::string decimal_text(const json::value& number) {
-    if (!number.is_double())
-        return json::serialize(number);
-    char text[64];
-    const auto [end, ec] = std::to_chars(text, text + sizeof text, number.get_double());
-    return ec == std::errc() ? std::string(text, end) : json::serialize(number);
-}
-
-// Parameters are named strings; numbers are taken as their decimal text.
-json::object read_params(const json::value* v, const std::string& path) {
-    if (v == nullptr)
-        return {};
-    if (!v->is_object())
-        throw bad_request{path, "must be an object of named parameters"};
-    json::object out;
-    for (const auto& [key, value] : v->get_object()) {
-        if (value.is_string())
-            out[key] = value;
-        else if (value.is_int64() || value.is_uint64() || value.is_double())
-            out[key] = decimal_text(value);
-        else
-            throw bad_request{path + "." + std::string(key), "must be a string or a number"};
-    }
-    return out;
-}
-
-// The "recipients" array of a job or page; indexes start at `first_index`.
-std::vector<core::recipient> read_recipients(const json::object& doc, const json::object& job_params,
-                                             std::int64_t first_index, bool may_be_empty) {
-    const json::value* list = doc.if_contains("recipients");
-    if (list == nullptr && may_be_empty)
-        return {};
-    if (list == nullptr)
-        throw bad_request{"recipients", "is required"};
-    if (!list->is_array() || (list->get_array().empty() && !may_be_empty))
-        throw bad_request{"recipients", "must be a non-empty array"};
-    std::vector<core::recipient> out;
-    out.reserve(list->get_array().size());
-    for (const json::value& item : list->get_array()) {
-        const std::string path = "recipients[" + std::to_string(out.size()) + "]";
-        if (!item.is_object())
-            throw bad_request{path, "must be an object with at least \"to\""};
-        const json::object& r = item.get_object();
-        only_known_fields(r, path, {"to", "ref", "params"});
-        const json::value* to = r.if_contains("to");
-        if (to == nullptr || !to->is_string() || to->get_string().empty())
-            throw bad_request{path + ".to", "is required: the recipient's number or platform id"};
-        const json::value* ref = r.if_contains("ref");
-        if (ref != nullptr && !ref->is_string())
-            throw bad_request{path + ".ref", "must be a string"};
-        json::object params = job_params;
-        for (auto& [key, value] : read_params(r.if_contains("params"), path + ".params"))
-            params[key] = value;
-        core::recipient rec;
-        rec.index = first_index + static_cast<std::int64_t>(out.size());
-        rec.to = std::string(to->get_string());
-        rec.ref = ref != nullptr ? std::string(ref->get_string()) : "";
-        rec.params_json = json::serialize(params);
-        out.push_back(std::move(rec));
-    }
-    return out;
-}
-
-// The request's JSON body, which must be declared so (a form or plain text is not taken for JSON).
-json::object parse_body(const http_server_request& request) {
-    const auto content_type = std::find_if(request.headers.begin(), request.headers.end(), [](const auto& h) {
-        return boost::algorithm::iequals(h.first, "Content-Type");
-    });
-    const std::string_view media = content_type == request.headers.end()
-                                       ? std::string_view()
-                                       : std::string_view(content_type->second).substr(0, content_type->second.find(';'));
-    if (!boost::algorithm::iequals(boost::algorithm::trim_copy(std::string(media)), "application/json"))
-        throw unsupported_media{};
-    json_body body = read_json_body(request.body);
-    if (!body.problem.empty())
-        throw bad_request{body.field, body.problem};
-    return std::move(body.document);
-}
-
-// Characters as people count them: code points of the UTF-8 text (Boost.JSON holds valid UTF-8).
-std::size_t characters(std::string_view text) {
-    return static_cast<std::size_t>(
-        std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 json::object counts_json(const std::map<core::recipient_state, std::int64_t>& counts) {
@@ -286,16 +158,14 @@ std::optional<http_server_response> jobs_api::over_limits(bool opens, std::size_
     return std::nullopt;
 }
 
-core::route jobs_api::route_of(const json::object& doc) const {
-    const json::value* given = doc.if_contains("route");
-    if (given != nullptr && given->is_string()) {
+core::route jobs_api::route_of(const json::value& route) const {
+    const json::value* given = &route;
+    if (given->is_string()) {
         const auto named = routes_.find(std::string(given->get_string()));
         if (named == routes_.end())
             throw bad_request{"route", "no route named '" + core::excerpt(given->get_string()) + "' is configured"};
         return named->second;
     }
-    if (given == nullptr || !given->is_array())
-        throw bad_request{"route", "is required: the name of a configured route, or an array of steps"};
     std::vector<std::string> problems;
     core::route inline_route = core::read_route("inline", *given, "route", problems);
     core::check_route_providers(inline_route, providers_, "route", problems);
@@ -366,38 +236,25 @@ http_server_response jobs_api::handle(const http_server_request& request) {
 }
 
 http_server_response jobs_api::submit(const http_server_request& request) {
-    const json::object doc = parse_body(request);
-    only_known_fields(doc, "", {"route", "recipients", "params", "region", "open", "idempotency_key", "send_at", "deadline"});
-    const core::route route = route_of(doc);
-    std::string region = default_region_;
-    if (const json::value* given = doc.if_contains("region")) {
-        if (!given->is_string() || !core::is_supported_region(given->get_string()))
-            throw bad_request{"region", "must be a region code such as \"HK\" or \"CN\" (ISO 3166-1 alpha-2)"};
-        region = std::string(given->get_string());
-    }
-    const json::value* open = doc.if_contains("open");
-    if (open != nullptr && !open->is_bool())
-        throw bad_request{"open", "must be true (to add recipients in pages, then start) or false"};
-    const bool paged = open != nullptr && open->get_bool();
+    const std::int64_t now = now_ms();
+    job_request submitted = read_job_request(request, now);
+    const core::route route = route_of(submitted.route);
+    const std::string region = submitted.region.empty() ? default_region_ : submitted.region;
+    const bool paged = submitted.open;
 
     // The same key with the same request answers with the job made the first time; the same key
     // with another request is refused, so a client retrying after a lost answer never sends twice.
-    std::string key;
-    if (const json::value* k = doc.if_contains("idempotency_key")) {
-        if (!k->is_string() || k->get_string().empty() || characters(k->get_string()) > 200)
-            throw bad_request{"idempotency_key", "must be a string of 1 to 200 characters"};
-        key = std::string(k->get_string());
-    }
     // Keys belong to the client that sent them: one client's key never finds another's job. The
     // request is compared in its canonical form: the same fields in another order are the same
     // request (stores written before kept the hash of the text as given, which still matches).
+    const std::string& key = submitted.idempotency_key;
     const std::string scoped_key = key.empty() ? "" : request.client + ":" + key;
-    const std::string request_hash = key.empty() ? "" : sha256_hex(canonical_json(doc));
+    const std::string request_hash = key.empty() ? "" : sha256_hex(canonical_json(submitted.document));
     const auto earlier_answer = [&]() -> std::optional<http_server_response> {
         const std::optional<core::job> earlier = store_.find_job_by_idempotency_key(scoped_key);
         if (!earlier)
             return std::nullopt;
-        if (earlier->request_hash != request_hash && earlier->request_hash != sha256_hex(json::serialize(doc)))
+        if (earlier->request_hash != request_hash && earlier->request_hash != sha256_hex(json::serialize(submitted.document)))
             return error(409, "conflict", "idempotency_key '" + key + "' was used for a different request (job " +
                                               earlier->id + ")", "idempotency_key");
         return reply(200, job_json(*earlier, store_.count_by_state(earlier->id)));
@@ -406,34 +263,27 @@ http_server_response jobs_api::submit(const http_server_request& request) {
         if (auto answer = earlier_answer())
             return *answer;
 
-    const std::int64_t now = now_ms();
-    const std::int64_t send_at = time_field(doc, "send_at", now);
-    const std::int64_t deadline = doc.contains("deadline") ? time_field(doc, "deadline", now) : -1;
-    if (deadline != -1 && deadline <= std::max(send_at, now))
-        throw bad_request{"deadline", "must be later than now and than send_at"};
-
-    std::vector<core::recipient> recipients =
-        read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, paged);
+    std::vector<core::recipient> recipients = std::move(submitted.recipients);
     if (auto refused = over_limits(paged, recipients.size()))
         return *refused;
     if (auto refused = prepare(route, region, recipients))
         return *refused;
     core::mark_duplicates(recipients, {});
     for (core::recipient& r : recipients)
-        r.next_attempt_at_ms = core::first_due_at(route, r, send_at);  // a restart keeps it
+        r.next_attempt_at_ms = core::first_due_at(route, r, submitted.send_at_ms);  // a restart keeps it
     core::job j{new_job_id(),
                 route.name,
-                now_ms(),
+                now,
                 paged ? core::job_state::open : core::job_state::queued,
                 static_cast<std::int64_t>(recipients.size()),
                 0,
                 scoped_key,
                 request_hash,
-                std::max<std::int64_t>(deadline, 0),
+                submitted.deadline_ms,
                 core::route_to_json(route),
                 region,
                 false,
-                send_at};
+                submitted.send_at_ms};
     {
         // Validation ran outside the lock; the key's last look and the creation are one step.
         std::lock_guard one_change_at_a_time(submissions_);
@@ -459,10 +309,7 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
         return error(404, "not_found", "no job " + core::excerpt(job_id));
     if (j->state != core::job_state::open)
         return not_open(*j);
-    const json::object doc = parse_body(request);
-    only_known_fields(doc, "", {"recipients", "params"});
-    std::vector<core::recipient> recipients =
-        read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, false);
+    std::vector<core::recipient> recipients = read_page_request(request);
     if (static_cast<std::int64_t>(j->recipient_count + recipients.size()) > limits_.max_recipients_per_job)
         return error(413, "job_too_large", "job " + job_id + " holds " + std::to_string(j->recipient_count) +
                                                " recipients: this page would take it past " +

@@ -48,7 +48,7 @@ private:
     // The answer when a new job (`opens`: one taking pages) of `recipients` would pass a limit.
     std::optional<http_server_response> over_limits(bool opens, std::size_t recipients) const;
     // The route a submission names, or gives inline as an array of steps.
-    core::route route_of(const boost::json::object& doc) const;
+    core::route route_of(const boost::json::value& route) const;
     http_server_response list(const std::string& target);
     http_server_response show(const std::string& job_id);
     http_server_response list_recipients(const std::string& job_id, const std::string& target);
