@@ -349,12 +349,14 @@ void read_log(const json::object& doc, daemon_config& out, const fs::path& confi
 config_error::config_error(const std::vector<std::string>& problems)
     : std::runtime_error(join_lines(problems)), problems_(problems) {}
 
-daemon_config load_config(const fs::path& file) {
+daemon_config load_config(const fs::path& file) { return read_config(read_file(file), file); }
+
+daemon_config read_config(std::string_view text, const fs::path& file) {
     json::parse_options options;
     options.allow_comments = true;
     options.allow_trailing_commas = true;
     boost::system::error_code ec;
-    json::value doc = json::parse(read_file(file), ec, {}, options);
+    json::value doc = json::parse(text, ec, {}, options);
     if (ec)
         throw config_error({file.string() + ": not valid JSON (" + ec.message() + ")"});
     if (!doc.is_object())

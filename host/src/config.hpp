@@ -58,6 +58,8 @@ private:
 // Reads and checks `file`; relative plugin directories are taken from the file's directory.
 // Throws config_error listing every problem at once.
 daemon_config load_config(const std::filesystem::path& file);
+// The same for the text of a configuration file named `file` (for its messages and its relative paths).
+daemon_config read_config(std::string_view text, const std::filesystem::path& file);
 
 // `text` with every secret of the configuration written as the reference it came from
 // ("${env:CAMS_SK}"): for messages about the configuration, which may quote a value.

@@ -98,6 +98,31 @@ bool holds_line_end(const beast::flat_buffer& buffer) {
            std::string_view::npos;
 }
 
+refusal line_too_long() {
+    return refusal{414, "uri_too_long", "the request line is longer than " + std::to_string(longest_request_line) + " bytes"};
+}
+
+using request_parser = http::request_parser<http::string_body>;
+
+void bound(request_parser& parser, const http_server_limits& limits) {
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.body_limit(limits.max_body_bytes);
+}
+
+// What a request whose header is read is refused for before its body is: HTTP/1.1 without Host.
+std::optional<refusal> header_refusal(const request_parser& parser) {
+    if (parser.get().version() >= 11 && parser.get().find(http::field::host) == parser.get().end())
+        return refusal{400, "bad_request", "an HTTP/1.1 request must have a Host header"};
+    return std::nullopt;
+}
+
+http_server_request to_server_request(http::request<http::string_body>& raw) {
+    http_server_request request{std::string(raw.method_string()), std::string(raw.target()), {}, std::move(raw.body()), {}};
+    for (const auto& field : raw)
+        request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    return request;
+}
+
 } // namespace
 
 struct http_server::impl : std::enable_shared_from_this<impl> {
@@ -224,8 +249,8 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         stream.expires_after(limits.header_timeout);
         while (!holds_line_end(buffer)) {
             if (buffer.size() > longest_request_line) {
-                co_await refuse(stream, 414, "uri_too_long", "the request line is longer than " +
-                                                                 std::to_string(longest_request_line) + " bytes");
+                const refusal r = line_too_long();
+                co_await refuse(stream, r.status, r.code, r.message);
                 co_return false;
             }
             auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), tuple_awaitable);
@@ -243,17 +268,16 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
             if (!co_await next_request_begins(stream, buffer))
                 co_return;
             // From its first byte, a request has header_timeout for its line and headers.
-            http::request_parser<http::string_body> parser;
-            parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-            parser.body_limit(limits.max_body_bytes);
+            request_parser parser;
+            bound(parser, limits);
             auto [header_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
             if (header_ec) {
                 if (const std::optional<refusal> r = refusal_for(header_ec, limits))
                     co_await refuse(stream, r->status, r->code, r->message);
                 co_return;
             }
-            if (parser.get().version() >= 11 && parser.get().find(http::field::host) == parser.get().end()) {
-                co_await refuse(stream, 400, "bad_request", "an HTTP/1.1 request must have a Host header");
+            if (const std::optional<refusal> r = header_refusal(parser)) {
+                co_await refuse(stream, r->status, r->code, r->message);
                 co_return;
             }
             stream.expires_after(limits.body_timeout);
@@ -265,10 +289,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
             }
 
             http::request<http::string_body> raw = parser.release();
-            http_server_request request{std::string(raw.method_string()), std::string(raw.target()), {},
-                                        std::move(raw.body()), {}};
-            for (const auto& field : raw)
-                request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+            const http_server_request request = to_server_request(raw);
             std::optional<http_server_response> response = quick ? quick(request) : std::nullopt;
             if (!response)
                 response = co_await net::co_spawn(work, answer(request), net::use_awaitable);
@@ -281,6 +302,33 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         }
     }
 };
+
+http_read_result read_http_request(std::string_view bytes, const http_server_limits& limits) {
+    const std::size_t line_end = bytes.find("\r\n");
+    if (bytes.substr(0, line_end).size() > longest_request_line) {
+        const refusal r = line_too_long();
+        return {std::nullopt, r.status, r.code, r.message};
+    }
+    if (line_end == std::string_view::npos)
+        return {};  // not whole yet
+    request_parser parser;
+    bound(parser, limits);
+    parser.eager(true);
+    boost::system::error_code ec;
+    parser.put(net::buffer(bytes.data(), bytes.size()), ec);
+    if (ec == http::error::need_more)
+        return {};
+    if (ec) {
+        const std::optional<refusal> r = refusal_for(ec, limits);
+        return r ? http_read_result{std::nullopt, r->status, r->code, r->message} : http_read_result{};
+    }
+    if (const std::optional<refusal> r = header_refusal(parser))
+        return {std::nullopt, r->status, r->code, r->message};
+    if (!parser.is_done())
+        return {};
+    http::request<http::string_body> raw = parser.release();
+    return {to_server_request(raw), 0, {}, {}};
+}
 
 http_server::http_server(net::any_io_executor io, net::any_io_executor work, const std::string& listen,
                          http_quick_handler quick, http_handler handler, http_server_limits limits)

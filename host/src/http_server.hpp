@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace switchboard::host {
@@ -36,6 +37,16 @@ struct http_server_limits {
     std::chrono::milliseconds body_timeout{60'000};     // to receive its body; then closed
     std::chrono::milliseconds idle_timeout{60'000};     // between requests on a kept-alive connection
 };
+
+// Reading one request from bytes, as the server does: a request (when whole), or the refusal the
+// server answers with (status, code, message), or neither while more is to come.
+struct http_read_result {
+    std::optional<http_server_request> request;
+    int refusal_status = 0;
+    std::string refusal_code;
+    std::string refusal_message;
+};
+http_read_result read_http_request(std::string_view bytes, const http_server_limits& limits);
 
 using http_handler = std::function<http_server_response(const http_server_request&)>;
 // Answers a request, or declines it (nullopt); runs on the I/O thread, so it must never block.
