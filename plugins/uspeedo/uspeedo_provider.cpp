@@ -368,7 +368,7 @@ sdk::receipt read_receipt(const json::value& item, const std::string& path, cons
     out.reason = sdk::text_field(r.object(), "ReceiptDesc");
     if (out.status == sdk::delivery::pending && result != "Unknow")
         out.reason = "unrecognised ReceiptResult '" + result + "'" + (out.reason.empty() ? "" : ": " + out.reason);
-    out.at_unix_ms = r.int_or("ReceiptTime", 0) * 1000;
+    out.at_unix_ms = sdk::unix_ms_of_seconds(r.int_or("ReceiptTime", 0));
     return out;
 }
 

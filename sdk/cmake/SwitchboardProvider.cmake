@@ -22,7 +22,10 @@ function(switchboard_add_provider name)
         CXX_VISIBILITY_PRESET hidden
         VISIBILITY_INLINES_HIDDEN ON
         LINK_DEPENDS "${version_script}")
-    target_link_options(${name} PRIVATE
-        "LINKER:--version-script=${version_script}"
-        "LINKER:--no-undefined")
+    target_link_options(${name} PRIVATE "LINKER:--version-script=${version_script}")
+    # With clang's sanitizers or libFuzzer (this project's own checks), the runtime comes with the
+    # program that loads the plugin: the plugin's references to it are undefined until then.
+    if(NOT (CMAKE_CXX_COMPILER_ID STREQUAL "Clang" AND (SWITCHBOARD_SANITIZE OR SWITCHBOARD_FUZZ)))
+        target_link_options(${name} PRIVATE "LINKER:--no-undefined")
+    endif()
 endfunction()

@@ -31,4 +31,11 @@ inline std::string unix_seconds(std::int64_t unix_ms) {
     return std::to_string(unix_ms / 1000 - (unix_ms % 1000 < 0 ? 1 : 0));
 }
 
+// Whole Unix seconds a vendor sent, as milliseconds; 0 (no time known) for a value no clock shows:
+// before 1970 or past the year 9999 (whose milliseconds would not even fit in 64 bits).
+inline std::int64_t unix_ms_of_seconds(std::int64_t seconds) {
+    constexpr std::int64_t last_second_of_9999 = 253'402'300'799;
+    return seconds < 0 || seconds > last_second_of_9999 ? 0 : seconds * 1000;
+}
+
 } // namespace switchboard::sdk

@@ -3,6 +3,7 @@
 
 #include <switchboard/sdk/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <optional>
@@ -57,14 +58,15 @@ struct http_response {
 
     const std::string* find_header(std::string_view name) const { return detail::find_header(headers, name); }
 
-    // The Retry-After header in whole seconds, as milliseconds; -1 when absent or an HTTP date.
+    // The Retry-After header in whole seconds, as milliseconds (at most a day: a vendor asking for
+    // longer is not taken at its word); -1 when absent or an HTTP date.
     std::int64_t retry_after_ms() const {
         const std::string* value = find_header("Retry-After");
         std::int64_t seconds = 0;
         if (value == nullptr ||
             std::from_chars(value->data(), value->data() + value->size(), seconds).ec != std::errc() || seconds < 0)
             return -1;
-        return seconds * 1000;
+        return std::min<std::int64_t>(seconds, 86'400) * 1000;
     }
 };
 
