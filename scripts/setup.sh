@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Switchboard builds and benchmarks with (wrk and gnuplot for
-# scripts/bench.sh), and only those that are missing, and
+# Installs the Debian 12 packages Switchboard builds, checks and benchmarks with (clang 14 for the
+# sanitizer builds and the fuzzers, wrk and gnuplot for scripts/bench.sh), and only those that are
+# missing, and
 # unpacks libphonenumber's headers into <repo>/.deps/libphonenumber when they are not there yet.
 # Idempotent: when everything is present it prints one line and returns at once.
 set -euo pipefail
@@ -10,6 +11,7 @@ packages=(
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
     libssl-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev catch2
     libphonenumber8 libprotobuf-dev libabsl-dev prometheus-cpp-dev
+    clang-14 libclang-rt-14-dev llvm-14
     wrk gnuplot-nox
 )
 
