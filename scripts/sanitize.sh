@@ -51,7 +51,7 @@ run_tests() {
     # verify_asan_link_order=0: the store-fault test preloads its own write-failing library.
     export ASAN_OPTIONS="$common:detect_leaks=1:verify_asan_link_order=0"
     export UBSAN_OPTIONS="$common:print_stacktrace=1"
-    export TSAN_OPTIONS="$common:second_deadlock_stack=1"
+    export TSAN_OPTIONS="$common:second_deadlock_stack=1:suppressions=$PWD/tests/sanitizers/tsan.supp"
     local tests=()
     [ "$kind" = thread ] && tests=(-R '^(e2e|core):')
     # UBSan's vptr check reads an object's type through a pipe (sanitizer_common's

@@ -83,9 +83,9 @@ public:
             return 0;
         }
         const int sign = text_[at_++] == '-' ? -1 : 1;
-        const int hours = number(2, 0, 23, "offset's hours");
+        const int hours = number(2, 0, 23, "offset hour");
         expect(":", "':' in the offset");
-        const int minutes = number(2, 0, 59, "offset's minutes");
+        const int minutes = number(2, 0, 59, "offset minute");
         return sign * (hours * 60 + minutes);
     }
 

@@ -435,7 +435,7 @@ TEST_CASE("api: times that do not exist, in the past where they must not be, or 
     check_bad_request(call(sandbox, "POST", "/v1/jobs", with("send_at", "2027-01-01T99:00:00Z")), "send_at",
                       must_be + "the hour 99 is not 0 to 23");
     check_bad_request(call(sandbox, "POST", "/v1/jobs", with("send_at", "2027-01-01T00:00:00+99:99")), "send_at",
-                      must_be + "the offset's hours 99 is not 0 to 23");
+                      must_be + "the offset hour 99 is not 0 to 23");
     check_bad_request(call(sandbox, "POST", "/v1/jobs", with("send_at", "2027-01-01 00:00:00Z")), "send_at",
                       must_be + "expected 'T' between the date and the time");
     check_bad_request(call(sandbox, "POST", "/v1/jobs", with("send_at", "0000-01-01T00:00:00Z")), "send_at",

@@ -17,18 +17,28 @@
 namespace json = boost::json;
 using namespace switchboard::testing;
 
-TEST_CASE("cams end to end: a WhatsApp job goes out in one signed call, blocked numbers left to receipts",
-          "[e2e][cams]") {
+namespace {
+
+// The CAMS simulator and a daemon with one WhatsApp step on it.
+sandbox_spec whatsapp_spec() {
     sandbox_spec spec;
     spec.simulator = CAMS_SIMULATOR;
     spec.simulator_args = {"--access-key-id", "e2e-ak", "--access-key-secret", "e2e-sk", "--cust-space-id", "cams-e2e"};
-    spec.faults_json = R"({"block_list": ["+85261000003", "+85261000017"]})";
     spec.plugin = "cams";
     spec.provider_config = {{"access_key_id", "e2e-ak"}, {"cust_space_id", "cams-e2e"}, {"from", "8613800000000"}};
     spec.secret_field = "access_key_secret";
     spec.secret = "e2e-sk";
-    spec.route_step = {{"channel", "whatsapp"}, {"template_code", "tpl-otp"}, {"language", "en"},
-                       {"params", json::array{"code"}}};
+    spec.route_step = {{"channel", "whatsapp"}, {"template_code", "tpl-otp"}, {"language", "en"}};
+    return spec;
+}
+
+} // namespace
+
+TEST_CASE("cams end to end: a WhatsApp job goes out in one signed call, blocked numbers left to receipts",
+          "[e2e][cams]") {
+    sandbox_spec spec = whatsapp_spec();
+    spec.faults_json = R"({"block_list": ["+85261000003", "+85261000017"]})";
+    spec.route_step["params"] = json::array{"code"};
     sandbox box(spec);
 
     const std::string job = box.submit(numbered_recipients(25));
@@ -43,14 +53,7 @@ TEST_CASE("cams end to end: a WhatsApp job goes out in one signed call, blocked 
 }
 
 TEST_CASE("cams end to end: text in a receipt never forges a log line, even at debug level", "[e2e][cams][logs]") {
-    sandbox_spec spec;
-    spec.simulator = CAMS_SIMULATOR;
-    spec.simulator_args = {"--access-key-id", "e2e-ak", "--access-key-secret", "e2e-sk", "--cust-space-id", "cams-e2e"};
-    spec.plugin = "cams";
-    spec.provider_config = {{"access_key_id", "e2e-ak"}, {"cust_space_id", "cams-e2e"}, {"from", "8613800000000"}};
-    spec.secret_field = "access_key_secret";
-    spec.secret = "e2e-sk";
-    spec.route_step = {{"channel", "whatsapp"}, {"template_code", "tpl-otp"}, {"language", "en"}};
+    sandbox_spec spec = whatsapp_spec();
     const std::filesystem::path log = std::filesystem::temp_directory_path() /
                                       ("switchboard-forge-" + std::to_string(::getpid()) + ".log");
     spec.config = {{"log", {{"format", "text"}, {"file", log.string()}, {"level", "debug"}}}};
@@ -78,14 +81,7 @@ TEST_CASE("cams end to end: text in a receipt never forges a log line, even at d
 }
 
 TEST_CASE("cams end to end: receipts are bounded per callback and while they wait for their call", "[e2e][cams][receipts]") {
-    sandbox_spec spec;
-    spec.simulator = CAMS_SIMULATOR;
-    spec.simulator_args = {"--access-key-id", "e2e-ak", "--access-key-secret", "e2e-sk", "--cust-space-id", "cams-e2e"};
-    spec.plugin = "cams";
-    spec.provider_config = {{"access_key_id", "e2e-ak"}, {"cust_space_id", "cams-e2e"}, {"from", "8613800000000"}};
-    spec.secret_field = "access_key_secret";
-    spec.secret = "e2e-sk";
-    spec.route_step = {{"channel", "whatsapp"}, {"template_code", "tpl-otp"}, {"language", "en"}};
+    sandbox_spec spec = whatsapp_spec();
     spec.durable = true;
     spec.config = {{"dispatch", {{"max_attempts", 1}, {"max_receipts_per_callback", 100}, {"max_early_receipts", 50}}}};
     sandbox box(spec);
