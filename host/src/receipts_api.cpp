@@ -76,7 +76,10 @@ http_server_response receipts_api::handle(const http_server_request& request) {
         const bool forged = parsed.status == SB_STATUS_AUTHENTICATION;
         spdlog::warn("provider {}: receipt callback {}: {}", instance, forged ? "failed verification" : "refused",
                      parsed.error);
-        return refusal(forged ? 401 : 400, forged ? "unauthorized" : "invalid_receipt", parsed.error);
+        // The caller is not authenticated: it learns that the callback was refused, not why (the
+        // plugin's reason can describe what a valid signature needs). The operator reads it above.
+        return forged ? refusal(401, "unauthorized", "the callback failed verification")
+                      : refusal(400, "invalid_receipt", "the callback could not be read as receipts");
     }
     try {
         const core::receipt_tally tally = dispatcher_.apply_receipts(instance, parsed.json);

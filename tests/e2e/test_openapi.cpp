@@ -893,7 +893,9 @@ TEST_CASE("openapi: the server's answers conform to docs/openapi.json", "[openap
     api.call("POST", "/metrics", "", 405);
 
     // ---- receipts: no key; uSpeedo's receipts are pulled, so a pushed one is refused
-    api.call("POST", "/v1/receipts/main", "status=delivered", 400, conforming, false, "application/x-www-form-urlencoded");
+    const answer pushed =
+        api.call("POST", "/v1/receipts/main", "status=delivered", 400, conforming, false, "application/x-www-form-urlencoded");
+    CHECK(pushed.body.at("message") == "the callback could not be read as receipts");   // the plugin's reason is logged
     api.call("GET", "/v1/receipts/main", "", 400, conforming, false);
     api.call("POST", "/v1/receipts/main?token=abc", "{}", 400, conforming, false);
     api.call("POST", "/v1/receipts/nobody", "{}", 404, conforming, false);

@@ -421,8 +421,13 @@ TEST_CASE("receipts: a URL with a receipt_token takes only callbacks that carry 
     CHECK(post("/v1/receipts/cams-wa?token=wrong-token-0123456789") == 401);
     CHECK(post("/v1/receipts/cams-wa?token=cams-receipt-token-0123456789") == 200);
     CHECK(post("/v1/receipts/nobody") == 404);
-    // VMS signs its callbacks: one without a valid authCode is refused, and changes nothing.
-    CHECK(post("/v1/receipts/vms-voice?timestamp=1&authCode=forged") == 401);
+    // VMS signs its callbacks: one without a valid authCode is refused, and changes nothing. The
+    // unauthenticated caller is not told what a valid signature needs.
+    const switchboard::core::http_result forged =
+        fetch("POST", box.api_url() + "/v1/receipts/vms-voice?timestamp=1&authCode=forged", receipt);
+    CHECK(forged.response.status == 401);
+    CHECK(json::parse(forged.response.body).at("message") == "the callback failed verification");
+    CHECK(forged.response.body.find("authCode") == std::string::npos);
     CHECK(box.recipients(job).front().at("state") == "delivered");
 
     // And VMS's real, signed callbacks are applied: the voice call reports delivered.
