@@ -1,8 +1,10 @@
 #include "config.hpp"
 
+#include <switchboard/core/excerpt.hpp>
 #include <switchboard/core/phone_numbers.hpp>
 
 #include <boost/json.hpp>
+#include <boost/url/parse.hpp>
 
 #include <cstdlib>
 
@@ -100,6 +102,28 @@ std::string listen_problem(const std::string& listen) {
     if (ip && port_ok)
         return {};
     return "'" + listen + "' is not IP:PORT (for example 127.0.0.1:8080, or 0.0.0.0:8080 for every interface)";
+}
+
+// An IP address as inet_ntop writes it (so "::0001" and "::1" are one), or empty when it is none.
+std::string canonical_ip(const std::string& text) {
+    unsigned char address[sizeof(in6_addr)];
+    char written[INET6_ADDRSTRLEN];
+    for (const int family : {AF_INET, AF_INET6})
+        if (::inet_pton(family, text.c_str(), address) == 1 && ::inet_ntop(family, address, written, sizeof written))
+            return written;
+    return {};
+}
+
+// The public URL vendors post receipts to, without a trailing '/', or why it is none.
+std::string public_url_problem(std::string& url) {
+    const auto parsed = boost::urls::parse_absolute_uri(url);
+    const bool fits = parsed && (parsed->scheme() == "http" || parsed->scheme() == "https") && !parsed->host().empty() &&
+                      !parsed->has_userinfo() && !parsed->has_query();
+    if (!fits)
+        return "'" + core::excerpt(url) + "' is not an http:// or https:// URL with a host, without a query or fragment";
+    while (!url.empty() && url.back() == '/')
+        url.pop_back();
+    return {};
 }
 
 // Why the daemon could not keep its store at `file`, as far as can be told without opening it (a
@@ -254,12 +278,39 @@ void read_api_access(const json::object& doc, daemon_config& out, checker& check
                                   "the API without keys (only where the network is trusted)");
 }
 
+// How vendors reach the daemon when a proxy stands in front of it (see callback_url.hpp).
+void read_callback_origin(const json::object& server, callback_origin& out, checker& check) {
+    if (server.contains("public_url")) {
+        out.public_url = check.string(server, "public_url", "http_server", true);
+        if (const std::string why = out.public_url.empty() ? "" : public_url_problem(out.public_url); !why.empty())
+            check.problem("http_server.public_url", why);
+    }
+    const json::value* proxies = server.if_contains("trusted_proxies");
+    if (proxies == nullptr)
+        return;
+    if (!proxies->is_array()) {
+        check.problem("http_server.trusted_proxies", "expected an array of IP addresses");
+        return;
+    }
+    for (std::size_t i = 0; i < proxies->get_array().size(); ++i) {
+        const json::value& proxy = proxies->get_array()[i];
+        const std::string address = proxy.is_string() ? canonical_ip(std::string(proxy.get_string())) : "";
+        if (address.empty())
+            check.problem("http_server.trusted_proxies[" + std::to_string(i) + "]",
+                          "expected an IP address such as \"127.0.0.1\" or \"::1\", got " + core::excerpt(json::serialize(proxy)));
+        else
+            out.trusted_proxies.push_back(address);
+    }
+}
+
 void read_http_server(const json::object& doc, daemon_config& out, checker& check) {
     const json::object* server = check.object(doc.if_contains("http_server"), "http_server");
     if (server == nullptr)
         return;
     check.unknown_keys(*server, "http_server",
-                       {"max_connections", "max_header_bytes", "header_timeout_ms", "body_timeout_ms", "idle_timeout_ms"});
+                       {"max_connections", "max_header_bytes", "header_timeout_ms", "body_timeout_ms", "idle_timeout_ms",
+                        "public_url", "trusted_proxies"});
+    read_callback_origin(*server, out.receipt_origin, check);
     http_server_limits& l = out.server;
     l.max_connections = static_cast<std::size_t>(
         check.integer(*server, "max_connections", "http_server", static_cast<std::int64_t>(l.max_connections), 1, 1'000'000));

@@ -2,6 +2,7 @@
 // secrets given as ${env:NAME} or ${file:PATH} and resolved at load time.
 #pragma once
 
+#include "callback_url.hpp"
 #include "http_server.hpp"
 #include "job_limits.hpp"
 #include "logging.hpp"
@@ -31,6 +32,7 @@ struct daemon_config {
     core::route_map routes;
     core::http_client_options http;
     http_server_limits server;             // max_body_bytes comes from max_request_bytes
+    callback_origin receipt_origin;        // the URL vendors post receipts to, behind a proxy
     job_limits jobs;
     core::dispatch_options dispatch;
     std::size_t max_request_bytes = 16 * 1024 * 1024;

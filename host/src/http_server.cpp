@@ -116,8 +116,21 @@ std::optional<refusal> header_refusal(const request_parser& parser) {
     return std::nullopt;
 }
 
-http_server_request to_server_request(http::request<http::string_body>& raw) {
-    http_server_request request{std::string(raw.method_string()), std::string(raw.target()), {}, std::move(raw.body()), {}};
+// The address a connection came from, as inet_ntop writes it; an IPv4 client of a dual-stack
+// listener as IPv4 ("127.0.0.1", not "::ffff:127.0.0.1"), as operators write trusted proxies.
+std::string peer_of(const net::ip::tcp::socket& socket) {
+    boost::system::error_code ec;
+    net::ip::address address = socket.remote_endpoint(ec).address();
+    if (ec)
+        return {};
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+        address = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6());
+    return address.to_string();
+}
+
+http_server_request to_server_request(http::request<http::string_body>& raw, std::string peer = {}) {
+    http_server_request request{std::string(raw.method_string()), std::string(raw.target()), {}, std::move(raw.body()), {},
+                                std::move(peer)};
     for (const auto& field : raw)
         request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     return request;
@@ -264,6 +277,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     net::awaitable<void> serve(beast::tcp_stream stream) {
         const auto self = shared_from_this();
         beast::flat_buffer buffer;
+        const std::string peer_address = peer_of(stream.socket());
         for (;;) {
             if (!co_await next_request_begins(stream, buffer))
                 co_return;
@@ -289,7 +303,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
             }
 
             http::request<http::string_body> raw = parser.release();
-            const http_server_request request = to_server_request(raw);
+            const http_server_request request = to_server_request(raw, peer_address);
             std::optional<http_server_response> response = quick ? quick(request) : std::nullopt;
             if (!response)
                 response = co_await net::co_spawn(work, answer(request), net::use_awaitable);

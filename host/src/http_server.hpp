@@ -20,6 +20,7 @@ struct http_server_request {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     std::string client;   // the API client's name, once its key is checked
+    std::string peer;     // the address the connection came from ("127.0.0.1"), as inet_ntop writes it
 };
 
 struct http_server_response {

@@ -5,7 +5,6 @@
 #include <switchboard/core/plugin.hpp>
 #include <switchboard/core/sqlite_job_store.hpp>
 
-#include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <openssl/crypto.h>
@@ -29,15 +28,10 @@ std::int64_t now_ms() {
 }
 
 // The callback as the plugin sees it: an absolute URL, as the vendor addressed it.
-core::http_request as_callback(const http_server_request& request) {
-    core::http_request callback{request.method, {}, {}, request.body};
-    std::string host = "localhost";
-    for (const auto& [name, value] : request.headers) {
+core::http_request as_callback(const http_server_request& request, const callback_origin& origin) {
+    core::http_request callback{request.method, callback_url(request, origin), {}, request.body};
+    for (const auto& [name, value] : request.headers)
         callback.headers.push_back({name, value});
-        if (boost::algorithm::iequals(name, "Host"))
-            host = value;
-    }
-    callback.url = "http://" + host + request.target;
     return callback;
 }
 
@@ -48,8 +42,8 @@ bool same_token(const std::string& given, const std::string& expected) {
 } // namespace
 
 receipts_api::receipts_api(core::dispatcher& dispatcher, const core::provider_map& providers,
-                           std::map<std::string, std::string> tokens)
-    : dispatcher_(dispatcher), providers_(providers), tokens_(std::move(tokens)) {}
+                           std::map<std::string, std::string> tokens, callback_origin origin)
+    : dispatcher_(dispatcher), providers_(providers), tokens_(std::move(tokens)), origin_(std::move(origin)) {}
 
 http_server_response receipts_api::handle(const http_server_request& request) {
     const auto url = boost::urls::parse_origin_form(request.target);
@@ -71,11 +65,13 @@ http_server_response receipts_api::handle(const http_server_request& request) {
             return refusal(401, "unauthorized", "this receipt URL needs its token");
         }
     }
-    const core::plugin_call_result parsed = provider->second->parse_receipt(as_callback(request), now_ms());
+    const core::http_request callback = as_callback(request, origin_);
+    const core::plugin_call_result parsed = provider->second->parse_receipt(callback, now_ms());
     if (!parsed.ok()) {
         const bool forged = parsed.status == SB_STATUS_AUTHENTICATION;
-        spdlog::warn("provider {}: receipt callback {}: {}", instance, forged ? "failed verification" : "refused",
-                     parsed.error);
+        // The URL as the plugin checked it (a signature may cover it), without its query: a token.
+        spdlog::warn("provider {}: receipt callback to {} {}: {}", instance, callback.url.substr(0, callback.url.find('?')),
+                     forged ? "failed verification" : "refused", parsed.error);
         // The caller is not authenticated: it learns that the callback was refused, not why (the
         // plugin's reason can describe what a valid signature needs). The operator reads it above.
         return forged ? refusal(401, "unauthorized", "the callback failed verification")

@@ -104,7 +104,7 @@ int run_daemon(daemon_config& config) {
                              "receipts",
                              p.name, p.name);
         }
-        receipts_api receipts(dispatcher, providers, std::move(receipt_tokens));
+        receipts_api receipts(dispatcher, providers, std::move(receipt_tokens), config.receipt_origin);
         metrics observed(*store);
         dispatcher.observe(observed);
         status_api status(observed, dispatcher, providers);

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -118,4 +120,39 @@ TEST_CASE("http server: at its open-file limit the daemon turns connections away
     held.clear();
     std::this_thread::sleep_for(500ms);
     CHECK(fetch_json("GET", sandbox.api_url() + "/healthz").at("status") == "ok");
+}
+
+TEST_CASE("http server: behind a trusted proxy a receipt callback is checked against the URL the vendor used",
+          "[e2e][http][receipts]") {
+    uspeedo_sandbox sandbox;
+    const std::filesystem::path log = sandbox.config_file().parent_path() / "daemon.log";
+    const auto callback_from_proxy = [&] {
+        // uSpeedo's receipts are pulled, so its plugin refuses this one; the log names the URL it saw.
+        return send_and_read(sandbox.api_url(),
+                             "POST /v1/receipts/main?token=secret-token-771 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                             "X-Forwarded-Proto: https\r\nX-Forwarded-Host: gw.example.com\r\n"
+                             "Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+    };
+    const auto log_text = [&] {
+        std::ifstream in(log);
+        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    };
+    const auto logged = [&](const std::string& text) {
+        for (const auto deadline = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < deadline;
+             std::this_thread::sleep_for(50ms))
+            if (log_text().find(text) != std::string::npos)
+                return true;
+        return false;
+    };
+
+    // Not configured: the forwarded headers are anybody's words, and are ignored.
+    CHECK(status_of(callback_from_proxy()) == 400);
+    CHECK(logged("receipt callback to http://127.0.0.1/v1/receipts/main refused"));
+
+    sandbox.stop_daemon(SIGTERM);
+    sandbox.edit_config([](json::object& config) { config["http_server"] = {{"trusted_proxies", {"127.0.0.1"}}}; });
+    sandbox.start_daemon();
+    CHECK(status_of(callback_from_proxy()) == 400);
+    CHECK(logged("receipt callback to https://gw.example.com/v1/receipts/main refused"));
+    CHECK(log_text().find("secret-token-771") == std::string::npos);   // the query, where tokens travel, is never logged
 }

@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size == 0)
         return 0;
     http_server_request request{"POST", "/v1/jobs", {{"Content-Type", "application/json"}},
-                                std::string(reinterpret_cast<const char*>(data) + 1, size - 1), "fuzz"};
+                                std::string(reinterpret_cast<const char*>(data) + 1, size - 1), "fuzz", {}};
     try {
         if (data[0] % 2 == 0)
             read_job_request(request, 1'796'000'000'000);
