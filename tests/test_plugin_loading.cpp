@@ -138,7 +138,8 @@ TEST_CASE("plugins are found by name in the configured directories only", "[load
         scratch_dir dir;
         fs::copy_file(fixture("fixture_ok"), dir.path / "impostor.so");
         CHECK_THROWS_WITH(core::find_plugin("impostor", {dir.path}),
-                          (dir.path / "impostor.so").string() + ": its manifest names it 'fixture_ok', not 'impostor'");
+                          (dir.path / "impostor.so").string() + ": its manifest names it 'fixture_ok', not 'impostor': a "
+                          "configuration names a plugin by its file, so rename the file or the manifest's name");
     }
 }
 
@@ -149,6 +150,6 @@ TEST_CASE("scanning a directory reports every file, loaded or not", "[loader]") 
     for (const auto& entry : found)
         (entry.loaded ? loaded : refused)++;
     CHECK(loaded == 2);   // fixture_ok and fixture_refuse_create (which loads; it refuses only create)
-    CHECK(refused == 9);  // 7 broken libraries, the text file and the missing directory
+    CHECK(refused == 10);  // 8 broken libraries (one misnamed), the text file and the missing directory
     CHECK(found.back().error == "/nonexistent-plugin-dir: plugin directory not found");
 }

@@ -6,6 +6,15 @@
 namespace switchboard::core {
 namespace fs = std::filesystem;
 
+std::shared_ptr<plugin> load_named_plugin(const fs::path& file) {
+    std::shared_ptr<plugin> loaded = plugin::load(file);
+    const std::string name = file.stem().string();
+    if (loaded->manifest().name != name)
+        throw plugin_error(file.string() + ": its manifest names it '" + loaded->manifest().name + "', not '" + name +
+                           "': a configuration names a plugin by its file, so rename the file or the manifest's name");
+    return loaded;
+}
+
 std::vector<plugin_scan_entry> scan_plugin_dirs(const std::vector<fs::path>& dirs) {
     std::vector<plugin_scan_entry> found;
     for (const fs::path& dir : dirs) {
@@ -21,7 +30,7 @@ std::vector<plugin_scan_entry> scan_plugin_dirs(const std::vector<fs::path>& dir
         std::sort(files.begin(), files.end());
         for (const fs::path& file : files) {
             try {
-                found.push_back({file, plugin::load(file), {}});
+                found.push_back({file, load_named_plugin(file), {}});
             } catch (const plugin_error& e) {
                 found.push_back({file, nullptr, e.what()});
             }
@@ -35,13 +44,8 @@ std::shared_ptr<plugin> find_plugin(std::string_view name, const std::vector<fs:
     for (const fs::path& dir : dirs) {
         const fs::path file = dir / (std::string(name) + ".so");
         std::error_code ec;
-        if (fs::exists(file, ec)) {
-            std::shared_ptr<plugin> loaded = plugin::load(file);
-            if (loaded->manifest().name != name)
-                throw plugin_error(file.string() + ": its manifest names it '" + loaded->manifest().name +
-                                   "', not '" + std::string(name) + "'");
-            return loaded;
-        }
+        if (fs::exists(file, ec))
+            return load_named_plugin(file);
         searched += (searched.empty() ? "" : ", ") + dir.string();
     }
     throw plugin_error("no plugin named '" + std::string(name) + "' (file " + std::string(name) +

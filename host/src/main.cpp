@@ -45,13 +45,18 @@ void add_plugins_command(CLI::App& app, int& exit_code) {
     struct inspect_options {
         fs::path file;
         bool json = false;
+        fs::path config;
     };
     auto inspect = std::make_shared<inspect_options>();
     CLI::App* inspect_cmd = plugins->add_subcommand("inspect", "A plugin file's manifest, or why it cannot load");
     inspect_cmd->add_option("FILE", inspect->file, "The plugin's shared library")->required();
     inspect_cmd->add_flag("--json", inspect->json, "Print the manifest as JSON");
+    inspect_cmd->add_option("--config", inspect->config,
+                            "A JSON file with what a provider's \"config\" holds: an instance is created with it, "
+                            "as the daemon would at start");
     inspect_cmd->callback([inspect, &exit_code] {
-        exit_code = switchboard::host::inspect_plugin(inspect->file, inspect->json, std::cout, std::cerr);
+        exit_code =
+            switchboard::host::inspect_plugin(inspect->file, inspect->json, inspect->config, std::cout, std::cerr);
     });
 }
 

@@ -2,10 +2,13 @@
 
 #include <switchboard/core/plugin.hpp>
 
+#include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <fstream>
 #include <ostream>
+#include <stdexcept>
 
 namespace switchboard::host {
 namespace fs = std::filesystem;
@@ -40,6 +43,20 @@ void print_manifest(const core::plugin& p, std::ostream& out) {
     row("thread safe:", m.thread_safe ? "yes" : "no");
     row("transient errors:", join(m.transient_errors, ", "));
     row("config schema:", m.config_schema_json);
+}
+
+// The configuration a plugin's create() is given: one JSON object, as a provider's "config" holds.
+std::string read_plugin_config(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        throw std::runtime_error(file.string() + ": cannot be read");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(text, ec);
+    if (ec || !doc.is_object())
+        throw std::runtime_error(file.string() + ": expected one JSON object (what a provider's \"config\" holds)" +
+                                 (ec ? ", but it is not JSON: " + ec.message() : ""));
+    return text;
 }
 
 } // namespace
@@ -79,15 +96,19 @@ int list_plugins(const std::vector<fs::path>& dirs, bool as_json, std::ostream& 
     return exit_code;
 }
 
-int inspect_plugin(const fs::path& file, bool as_json, std::ostream& out, std::ostream& err) {
+int inspect_plugin(const fs::path& file, bool as_json, const fs::path& config, std::ostream& out, std::ostream& err) {
     try {
-        const std::shared_ptr<core::plugin> p = core::plugin::load(file);
+        const std::shared_ptr<core::plugin> p = core::load_named_plugin(file);
+        if (!config.empty())
+            p->create_instance("inspect", read_plugin_config(config));   // destroyed at once
         if (as_json)
             out << p->manifest().json << '\n';
         else
             print_manifest(*p, out);
+        if (!config.empty() && !as_json)
+            out << fmt::format("{:<18}{}\n", "create:", "ok with " + config.string());
         return 0;
-    } catch (const core::plugin_error& e) {
+    } catch (const std::runtime_error& e) {   // plugin_error, or the configuration file's
         err << "error: " << e.what() << '\n';
         return 1;
     }

@@ -106,7 +106,12 @@ private:
     sb_instance* instance_ = nullptr;
 };
 
-// The plugins found in a set of directories: every regular file ending in ".so".
+// Loads `file` as the daemon does: besides plugin::load's checks, the manifest's name must be the
+// file's name without ".so", since a configuration names a plugin by its file. Throws plugin_error.
+std::shared_ptr<plugin> load_named_plugin(const std::filesystem::path& file);
+
+// The plugins found in a set of directories: every regular file ending in ".so", each loaded with
+// load_named_plugin.
 struct plugin_scan_entry {
     std::filesystem::path file;
     std::shared_ptr<plugin> loaded;  // null when the file could not be loaded
