@@ -84,7 +84,9 @@ TEST_CASE("each broken plugin is refused with its file and cause", "[loader]") {
     CHECK(load_error(fixtures) == fixtures.string() + ": not a regular file");
     CHECK(load_error(fixture("fixture_no_entry")) ==
           fixture("fixture_no_entry").string() +
-              ": no entry symbol 'switchboard_provider_entry': not a Switchboard provider plugin");
+              ": no entry symbol 'switchboard_provider_entry': not a Switchboard provider plugin (a C++ plugin "
+              "exports it with SWITCHBOARD_PROVIDER(its class) from <switchboard/sdk/provider.hpp>; a C plugin "
+              "defines switchboard_provider_entry with SB_EXPORT)");
     CHECK(load_error(fixture("fixture_entry_null")) ==
           fixture("fixture_entry_null").string() +
               ": the plugin refused this host (ABI 1.0): its entry returned no table");

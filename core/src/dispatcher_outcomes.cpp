@@ -11,6 +11,8 @@
 #include "dispatch_status.hpp"
 #include "route_progress.hpp"
 
+#include "plugin_output.hpp"
+
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -77,9 +79,11 @@ void dispatcher::apply_outcomes(const std::string& outcomes_json, const route& r
         position.emplace(batch[i].index, i);
     std::vector<bool> settled(batch.size(), false);
 
-    const json::value doc = json::parse(outcomes_json);
-    for (const json::value& item : doc.at("outcomes").as_array()) {
-        const json::object& o = item.as_object();
+    for (const json::value& item : plugin_output_array(outcomes_json, "outcomes")) {
+        const json::object* outcome = item.if_object();
+        if (outcome == nullptr)
+            continue;   // says nothing of anyone: whoever it meant stays without an outcome
+        const json::object& o = *outcome;
         const auto text = [&o](std::string_view key) {
             const json::value* v = o.if_contains(key);
             return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
@@ -153,7 +157,7 @@ std::vector<recipient_update> dispatcher::settle_outcomes(const route& rt, const
         return updates;
     } catch (const std::exception& e) {
         return settle_batch(rt, batch, call_outcome::unknown, "bad_decode",
-                            std::string("the provider's outcomes cannot be read (") + e.what() +
+                            "the provider's outcomes cannot be read (" + plain_reason(e) +
                                 "); the vendor may have taken the batch",
                             -1);
     }
@@ -197,8 +201,7 @@ void dispatcher::name_unknown_messages(const provider_instance& provider, const 
         return;  // the plugin cannot tell: they stay unknown, and their receipts find nobody
     std::unordered_map<std::int64_t, std::string> by_index;
     try {
-        const json::value doc = json::parse(named.json);
-        for (const json::value& item : doc.at("message_ids").as_array()) {
+        for (const json::value& item : plugin_output_array(named.json, "message_ids")) {
             const json::object& o = item.as_object();
             const json::string& id = o.at("id").as_string();
             std::int64_t index = -1;
@@ -207,7 +210,7 @@ void dispatcher::name_unknown_messages(const provider_instance& provider, const 
         }
     } catch (const std::exception& e) {
         spdlog::warn("provider {}: its message ids for a call without an answer cannot be read: {}", provider.name(),
-                     e.what());
+                     plain_reason(e));
         return;
     }
     for (recipient_update& u : updates)

@@ -10,6 +10,8 @@
 
 #include "route_progress.hpp"
 
+#include "plugin_output.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -35,10 +37,12 @@ constexpr std::int64_t early_receipt_ttl_ms = 10 * 60'000; // how long a receipt
 namespace {
 
 std::vector<delivery_receipt> read_receipts(const std::string& receipts_json, std::int64_t now) {
-    const json::value doc = json::parse(receipts_json);
     std::vector<delivery_receipt> out;
-    for (const json::value& item : doc.at("receipts").as_array()) {
-        const json::object& o = item.as_object();
+    for (const json::value& item : plugin_output_array(receipts_json, "receipts")) {
+        const json::object* receipt = item.if_object();
+        if (receipt == nullptr)
+            continue;   // names no message: nothing to apply
+        const json::object& o = *receipt;
         const auto text = [&o](std::string_view key) {
             const json::value* v = o.if_contains(key);
             return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
@@ -254,7 +258,7 @@ void dispatcher::take_receipt_answer(const provider_instance& provider, const re
         spdlog::debug("provider {}: pulled receipts: {} applied, {} ignored, {} for no known message", provider.name(),
                       tally.applied, tally.ignored, tally.unmatched);
     } catch (const std::exception& e) {
-        spdlog::error("provider {}: receipt polling: {}", provider.name(), e.what());
+        spdlog::error("provider {}: receipt polling: {}", provider.name(), plain_reason(e));
     }
 }
 

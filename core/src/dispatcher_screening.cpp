@@ -9,6 +9,8 @@
 
 #include "route_progress.hpp"
 
+#include "plugin_output.hpp"
+
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -39,20 +41,30 @@ validate_at_step(const provider_instance& provider, const route_step& step, cons
             provider.validate(validation_document(step, std::span(recipients).subspan(start, end - start)));
         if (!result.ok())
             throw std::runtime_error("provider '" + provider.name() + "' could not validate recipients: " + result.error);
-        const json::value doc = json::parse(result.json);
-        const json::array& verdicts = doc.at("verdicts").as_array();
+        json::array verdicts;
+        try {
+            verdicts = plugin_output_array(result.json, "verdicts");
+        } catch (const plugin_output_error& e) {
+            throw std::runtime_error("provider '" + provider.name() + "' wrote verdicts that cannot be read: " + e.what());
+        }
         if (verdicts.size() != end - start)
             throw std::runtime_error("provider '" + provider.name() + "' gave " + std::to_string(verdicts.size()) +
                                      " verdicts for " + std::to_string(end - start) + " recipients");
-        for (const json::value& item : verdicts) {
-            const json::object& v = item.as_object();
-            if (v.at("ok").as_bool()) {
+        for (std::size_t i = 0; i < verdicts.size(); ++i) {
+            const json::object* v = verdicts[i].if_object();
+            const json::value* ok = v != nullptr ? v->if_contains("ok") : nullptr;
+            if (ok == nullptr || !ok->is_bool())
+                throw std::runtime_error("provider '" + provider.name() + "' wrote verdict " + std::to_string(i) +
+                                         " without \"ok\": true or false");
+            if (ok->get_bool()) {
                 verdicts_out.emplace_back(std::nullopt);
                 continue;
             }
-            verdicts_out.emplace_back(std::pair{v.contains("field") ? std::string(v.at("field").as_string()) : "",
-                                                v.contains("reason") ? std::string(v.at("reason").as_string())
-                                                                     : "refused by validation"});
+            const auto text = [v](std::string_view key, const char* otherwise) {
+                const json::value* t = v->if_contains(key);
+                return t != nullptr && t->is_string() ? std::string(t->get_string()) : std::string(otherwise);
+            };
+            verdicts_out.emplace_back(std::pair{text("field", ""), text("reason", "refused by validation")});
         }
     }
     return verdicts_out;

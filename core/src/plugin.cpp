@@ -225,7 +225,10 @@ std::shared_ptr<plugin> plugin::load(const fs::path& requested) {
         fail(file, std::string("cannot be loaded: ") + e.what());
     }
     if (!lib->dll.has(SB_ENTRY_SYMBOL))
-        fail(file, std::string("no entry symbol '") + SB_ENTRY_SYMBOL + "': not a Switchboard provider plugin");
+        fail(file, std::string("no entry symbol '") + SB_ENTRY_SYMBOL +
+                       "': not a Switchboard provider plugin (a C++ plugin exports it with "
+                       "SWITCHBOARD_PROVIDER(its class) from <switchboard/sdk/provider.hpp>; a C plugin defines "
+                       "switchboard_provider_entry with SB_EXPORT)");
 
     const auto entry = lib->dll.get<const sb_provider*(sb_abi_version)>(SB_ENTRY_SYMBOL);
     const sb_provider* table = entry(host_abi);
