@@ -1,6 +1,7 @@
 # switchboard_add_provider(<name> SOURCES <file>...)
 #
-# Builds a provider plugin: a MODULE library named <name>.so that links the SDK, hides every
+# Builds a provider plugin: a MODULE library named <name>.so that links the SDK (the C++ helper
+# layer, or in a project without C++ the C ABI header alone), hides every
 # symbol but the entry point, and refuses undefined symbols at link time (so a missing dependency
 # fails the build, not the daemon at load time).
 include_guard(GLOBAL)
@@ -16,9 +17,15 @@ function(switchboard_add_provider name)
     # The script sits beside this file, in the source tree and in an installed SDK alike.
     set(version_script "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/provider.map")
     add_library(${name} MODULE ${ARG_SOURCES})
-    target_link_libraries(${name} PRIVATE SwitchboardSDK::sdk)
+    get_property(languages GLOBAL PROPERTY ENABLED_LANGUAGES)
+    if("CXX" IN_LIST languages)
+        target_link_libraries(${name} PRIVATE SwitchboardSDK::sdk)
+    else()
+        target_link_libraries(${name} PRIVATE SwitchboardSDK::abi)
+    endif()
     set_target_properties(${name} PROPERTIES
         PREFIX ""
+        C_VISIBILITY_PRESET hidden
         CXX_VISIBILITY_PRESET hidden
         VISIBILITY_INLINES_HIDDEN ON
         LINK_DEPENDS "${version_script}")
