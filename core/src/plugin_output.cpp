@@ -29,7 +29,7 @@ boost::json::array plugin_output_array(std::string_view text, std::string_view m
 }
 
 std::string plain_reason(const std::exception& e) {
-    // Boost.JSON's accessors throw system_error, whose what() ends in a source location.
+    // Boost.JSON's parser throws system_error, whose what() ends in a source location in Boost.
     if (const auto* error = dynamic_cast<const boost::system::system_error*>(&e))
         return error->code().message();
     return e.what();
