@@ -1,6 +1,5 @@
 #include <switchboard/core/plugin.hpp>
 
-#include <boost/dll/shared_library.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -23,12 +22,6 @@ sb_str to_sb_str(std::string_view s) noexcept { return sb_str{s.data(), s.size()
 
 [[noreturn]] void fail(const fs::path& file, const std::string& cause) {
     throw plugin_error(file.string() + ": " + cause);
-}
-
-bool has_elf_header(const fs::path& file) {
-    std::array<char, 4> magic{};
-    std::ifstream in(file, std::ios::binary);
-    return in.read(magic.data(), magic.size()) && magic == std::array<char, 4>{'\x7f', 'E', 'L', 'F'};
 }
 
 // The host side of sb_output: collects what the plugin writes during one call. The callbacks are
@@ -196,47 +189,22 @@ void check_function_table(const fs::path& file, const sb_provider* table) {
 
 } // namespace
 
-struct plugin::library {
-    boost::dll::shared_library dll;
-};
-
-plugin::plugin(fs::path file, std::shared_ptr<library> lib, const sb_provider* table)
-    : file_(std::move(file)), library_(std::move(lib)), table_(table) {}
+plugin::plugin(provider_library lib, const sb_provider* table)
+    : file_(lib.file()), library_(std::move(lib)), table_(table) {}
 
 plugin::~plugin() = default;
 
 sb_abi_version plugin::abi() const noexcept { return table_->abi; }
 
 std::shared_ptr<plugin> plugin::load(const fs::path& requested) {
-    std::error_code ec;
-    // Always an absolute path: dlopen must never search LD_LIBRARY_PATH or the system paths.
-    const fs::path file = fs::absolute(requested, ec).lexically_normal();
-    if (ec || !fs::exists(file, ec))
-        fail(requested, "not found");
-    if (!fs::is_regular_file(file, ec))
-        fail(file, "not a regular file");
-    if (!has_elf_header(file))
-        fail(file, "not a shared library (no ELF header)");
-
-    auto lib = std::make_shared<library>();
-    try {
-        lib->dll.load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-    } catch (const std::exception& e) {
-        fail(file, std::string("cannot be loaded: ") + e.what());
-    }
-    if (!lib->dll.has(SB_ENTRY_SYMBOL))
-        fail(file, std::string("no entry symbol '") + SB_ENTRY_SYMBOL +
-                       "': not a Switchboard provider plugin (a C++ plugin exports it with "
-                       "SWITCHBOARD_PROVIDER(its class) from <switchboard/sdk/provider.hpp>; a C plugin defines "
-                       "switchboard_provider_entry with SB_EXPORT)");
-
-    const auto entry = lib->dll.get<const sb_provider*(sb_abi_version)>(SB_ENTRY_SYMBOL);
-    const sb_provider* table = entry(host_abi);
+    provider_library lib = provider_library::open(requested);
+    const fs::path file = lib.file();
+    const sb_provider* table = lib.entry()(host_abi);
     if (table == nullptr)
         fail(file, "the plugin refused this host (ABI " + to_string(host_abi) + "): its entry returned no table");
     check_function_table(file, table);
 
-    std::shared_ptr<plugin> loaded(new plugin(file, std::move(lib), table));
+    std::shared_ptr<plugin> loaded(new plugin(std::move(lib), table));
     output_collector out;
     const plugin_call_result manifest = out.finish(table->manifest(out.raw()));
     if (!manifest.ok())

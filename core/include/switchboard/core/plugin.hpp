@@ -4,6 +4,7 @@
 
 #include <switchboard/core/http_message.hpp>
 #include <switchboard/core/plugin_manifest.hpp>
+#include <switchboard/core/provider_library.hpp>
 #include <switchboard/extensions/message_ids.h>
 #include <switchboard/provider.h>
 
@@ -18,13 +19,6 @@
 #include <vector>
 
 namespace switchboard::core {
-
-// Why a plugin could not be loaded or used, in one line that names the file: "/x/y.so: not a
-// shared library (no ELF header)".
-class plugin_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 class provider_instance;
 
@@ -49,12 +43,11 @@ public:
     std::unique_ptr<provider_instance> create_instance(std::string instance_name, std::string_view config_json) const;
 
 private:
-    struct library;
-    plugin(std::filesystem::path file, std::shared_ptr<library> lib, const sb_provider* table);
+    plugin(provider_library lib, const sb_provider* table);
 
     friend class provider_instance;
     std::filesystem::path file_;
-    std::shared_ptr<library> library_;
+    provider_library library_;
     const sb_provider* table_;
     plugin_manifest manifest_;
     const sb_ext_message_ids* message_ids_ = nullptr;   // the extension, when the plugin offers it
