@@ -109,3 +109,16 @@ TEST_CASE("verdicts_for reads the step once and refuses every recipient when the
         CHECK(v.reason == "must not be empty");
     }
 }
+
+TEST_CASE("valid_utf8 keeps UTF-8 and replaces each byte that is not part of it", "[sdk][text]") {
+    CHECK(sdk::valid_utf8("plain ascii") == "plain ascii");
+    CHECK(sdk::valid_utf8("caf\xC3\xA9 \xF0\x9F\x98\x80") == "caf\xC3\xA9 \xF0\x9F\x98\x80");
+    CHECK(sdk::is_valid_utf8("caf\xC3\xA9"));
+    const std::string replacement = "\xEF\xBF\xBD";
+    CHECK(sdk::valid_utf8("a\xFFz") == "a" + replacement + "z");
+    CHECK(sdk::valid_utf8("\xC0\xAF") == replacement + replacement);                  // an overlong '/'
+    CHECK(sdk::valid_utf8("\xED\xA0\x80") == replacement + replacement + replacement);  // a surrogate
+    CHECK(sdk::valid_utf8("\xF4\x90\x80\x80").size() == 4 * replacement.size());      // past U+10FFFF
+    CHECK(sdk::valid_utf8("cut \xE2\x82") == "cut " + replacement + replacement);       // an excerpt's end
+    CHECK_FALSE(sdk::is_valid_utf8("cut \xE2\x82"));
+}

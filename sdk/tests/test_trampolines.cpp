@@ -73,6 +73,10 @@ protected:
             throw sdk::error(sdk::status::transient, "vendor busy", 2500);
         if (response.status == 400)
             throw sdk::error(sdk::status::permanent, "bad batch", 2500);
+        if (response.status == 502)
+            throw sdk::error(sdk::status::transient, "the vendor answered " + response.body);
+        if (response.body.rfind("id:", 0) == 0)
+            return {sdk::outcome::accepted(batch.recipients.front().id, response.body.substr(3))};
         if (response.body == "stranger")
             return {sdk::outcome::accepted("stranger", "m1")};
         std::vector<sdk::outcome> out;
@@ -230,4 +234,22 @@ TEST_CASE("receipts are unsupported unless the provider implements them", "[sdk]
     callback.struct_size = sizeof callback;
     CHECK(table::parse_receipt(f.instance, &callback, 0, &out.raw) == SB_STATUS_UNSUPPORTED);
     CHECK(out.error == "this provider does not take pushed receipts");
+}
+
+TEST_CASE("what a plugin hands the host is UTF-8 even when the vendor's bytes are not", "[sdk][trampolines]") {
+    instance_fixture f;
+    const std::string batch = batch_to("x");
+
+    SECTION("an error message quoting the vendor") {
+        collected out;
+        const sb_http_response r502 = response(502, "\xff\xfe busy");
+        CHECK(table::decode(f.instance, str(batch), &r502, &out.raw) == SB_STATUS_TRANSIENT);
+        CHECK(out.error == "the vendor answered \xEF\xBF\xBD\xEF\xBF\xBD busy");
+    }
+    SECTION("a result document carrying the vendor's text") {
+        collected out;
+        const sb_http_response r200 = response(200, "id:m-\xc3");
+        CHECK(table::decode(f.instance, str(batch), &r200, &out.raw) == SB_STATUS_OK);
+        CHECK(out.json == "{\"outcomes\":[{\"id\":\"r1\",\"result\":\"accepted\",\"message_id\":\"m-\xEF\xBF\xBD\"}]}");
+    }
 }

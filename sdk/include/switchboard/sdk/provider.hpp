@@ -18,6 +18,7 @@
 #include <switchboard/provider.h>
 #include <switchboard/sdk/error.hpp>
 #include <switchboard/sdk/messages.hpp>
+#include <switchboard/sdk/text.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -150,8 +151,18 @@ private:
 namespace detail {
 
 inline void set_error(const sb_output* out, std::string_view message, std::int64_t retry_after_ms) noexcept {
-    if (out != nullptr && out->set_error != nullptr)
+    if (out == nullptr || out->set_error == nullptr)
+        return;
+    if (is_valid_utf8(message)) {
         out->set_error(out->context, to_sb_str(message), retry_after_ms);
+        return;
+    }
+    try {
+        out->set_error(out->context, to_sb_str(valid_utf8(message)), retry_after_ms);
+    } catch (...) {
+        out->set_error(out->context, to_sb_str("the plugin's error message is not UTF-8 (and no memory to repair it)"),
+                       retry_after_ms);
+    }
 }
 
 // Called from inside a catch block: reports the exception in flight and returns its status.
@@ -191,7 +202,11 @@ sb_status guarded(const sb_output* out, status field_status, Body&& body) noexce
 inline void write_json_text(const sb_output* out, const std::string& text) {
     if (out == nullptr || out->write_json == nullptr)
         throw error(status::internal, "the host gave no output for the result");
-    out->write_json(out->context, to_sb_str(text));
+    // Only inside strings can a byte be invalid (the rest is ASCII), so a repaired text is still the same JSON.
+    if (is_valid_utf8(text))
+        out->write_json(out->context, to_sb_str(text));
+    else
+        out->write_json(out->context, to_sb_str(valid_utf8(text)));
 }
 
 inline void write_json(const sb_output* out, const json::value& document) { write_json_text(out, json::serialize(document)); }

@@ -44,6 +44,63 @@ inline std::size_t code_points(std::string_view text) {
         std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
+namespace detail {
+
+// The length of the valid UTF-8 sequence at the start of `text`, or 0 when it is not one
+// (overlong forms, surrogates and code points past U+10FFFF are not).
+inline std::size_t utf8_sequence(std::string_view text) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    const unsigned char lead = byte(0);
+    if (lead < 0x80)
+        return 1;
+    const std::size_t size = lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3 : lead >= 0xF0 && lead <= 0xF4 ? 4 : 0;
+    if (size == 0 || text.size() < size)
+        return 0;
+    for (std::size_t i = 1; i < size; ++i)
+        if ((byte(i) & 0xC0) != 0x80)
+            return 0;
+    if ((lead == 0xE0 && byte(1) < 0xA0) || (lead == 0xED && byte(1) > 0x9F) || (lead == 0xF0 && byte(1) < 0x90) ||
+        (lead == 0xF4 && byte(1) > 0x8F))
+        return 0;
+    return size;
+}
+
+} // namespace detail
+
+// Whether `text` is valid UTF-8.
+inline bool is_valid_utf8(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        if (static_cast<unsigned char>(text[i]) < 0x80) {
+            ++i;
+            continue;
+        }
+        const std::size_t n = detail::utf8_sequence(text.substr(i));
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+// `text` with each byte that is not part of valid UTF-8 replaced by U+FFFD. A vendor's answer may
+// hold any bytes, and an excerpt may cut a character in two; what a plugin hands the host (JSON
+// documents, error messages) must be UTF-8, or one bad byte makes a whole result unreadable.
+inline std::string valid_utf8(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t n = detail::utf8_sequence(text.substr(i));
+        if (n == 0) {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        } else {
+            out.append(text.substr(i, n));
+            i += n;
+        }
+    }
+    return out;
+}
+
 // A string as is, an integer as its decimal text, anything else as nothing.
 inline std::optional<std::string> integer_or_string(const json::value& value) {
     switch (value.kind()) {
