@@ -127,12 +127,13 @@ void refuse_unknown_settings(const sdk::object_reader& config) {
 
 void read_endpoint(const sdk::object_reader& config, settings& out) {
     std::optional<std::string> given = config.optional_string("endpoint");
+    // Read beside an endpoint too: a region of the wrong form is a mistake whether or not it is used.
+    const std::optional<std::string> region = config.optional_string("region");
+    if (region && (region->empty() || !all_of(*region, "abcdefghijklmnopqrstuvwxyz0123456789-")))
+        throw sdk::field_error("config.region", "must be a region id such as cn-north-4, got '" + *region + "'");
     if (!given) {
-        const std::optional<std::string> region = config.optional_string("region");
         if (!region)
             throw sdk::field_error("config.region", "is required when config.endpoint is not given (e.g. cn-north-4)");
-        if (region->empty() || !all_of(*region, "abcdefghijklmnopqrstuvwxyz0123456789-"))
-            throw sdk::field_error("config.region", "must be a region id such as cn-north-4, got '" + *region + "'");
         given = "https://smn." + *region + ".myhuaweicloud.com";
     }
     // SMN's paths are built from the endpoint: a space is refused here too, not only a query.

@@ -182,6 +182,11 @@ TEST_CASE("config: every bad setting is refused naming its field", "[config]") {
     CHECK(refusal("{" + rest + "}") == "config.region: is required when config.endpoint is not given (e.g. cn-north-4)");
     CHECK(refusal(R"({"region": "CN North", )" + rest + "}") ==
           "config.region: must be a region id such as cn-north-4, got 'CN North'");
+    // Beside an endpoint the region is not used, and still a mistake (found by `plugins check`).
+    CHECK(refusal(R"({"endpoint": "https://x", "region": 12345, )" + rest + "}") ==
+          "config.region: must be a string, not int64");
+    CHECK(refusal(R"({"endpoint": "https://x", "region": "CN North", )" + rest + "}") ==
+          "config.region: must be a region id such as cn-north-4, got 'CN North'");
     CHECK(refusal(R"({"endpoint": "ftp://x", )" + rest + "}") ==
           "config.endpoint: must start with http:// or https://, got 'ftp://x'");
     CHECK(refusal(R"({"endpoint": "https://", )" + rest + "}") == "config.endpoint: has no host: 'https://'");
