@@ -51,23 +51,24 @@ TEST_CASE("a plugin written in C against the frozen ABI 1.0 header loads and wor
     CHECK(p->file() == fixture("fixture_ok"));
 
     const auto instance = p->create_instance("sms-main", "{}");
-    const core::plugin_call_result encoded = instance->encode(R"({"id":"b1"})", 0);
+    const std::string batch = R"({"id":"b1","recipients":[{"id":"0","to":"+85261000000","params":{}}]})";
+    const core::plugin_call_result encoded = instance->encode(batch, 0);
     REQUIRE(encoded.ok());
     REQUIRE(encoded.request);
     CHECK(encoded.request->method == "POST");
     CHECK(encoded.request->url == "http://127.0.0.1:1/fixture");
-    CHECK(encoded.request->body == R"({"id":"b1"})");
-    REQUIRE(encoded.request->headers.size() == 1);
+    CHECK(encoded.request->body == batch);
+    REQUIRE(encoded.request->headers.size() == 2);
     CHECK(encoded.request->headers[0].name == "Content-Type");
 
     SECTION("a transient failure keeps the vendor's retry hint") {
-        const auto r = instance->decode("{}", core::http_response{503, {}, ""});
+        const auto r = instance->decode(batch, core::http_response{503, {}, ""});
         CHECK(r.status == SB_STATUS_TRANSIENT);
         CHECK(r.error == "HTTP 503 from the fixture vendor");
         CHECK(r.retry_after_ms == 1500);
     }
     SECTION("a permanent failure carries no retry hint") {
-        const auto r = instance->decode("{}", core::http_response{400, {}, ""});
+        const auto r = instance->decode(batch, core::http_response{400, {}, ""});
         CHECK(r.status == SB_STATUS_PERMANENT);
         CHECK(r.retry_after_ms == -1);
     }

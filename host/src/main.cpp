@@ -1,6 +1,7 @@
 // The `switchboard` program: one binary, one subcommand per task.
 #include "config_check_command.hpp"
 #include "jobs_command.hpp"
+#include "plugin_check_command.hpp"
 #include "plugins_command.hpp"
 #include "send_command.hpp"
 #include "serve_command.hpp"
@@ -18,7 +19,7 @@ namespace {
 
 void add_plugins_command(CLI::App& app, int& exit_code) {
     namespace fs = std::filesystem;
-    CLI::App* plugins = app.add_subcommand("plugins", "List and inspect provider plugins");
+    CLI::App* plugins = app.add_subcommand("plugins", "List, inspect and check provider plugins");
     // Not require_subcommand(1): CLI11 would then answer a mistyped subcommand with "A subcommand is
     // required" instead of naming the word it did not expect.
     plugins->require_subcommand(0, 1);
@@ -57,6 +58,30 @@ void add_plugins_command(CLI::App& app, int& exit_code) {
     inspect_cmd->callback([inspect, &exit_code] {
         exit_code =
             switchboard::host::inspect_plugin(inspect->file, inspect->json, inspect->config, std::cout, std::cerr);
+    });
+
+    auto check = std::make_shared<switchboard::host::plugin_check_options>();
+    CLI::App* check_cmd = plugins->add_subcommand(
+        "check", "Conformance: run every rule of the provider ABI against a plugin file, each in its own process");
+    check_cmd->add_option("FILE", check->file, "The plugin's shared library");
+    check_cmd->add_option("--config", check->config, "A JSON file with what a provider's \"config\" holds (default: {})");
+    check_cmd->add_option("--step", check->step,
+                          "A JSON file with one route step, without \"provider\" (default: the first channel alone)");
+    check_cmd->add_option("--params", check->params,
+                          "A JSON file with the params every sample recipient gets (default: \"123456\" for each name "
+                          "in the step's \"params\")");
+    check_cmd->add_option("--only", check->only, "Run only this case (repeatable); --list shows the names");
+    check_cmd->add_flag("--list", check->list, "List the cases and the rule each checks");
+    check_cmd->add_flag("--json", check->json, "Print the report (or the list) as JSON");
+    check_cmd->add_option("--timeout", check->case_timeout_s, "Seconds a case may take before it counts as a hang")
+        ->capture_default_str()
+        ->check(CLI::Range(1.0, 3600.0));
+    check_cmd->add_option("--call-budget-ms", check->call_budget_ms, "Milliseconds one full-batch call may take (time.full_call)")
+        ->capture_default_str()
+        ->check(CLI::Range(1.0, 600000.0));
+    check_cmd->add_option("--seed", check->seed, "Seed of fuzz.documents")->capture_default_str();
+    check_cmd->callback([check, &exit_code] {
+        exit_code = switchboard::host::check_plugin(*check, std::cout, std::cerr);
     });
 }
 
