@@ -220,7 +220,7 @@ void fuzz_documents(check_env& env) {
     const sb_provider& table = env.table();
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     int iteration = 0;
-    for (; iteration < 3000 && std::chrono::steady_clock::now() < until; ++iteration) {
+    for (; iteration < 20000 && std::chrono::steady_clock::now() < until; ++iteration) {
         const std::string where = " (iteration " + std::to_string(iteration) + " of seed " + std::to_string(env.inputs().seed) + ")";
         switch (iteration % 4) {
         case 0: {
@@ -251,6 +251,11 @@ void fuzz_documents(check_env& env) {
                 const core::http_request request = callback("application/json", mutated("{\"status\":\"DELIVERED\",\"id\":\"m-1\"}", random));
                 expect_sound(env.probe().parse_receipt(env.instance(), request, check_env::now_ms),
                              "parse_receipt() of " + shown(request.body, 80) + where);
+            } else if (pulls(env)) {
+                core::http_response answer = successes[random() % successes.size()];
+                answer.body = mutated(answer.body.empty() ? "{\"code\":0}" : answer.body, random);
+                expect_sound(env.probe().decode_receipt_query(env.instance(), "{\"message_ids\":[\"m-1\"]}", answer),
+                             "decode_receipt_query() of " + shown(answer.body, 80) + where);
             }
             break;
         }
@@ -292,7 +297,7 @@ void add_answer_cases(std::vector<check_case>& cases) {
         {"receipt_query.encode", "encode_receipt_query() writes one well-formed request, and refuses a malformed query", receipt_query_encode},
         {"receipt_query.decode_malformed", "decode_receipt_query() of each canned answer fails with a reason or gives well-formed receipts", receipt_query_decode_malformed},
         {"thread_safe.concurrent_calls", "with \"thread_safe\": true, 4 threads calling one instance get what one thread gets", thread_safe_concurrent_calls},
-        {"fuzz.documents", "2 s of mutated documents, answers and callbacks: every call keeps the output's rules", fuzz_documents},
+        {"fuzz.documents", "2 s of mutated documents, answers, callbacks and receipt answers: every call keeps the output's rules", fuzz_documents},
         {"time.full_call", "validate, encode and decode of a full batch each finish within the call budget", time_full_call},
     });
 }

@@ -208,7 +208,8 @@ int check_plugin(const plugin_check_options& options, std::ostream& out, std::os
         return 2;
     }
     if (!options.json)
-        out << "checking " << options.file.string() << " (" << cases.size() << " cases, each in its own process)\n" << std::flush;
+        out << "checking " << options.file.string() << " (" << cases.size() << (cases.size() == 1 ? " case" : " cases")
+            << ", each in its own process)\n" << std::flush;
     std::vector<case_result> results;
     for (const check_case* c : cases) {
         results.push_back(run_isolated(*c, inputs, options.case_timeout_s));
