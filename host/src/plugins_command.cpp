@@ -1,5 +1,6 @@
 #include "plugins_command.hpp"
 
+#include <switchboard/core/config_schema.hpp>
 #include <switchboard/core/plugin.hpp>
 
 #include <boost/json/parse.hpp>
@@ -99,8 +100,16 @@ int list_plugins(const std::vector<fs::path>& dirs, bool as_json, std::ostream& 
 int inspect_plugin(const fs::path& file, bool as_json, const fs::path& config, std::ostream& out, std::ostream& err) {
     try {
         const std::shared_ptr<core::plugin> p = core::load_named_plugin(file);
-        if (!config.empty())
-            p->create_instance("inspect", read_plugin_config(config));   // destroyed at once
+        if (!config.empty()) {
+            const std::string settings = read_plugin_config(config);
+            const std::vector<std::string> breaches =
+                core::config_schema_problems(p->manifest().config_schema_json, settings, "config");
+            for (const std::string& breach : breaches)
+                err << "error: " << config.string() << ": " << breach << '\n';
+            if (!breaches.empty())
+                return 1;
+            p->create_instance("inspect", settings);   // destroyed at once
+        }
         if (as_json)
             out << p->manifest().json << '\n';
         else

@@ -1,5 +1,6 @@
 #include "provider_setup.hpp"
 
+#include <switchboard/core/config_schema.hpp>
 #include <switchboard/core/plugin.hpp>
 
 #include <spdlog/spdlog.h>
@@ -13,6 +14,13 @@ core::provider_map create_providers(const daemon_config& config) {
     for (const provider_config& p : config.providers) {
         try {
             const std::shared_ptr<core::plugin> plugin = core::find_plugin(p.plugin, config.plugin_dirs);
+            // Every breach of the plugin's declared schema at once; the plugin would name only its first.
+            std::vector<std::string> breaches =
+                core::config_schema_problems(plugin->manifest().config_schema_json, p.config_json, "providers." + p.name + ".config");
+            if (!breaches.empty()) {
+                problems.insert(problems.end(), breaches.begin(), breaches.end());
+                continue;
+            }
             providers.emplace(p.name, plugin->create_instance(p.name, p.config_json));
             spdlog::info("provider {}: plugin {} {} from {}", p.name, plugin->manifest().name,
                          plugin->manifest().version, plugin->file().string());
