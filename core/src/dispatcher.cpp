@@ -439,8 +439,10 @@ net::awaitable<void> dispatcher::send_batch(std::shared_ptr<const job_plan> plan
         document = batch_document(j.id, step, batch, j.send_at_ms);
         encoded = provider.encode(document, unix_now_ms());
     } catch (const std::exception& e) {
-        encoded = plugin_call_result{SB_STATUS_INTERNAL, {}, {}, std::string("cannot encode the batch: ") + e.what(), -1};
+        encoded = plugin_call_result{SB_STATUS_INTERNAL, {}, {}, std::string("cannot encode the batch: ") + e.what(), -1, {}};
     }
+    if (!encoded.breach.empty())
+        note_breach(provider.name(), encoded.breach, "in encode: " + (encoded.ok() ? std::string("it succeeded") : encoded.error));
     if (!encoded.ok()) {
         report_call(provider, batch.size(), "encode_error", {});
         // Never sent: a passing failure is retried, any other fails the step.

@@ -4,6 +4,7 @@
 
 #include <switchboard/core/dispatch_observer.hpp>
 #include <switchboard/core/http_client.hpp>
+#include <switchboard/core/excerpt.hpp>
 #include <switchboard/core/plugin.hpp>
 #include <switchboard/core/rate_limiter.hpp>
 #include <switchboard/core/unix_time.hpp>
@@ -70,8 +71,8 @@ void dispatcher::settle(recipient_update& u, const route& rt, call_outcome outco
     }
 }
 
-void dispatcher::apply_outcomes(const std::string& outcomes_json, const route& rt, const std::vector<recipient>& batch,
-                                std::vector<recipient_update>& updates,
+void dispatcher::apply_outcomes(const std::string& outcomes_json, const route& rt, const provider_instance& provider,
+                                const std::vector<recipient>& batch, std::vector<recipient_update>& updates,
                                 const std::function<std::int64_t(std::int64_t)>& retry_at) {
     std::unordered_map<std::int64_t, std::size_t> position;   // the recipient's index (its id) -> place in the batch
     position.reserve(batch.size());
@@ -81,8 +82,10 @@ void dispatcher::apply_outcomes(const std::string& outcomes_json, const route& r
 
     for (const json::value& item : plugin_output_array(outcomes_json, "outcomes")) {
         const json::object* outcome = item.if_object();
-        if (outcome == nullptr)
+        if (outcome == nullptr) {
+            note_breach(provider.name(), "invalid_result", "an outcome that is not a JSON object: " + excerpt(json::serialize(item)));
             continue;   // says nothing of anyone: whoever it meant stays without an outcome
+        }
         const json::object& o = *outcome;
         const auto text = [&o](std::string_view key) {
             const json::value* v = o.if_contains(key);
@@ -93,8 +96,14 @@ void dispatcher::apply_outcomes(const std::string& outcomes_json, const route& r
         if (id != nullptr && id->is_string())
             std::from_chars(id->get_string().data(), id->get_string().data() + id->get_string().size(), index);
         const auto it = position.find(index);
-        if (it == position.end() || settled[it->second])
+        if (it == position.end() || settled[it->second]) {
+            const std::string named = id != nullptr ? excerpt(json::serialize(*id)) : "no id";
+            if (it == position.end())
+                note_breach(provider.name(), "foreign_outcome", "an outcome for " + named + ", not a recipient of the batch");
+            else
+                note_breach(provider.name(), "duplicate_outcome", "a second outcome for recipient " + named);
             continue;
+        }
         const std::size_t i = it->second;
         settled[i] = true;
         const std::string result = text("result");
@@ -108,13 +117,32 @@ void dispatcher::apply_outcomes(const std::string& outcomes_json, const route& r
         } else if (result == "transient") {
             settle(updates[i], rt, call_outcome::transient, text("code"), text("reason"), retry_at(retry_after));
         } else {
+            if (result != "unknown")
+                note_breach(provider.name(), "invalid_result", "result '" + excerpt(result) + "' (taken as unknown)");
             settle(updates[i], rt, call_outcome::unknown, text("code"), text("reason"), retry_at(-1));
         }
     }
     for (std::size_t i = 0; i < batch.size(); ++i)
-        if (!settled[i])
+        if (!settled[i]) {
+            note_breach(provider.name(), "missing_outcome", "no outcome for recipient " + std::to_string(batch[i].index));
             settle(updates[i], rt, call_outcome::unknown, "no_outcome", "the provider reported no outcome for it",
                    retry_at(-1));
+        }
+}
+
+void dispatcher::note_breach(const std::string& provider, std::string_view rule, const std::string& detail) const {
+    if (dispatch_observer* observer = observer_.load())
+        observer->contract_breach(provider, rule);
+    {
+        const std::lock_guard lock(breaches_mutex_);
+        if (!breaches_logged_.emplace(provider, std::string(rule)).second)
+            return;
+    }
+    const auto found = providers_.find(provider);
+    const std::string plugin = found != providers_.end() ? found->second->owner().manifest().name : "?";
+    spdlog::warn("provider {}: plugin {} broke the provider contract ({}): {}; logged once, every breach is counted in "
+                 "switchboard_plugin_contract_breaches_total",
+                 provider, plugin, rule, detail);
 }
 
 std::int64_t dispatcher::backoff_ms(int attempts, std::int64_t retry_after_ms) {
@@ -147,13 +175,14 @@ std::vector<recipient_update> dispatcher::settle_batch(const route& rt, const st
     return updates;
 }
 
-std::vector<recipient_update> dispatcher::settle_outcomes(const route& rt, const std::vector<recipient>& batch,
+std::vector<recipient_update> dispatcher::settle_outcomes(const route& rt, const provider_instance& provider,
+                                                          const std::vector<recipient>& batch,
                                                           const std::string& outcomes_json) {
     std::vector<recipient_update> updates;
     for (const recipient& r : batch)
         updates.push_back(update_of(r));
     try {
-        apply_outcomes(outcomes_json, rt, batch, updates, batch_retry_clock(batch));
+        apply_outcomes(outcomes_json, rt, provider, batch, updates, batch_retry_clock(batch));
         return updates;
     } catch (const std::exception& e) {
         return settle_batch(rt, batch, call_outcome::unknown, "bad_decode",
@@ -185,8 +214,10 @@ std::vector<recipient_update> dispatcher::settle_answer(const route& rt, const p
     }
     const plugin_call_result decoded = provider.decode(document, sent.response);
     report_call(provider, batch.size(), decoded.ok() ? "ok" : status_name(decoded.status), latency);
+    if (!decoded.breach.empty())
+        note_breach(provider.name(), decoded.breach, "in decode: " + (decoded.ok() ? std::string("it succeeded") : decoded.error));
     if (decoded.ok())
-        return settle_outcomes(rt, batch, decoded.json);
+        return settle_outcomes(rt, provider, batch, decoded.json);
     // A vendor that asks to come back later slows the whole instance down, not just this job.
     if (decoded.status == SB_STATUS_TRANSIENT && decoded.retry_after_ms > 0)
         limiters_.at(provider.name())->hold(std::chrono::milliseconds(decoded.retry_after_ms));

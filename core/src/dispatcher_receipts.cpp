@@ -5,6 +5,7 @@
 #include <switchboard/core/dispatch_observer.hpp>
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/job_store.hpp>
+#include <switchboard/core/excerpt.hpp>
 #include <switchboard/core/plugin.hpp>
 #include <switchboard/core/unix_time.hpp>
 
@@ -108,6 +109,11 @@ receipt_tally dispatcher::apply_receipts(const std::string& provider, const std:
 receipt_tally dispatcher::apply_receipt_list(const std::string& provider, const std::vector<delivery_receipt>& receipts,
                                              bool keep_unmatched) {
     receipt_tally tally;
+    for (const delivery_receipt& receipt : receipts)
+        if (receipt.status != "delivered" && receipt.status != "undelivered" && receipt.status != "pending")
+            note_breach(provider, "invalid_receipt_status",
+                        "a receipt for '" + excerpt(receipt.message_id) + "' with status '" + excerpt(receipt.status) +
+                            "' (taken as pending)");
     // Updates per job and per state they expect to find, written together.
     std::map<std::pair<std::string, recipient_state>, std::vector<recipient_update>> updates;
     std::map<std::string, route> routes;
@@ -247,6 +253,8 @@ void dispatcher::take_receipt_answer(const provider_instance& provider, const re
     }
     try {
         const plugin_call_result decoded = provider.decode_receipt_query(query.query_json, answer.response);
+        if (!decoded.breach.empty())
+            note_breach(provider.name(), decoded.breach, "in decode_receipt_query");
         if (!decoded.ok()) {
             spdlog::warn("provider {}: receipt answer refused: {}", provider.name(), decoded.error);
             return;

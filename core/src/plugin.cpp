@@ -43,7 +43,10 @@ public:
 
     plugin_call_result finish(sb_status status) {
         result_.status = status;
+        if (writes_ > 1 || error_writes_ > 1)
+            result_.breach = "second_write";
         if (status < SB_STATUS_OK || status > SB_STATUS_INTERNAL) {
+            result_.breach = "unknown_status";
             result_.error = "the plugin returned an unknown status code " + std::to_string(status) +
                             (result_.error.empty() ? "" : ": " + result_.error);
             result_.status = SB_STATUS_INTERNAL;
@@ -62,6 +65,7 @@ private:
     static output_collector& self(void* context) { return *static_cast<output_collector*>(context); }
 
     static void on_json(void* context, sb_str json) noexcept {
+        ++self(context).writes_;
         try {
             self(context).result_.json.assign(view(json));
         } catch (...) {
@@ -70,6 +74,7 @@ private:
     }
 
     static void on_error(void* context, sb_str message, std::int64_t retry_after_ms) noexcept {
+        ++self(context).error_writes_;
         try {
             self(context).result_.error.assign(view(message));
             self(context).result_.retry_after_ms = retry_after_ms < 0 ? -1 : retry_after_ms;
@@ -80,6 +85,7 @@ private:
 
     static void on_request(void* context, const sb_http_request* request) noexcept {
         output_collector& me = self(context);
+        ++me.writes_;
         if (request == nullptr || !SB_HAS_FIELD(request, sb_http_request, body)) {
             me.problem_ = "the plugin wrote an HTTP request smaller than ABI 1.0's sb_http_request";
             return;
@@ -104,6 +110,8 @@ private:
     sb_output raw_{};
     plugin_call_result result_;
     std::string problem_;
+    int writes_ = 0;         // write_json and write_request: a call writes one result
+    int error_writes_ = 0;
 };
 
 // Views of a host-owned HTTP message, valid while `message` lives.
@@ -272,7 +280,7 @@ plugin_call_result provider_instance::encode(std::string_view batch_json, std::i
     output_collector out;
     plugin_call_result result = out.finish(plugin_->table_->encode(instance_, to_sb_str(batch_json), now_unix_ms, out.raw()));
     if (result.ok() && !result.request)
-        return {SB_STATUS_INTERNAL, {}, {}, "encode() succeeded but wrote no request", -1};
+        return {SB_STATUS_INTERNAL, {}, {}, "encode() succeeded but wrote no request", -1, "no_request"};
     return result;
 }
 
@@ -287,7 +295,7 @@ plugin_call_result provider_instance::decode(std::string_view batch_json, const 
 plugin_call_result provider_instance::parse_receipt(const http_request& callback, std::int64_t now_unix_ms) const {
     const call_guard guard(*this);
     if (plugin_->table_->parse_receipt == nullptr)
-        return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider does not take pushed receipts", -1};
+        return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider does not take pushed receipts", -1, {}};
     const std::vector<sb_header> headers = header_views(callback);
     const sb_http_request raw = request_view(callback, headers);
     output_collector out;
@@ -297,14 +305,14 @@ plugin_call_result provider_instance::parse_receipt(const http_request& callback
 plugin_call_result provider_instance::encode_receipt_query(std::string_view query_json, std::int64_t now_unix_ms) const {
     const call_guard guard(*this);
     if (plugin_->table_->encode_receipt_query == nullptr)
-        return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider does not offer receipt queries", -1};
+        return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider does not offer receipt queries", -1, {}};
     output_collector out;
     return out.finish(plugin_->table_->encode_receipt_query(instance_, to_sb_str(query_json), now_unix_ms, out.raw()));
 }
 
 plugin_call_result provider_instance::message_ids(std::string_view batch_json) const {
     if (plugin_->message_ids_ == nullptr)
-        return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider cannot name its messages without the vendor's answer", -1};
+        return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider cannot name its messages without the vendor's answer", -1, {}};
     const call_guard guard(*this);
     output_collector out;
     return out.finish(plugin_->message_ids_->message_ids(instance_, to_sb_str(batch_json), out.raw()));
@@ -313,7 +321,7 @@ plugin_call_result provider_instance::message_ids(std::string_view batch_json) c
 plugin_call_result provider_instance::decode_receipt_query(std::string_view query_json, const http_response& response) const {
     const call_guard guard(*this);
     if (plugin_->table_->decode_receipt_query == nullptr)
-        return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider does not offer receipt queries", -1};
+        return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider does not offer receipt queries", -1, {}};
     const std::vector<sb_header> headers = header_views(response);
     const sb_http_response raw = response_view(response, headers);
     output_collector out;

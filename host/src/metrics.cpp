@@ -53,6 +53,12 @@ struct metrics::families {
         .Name("switchboard_receipts_total")
         .Help("Delivery receipts by provider instance and result (applied, ignored, unmatched)")
         .Register(registry);
+    prometheus::Family<prometheus::Counter>& breaches = prometheus::BuildCounter()
+        .Name("switchboard_plugin_contract_breaches_total")
+        .Help("Breaches of the provider contract by a provider instance's plugin, by rule (second_write, "
+              "unknown_status, no_request, foreign_outcome, duplicate_outcome, missing_outcome, invalid_result, "
+              "invalid_receipt_status)")
+        .Register(registry);
     prometheus::Family<prometheus::Gauge>& jobs = prometheus::BuildGauge()
         .Name("switchboard_jobs")
         .Help("Stored jobs by state")
@@ -91,6 +97,10 @@ void metrics::vendor_call(const std::string& provider, std::size_t recipients, s
 void metrics::rate_wait(const std::string& provider, std::chrono::steady_clock::duration waited) {
     families_->waits.Add({{"provider", provider}}).Increment();
     families_->waited.Add({{"provider", provider}}).Increment(seconds(waited));
+}
+
+void metrics::contract_breach(const std::string& provider, std::string_view rule) {
+    families_->breaches.Add({{"provider", provider}, {"rule", std::string(rule)}}).Increment();
 }
 
 void metrics::receipts(const std::string& provider, std::size_t applied, std::size_t ignored, std::size_t unmatched) {

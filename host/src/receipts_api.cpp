@@ -67,6 +67,8 @@ http_server_response receipts_api::handle(const http_server_request& request) {
     }
     const core::http_request callback = as_callback(request, origin_);
     const core::plugin_call_result parsed = provider->second->parse_receipt(callback, now_ms());
+    if (!parsed.breach.empty())
+        dispatcher_.note_breach(instance, parsed.breach, "in parse_receipt");
     if (!parsed.ok()) {
         const bool forged = parsed.status == SB_STATUS_AUTHENTICATION;
         // The URL as the plugin checked it (a signature may cover it), without its query: a token.

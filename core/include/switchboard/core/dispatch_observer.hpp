@@ -24,6 +24,12 @@ public:
     // Receipts from a callback or a poll: how many moved a recipient on, were ignored, named nobody yet.
     virtual void receipts(const std::string& provider, std::size_t applied, std::size_t ignored,
                           std::size_t unmatched) = 0;
+    // A breach of the provider contract by the provider's plugin (see dispatcher::note_breach for
+    // the rules), once for each time it happens.
+    virtual void contract_breach(const std::string& provider, std::string_view rule) {
+        (void)provider;
+        (void)rule;
+    }
 };
 
 } // namespace switchboard::core

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -108,6 +109,11 @@ public:
 
     // Reports calls, rate-limit waits and receipts to `observer` (which outlives the dispatcher's
     // work), from now on.
+    // A breach of the provider contract by the plugin of instance `provider`: logged once per
+    // instance and rule (the first `detail` shown), counted every time by the observer. The rules:
+    // second_write, unknown_status, no_request (any call, see plugin_call_result::breach); foreign_outcome,
+    // duplicate_outcome, missing_outcome, invalid_result (decode's outcomes); invalid_receipt_status.
+    void note_breach(const std::string& provider, std::string_view rule, const std::string& detail) const;
     void observe(dispatch_observer& observer) noexcept { observer_ = &observer; }
 
     // A provider instance's pace as configured: requests and recipients per second (0: no limit).
@@ -146,8 +152,8 @@ private:
                                                const std::string& code, const std::string& reason,
                                                std::int64_t retry_after_ms);
     // Settles each recipient of a batch by its own outcome, as the plugin decoded them.
-    std::vector<recipient_update> settle_outcomes(const route& rt, const std::vector<recipient>& batch,
-                                                  const std::string& outcomes_json);
+    std::vector<recipient_update> settle_outcomes(const route& rt, const provider_instance& provider,
+                                                  const std::vector<recipient>& batch, const std::string& outcomes_json);
     // What the vendor's answer (or its absence) to a batch means for each of its recipients.
     std::vector<recipient_update> settle_answer(const route& rt, const provider_instance& provider,
                                                 const std::string& document, const http_result& sent,
@@ -159,8 +165,8 @@ private:
                                std::vector<recipient_update>& updates) const;
     void report_call(const provider_instance& provider, std::size_t recipients, std::string_view outcome,
                      std::chrono::steady_clock::duration latency) const;
-    void apply_outcomes(const std::string& outcomes_json, const route& rt, const std::vector<recipient>& batch,
-                        std::vector<recipient_update>& updates,
+    void apply_outcomes(const std::string& outcomes_json, const route& rt, const provider_instance& provider,
+                        const std::vector<recipient>& batch, std::vector<recipient_update>& updates,
                         const std::function<std::int64_t(std::int64_t)>& retry_at);
     // The route a job follows: the one stored with it, or (jobs from before routes were stored) the configured one.
     route route_of(const job& j) const;
@@ -218,6 +224,8 @@ private:
     std::atomic<bool> stopping_{false};
     std::atomic<dispatch_observer*> observer_{nullptr};
     std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
+    mutable std::mutex breaches_mutex_;
+    mutable std::set<std::pair<std::string, std::string>, std::less<>> breaches_logged_;   // (provider, rule)
 };
 
 } // namespace switchboard::core

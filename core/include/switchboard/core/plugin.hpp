@@ -60,6 +60,10 @@ struct plugin_call_result {
     std::optional<http_request> request;    // the request written by an encode function
     std::string error;                      // the plugin's message when status is not OK
     std::int64_t retry_after_ms = -1;
+    // The output rule the plugin broke in this call, if any: "second_write" (a result, request or
+    // error written twice; the last one counts), "unknown_status" (taken as SB_STATUS_INTERNAL) or
+    // "no_request" (an encode that succeeded without writing one).
+    std::string breach;
 
     bool ok() const noexcept { return status == SB_STATUS_OK; }
 };
