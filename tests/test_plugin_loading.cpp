@@ -90,10 +90,10 @@ TEST_CASE("each broken plugin is refused with its file and cause", "[loader]") {
               "defines switchboard_provider_entry with SB_EXPORT)");
     CHECK(load_error(fixture("fixture_entry_null")) ==
           fixture("fixture_entry_null").string() +
-              ": the plugin refused this host (ABI 1.0): its entry returned no table");
+              ": the plugin refused this host (ABI 1.1): its entry returned no table");
     CHECK(load_error(fixture("fixture_abi_major_2")) ==
           fixture("fixture_abi_major_2").string() +
-              ": ABI major mismatch: the plugin was built for ABI 2.0, this host speaks ABI 1.0; rebuild it "
+              ": ABI major mismatch: the plugin was built for ABI 2.0, this host speaks ABI 1.1; rebuild it "
               "against this SDK");
     CHECK_THAT(load_error(fixture("fixture_small_table")),
                Catch::StartsWith(fixture("fixture_small_table").string() + ": function table too small: struct_size "));

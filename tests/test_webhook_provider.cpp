@@ -58,7 +58,7 @@ std::string refusal(const std::string& bad_config) {
 TEST_CASE("webhook: the manifest describes the provider", "[webhook]") {
     const core::plugin_manifest& m = webhook()->manifest();
     CHECK(m.name == "webhook");
-    CHECK(m.abi == "1.0");
+    CHECK(m.abi == "1.1");
     CHECK(m.channels == std::vector<std::string>{"webhook"});
     CHECK(m.receipts == "push");
     CHECK(json::parse(m.config_schema_json).at("required").as_array().front() == "url");

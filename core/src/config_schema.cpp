@@ -59,7 +59,8 @@ std::string decimal(double d) {
 
 class checker {
 public:
-    explicit checker(std::vector<std::string>& problems) : problems_(problems) {}
+    checker(std::vector<std::string>& problems, const std::string& unknown_key, const std::string& known_label)
+        : problems_(problems), unknown_key_(unknown_key), known_label_(known_label) {}
 
     void check(const json::value& schema, const json::value& value, const std::string& path) {
         if (!schema.is_object())
@@ -123,7 +124,7 @@ private:
     std::size_t quietly(const json::value& schema, const json::value& value, const std::string& path,
                         std::vector<std::string>* found = nullptr) {
         std::vector<std::string> problems;
-        checker(problems).check(schema, value, path);
+        checker(problems, unknown_key_, known_label_).check(schema, value, path);
         if (found != nullptr)
             *found = problems;
         return problems.size();
@@ -176,8 +177,8 @@ private:
             if (additional == nullptr)
                 continue;
             if (*additional == false)
-                add(item_path, "is not a setting of this plugin" +
-                                   (properties != nullptr && !properties->empty() ? " (its settings: " + keys_of(*properties) + ")"
+                add(item_path, unknown_key_ +
+                                   (properties != nullptr && !properties->empty() ? " (" + known_label_ + ": " + keys_of(*properties) + ")"
                                                                                   : std::string()));
             else
                 check(*additional, item, item_path);
@@ -241,13 +242,16 @@ private:
     }
 
     std::vector<std::string>& problems_;
+    const std::string& unknown_key_;
+    const std::string& known_label_;
 };
 
 } // namespace
 
 void check_config_schema(const json::value& schema, const json::value& value, const std::string& path,
-                         std::vector<std::string>& problems) {
-    checker(problems).check(schema, value, path);
+                         std::vector<std::string>& problems, const std::string& unknown_key,
+                         const std::string& known_label) {
+    checker(problems, unknown_key, known_label).check(schema, value, path);
 }
 
 std::vector<std::string> config_schema_problems(std::string_view schema_json, std::string_view config_json,

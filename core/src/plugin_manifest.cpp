@@ -85,6 +85,11 @@ plugin_manifest parse_plugin_manifest(std::string_view text) {
         bad_field("config_schema", "must be a JSON Schema object");
     m.config_schema_json = json::serialize(schema);
 
+    if (const json::value* v = doc.if_contains("step_schema")) {
+        if (!v->is_object())
+            bad_field("step_schema", "must be a JSON Schema object");
+        m.step_schema_json = json::serialize(*v);
+    }
     if (const json::value* v = doc.if_contains("description"))
         m.description = string_field(*v, "description");
     if (const json::value* v = doc.if_contains("grouping"))

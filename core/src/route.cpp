@@ -1,5 +1,6 @@
 #include <switchboard/core/route.hpp>
 
+#include <switchboard/core/config_schema.hpp>
 #include <switchboard/core/excerpt.hpp>
 #include <switchboard/core/job.hpp>
 #include <switchboard/core/plugin.hpp>
@@ -85,6 +86,23 @@ route_step read_step(const json::object& s, const std::string& path, std::vector
     return step;
 }
 
+// Checks the plugin's own keys of `step` against its manifest's step_schema; false when it breaks it.
+bool check_step_schema(const route_step& step, const plugin_manifest& manifest, const std::string& path,
+                       std::vector<std::string>& problems) {
+    if (manifest.step_schema_json.empty())
+        return true;
+    static constexpr std::string_view host_keys[] = {SB_HOST_STEP_KEYS};
+    json::object own;   // in the order written, so that problems come in that order too
+    const json::value written = json::parse(step.step_json);
+    for (const auto& [key, value] : written.as_object())
+        if (std::find(std::begin(host_keys), std::end(host_keys), key) == std::end(host_keys))
+            own.emplace(key, value);
+    const std::size_t before = problems.size();
+    check_config_schema(json::parse(manifest.step_schema_json), own, path, problems,
+                        "is not a step key of plugin " + manifest.name, "its keys");
+    return problems.size() == before;
+}
+
 } // namespace
 
 route read_route(std::string name, const json::value& steps, const std::string& path, std::vector<std::string>& problems) {
@@ -141,6 +159,8 @@ void check_route_steps(const route& r, const provider_map& providers, const std:
         const auto& channels = provider->second->owner().manifest().channels;
         if (std::find(channels.begin(), channels.end(), step.channel) == channels.end())
             continue;
+        if (!check_step_schema(step, provider->second->owner().manifest(), step_path, problems))
+            continue;   // the plugin would only repeat the first of them
         // A sample recipient: only what the plugin says of the step's own fields counts here.
         recipient sample;
         sample.to = addressed_by_phone_number(step.channel) ? "+85255311111" : "1234567890123456";

@@ -68,3 +68,13 @@ TEST_CASE("malformed manifest fields say what was expected", "[core][manifest]")
     CHECK_THROWS_WITH(parse_plugin_manifest(with("\"requests_per_second\": 10", "\"requests_per_second\": -1")),
                       "manifest field 'rate_limits.requests_per_second' must be a number of at least 0");
 }
+
+TEST_CASE("a step_schema (ABI 1.1) is read when present and must be a schema object", "[core][manifest]") {
+    CHECK(parse_plugin_manifest(complete).step_schema_json.empty());   // a 1.0 plugin has none
+    std::string with_steps = complete;
+    with_steps.replace(with_steps.find("\"config_schema\""), 0, R"("step_schema": {"required": ["template"]}, )");
+    CHECK(parse_plugin_manifest(with_steps).step_schema_json == R"({"required":["template"]})");
+    std::string wrong = complete;
+    wrong.replace(wrong.find("\"config_schema\""), 0, R"("step_schema": ["template"], )");
+    CHECK_THROWS_WITH(parse_plugin_manifest(wrong), "manifest field 'step_schema' must be a JSON Schema object");
+}

@@ -44,6 +44,7 @@ void print_manifest(const core::plugin& p, std::ostream& out) {
     row("thread safe:", m.thread_safe ? "yes" : "no");
     row("transient errors:", join(m.transient_errors, ", "));
     row("config schema:", m.config_schema_json);
+    row("step schema:", m.step_schema_json.empty() ? "- (steps are checked by the plugin alone)" : m.step_schema_json);
 }
 
 // The configuration a plugin's create() is given: one JSON object, as a provider's "config" holds.

@@ -409,6 +409,20 @@ public:
             "if": {"properties": {"api_style": {"const": "v1"}}, "required": ["api_style"]},
             "else": {"required": ["account_id"]}
         })schema");
+        // The step's own keys, checked by the host at start for every route step on this plugin.
+        m.step_schema = json::parse(R"schema({
+            "type": "object",
+            "required": ["template"],
+            "properties": {
+                "template": {"type": "string", "minLength": 1, "description": "the approved template's TemplateId"},
+                "sender": {"type": "string", "description": "the SenderId; empty: the account's default"},
+                "params": {"type": "array", "items": {"type": "string", "minLength": 1},
+                           "description": "the recipients' parameters that fill {1}, {2}, ... in this order"},
+                "extend_code": {"type": "string", "maxLength": 32},
+                "template_text": {"type": "string", "description": "the template's text, to check lengths at intake"}
+            },
+            "additionalProperties": false
+        })schema");
         return m;
     }
 

@@ -115,7 +115,7 @@ sb_http_response response(int status, const char* body) {
 
 } // namespace
 
-TEST_CASE("the table announces ABI 1.0 and its own size", "[sdk][trampolines]") {
+TEST_CASE("the table announces ABI 1.1 and its own size", "[sdk][trampolines]") {
     const sb_provider* t = table::get({SB_ABI_VERSION_MAJOR, SB_ABI_VERSION_MINOR});
     REQUIRE(t != nullptr);
     CHECK(t->struct_size == sizeof(sb_provider));
@@ -129,7 +129,7 @@ TEST_CASE("the manifest is written as JSON with the ABI version", "[sdk][trampol
     REQUIRE(table::manifest(&out.raw) == SB_STATUS_OK);
     const sdk::json::object m = sdk::parse_object(out.json, "manifest");
     CHECK(m.at("name") == "scripted");
-    CHECK(m.at("abi") == "1.0");
+    CHECK(m.at("abi") == "1.1");
     CHECK(m.at("max_recipients_per_call") == 5);
 }
 

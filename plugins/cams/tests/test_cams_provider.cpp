@@ -159,7 +159,7 @@ core::plugin_call_result receipts(const std::string& body, const std::string& me
 TEST_CASE("manifest: four chat channels, 1000 per call, 10 requests per second, pushed receipts", "[manifest]") {
     const core::plugin_manifest& m = plugin()->manifest();
     CHECK(m.name == "cams");
-    CHECK(m.abi == "1.0");
+    CHECK(m.abi == "1.1");
     CHECK(m.channels == std::vector<std::string>{"whatsapp", "messenger", "instagram", "viber"});
     CHECK(m.max_recipients_per_call == 1000);
     CHECK(m.receipts == "push");

@@ -127,7 +127,7 @@ TEST_CASE("manifest: describes an SMS provider of 1000 numbers per call with pul
     const core::plugin_manifest& m = plugin()->manifest();
     CHECK(m.name == "uspeedo");
     CHECK(m.version == "1.0.0");
-    CHECK(m.abi == "1.0");
+    CHECK(m.abi == "1.1");
     CHECK(m.channels == std::vector<std::string>{"sms"});
     CHECK(m.max_recipients_per_call == 1000);
     CHECK(m.grouping == std::vector<std::string>{"template", "sender"});

@@ -135,7 +135,7 @@ TEST_CASE("manifest: a voice provider of 100 calls per request with pushed recei
     const core::plugin_manifest& m = plugin()->manifest();
     CHECK(m.name == "vms");
     CHECK(m.version == "1.0.0");
-    CHECK(m.abi == "1.0");
+    CHECK(m.abi == "1.1");
     CHECK(m.channels == std::vector<std::string>{"voice"});
     CHECK(m.max_recipients_per_call == 100);
     CHECK(m.grouping == std::vector<std::string>{"type", "resource"});

@@ -60,7 +60,7 @@ extern "C" {
 #endif
 
 #define SB_ABI_VERSION_MAJOR 1
-#define SB_ABI_VERSION_MINOR 0
+#define SB_ABI_VERSION_MINOR 1
 
 /* The one symbol a plugin exports. */
 #define SB_ENTRY_SYMBOL "switchboard_provider_entry"
@@ -176,6 +176,13 @@ typedef struct sb_host {
     const void *(*get_extension)(void *context, const char *id);
 } sb_host;
 
+/* ---- route steps ------------------------------------------------------------------------- */
+
+/* The keys of a route step the host reads itself (since 1.1 listed here; the same in 1.0). Every
+ * other key is the plugin's (template, sender, params, ...). Documents carry the whole step, host
+ * keys included. Usable as an array initializer: static const char *const keys[] = {SB_HOST_STEP_KEYS}; */
+#define SB_HOST_STEP_KEYS "provider", "channel", "receipt_wait", "schedule", "on_unknown"
+
 /* ---- the plugin side --------------------------------------------------------------------- */
 
 /* An instance: one configured account of a vendor. Opaque to the host. */
@@ -199,7 +206,16 @@ typedef struct sb_provider {
      *    "receipts": "none" | "push" | "pull",
      *    "thread_safe": false,            whether [instance] functions may run concurrently
      *    "transient_errors": ["..."],     vendor codes the plugin classifies as transient
-     *    "config_schema": {...}}          JSON Schema of the configuration given to create() */
+     *    "vendor_scheduling": false,      whether encode() can have the vendor hold a call
+     *                                     until the batch's send_at_unix_ms
+     *    "config_schema": {...},          JSON Schema of the configuration given to create()
+     *    "step_schema": {...}}            (1.1, optional) JSON Schema of a route step's own keys
+     *   Since 1.1 the host checks every configuration against config_schema, and every route step
+     *   on this plugin (without SB_HOST_STEP_KEYS) against step_schema, before the plugin sees
+     *   them, and names every breach; the subset of JSON Schema it reads: type, enum, const,
+     *   required, properties, additionalProperties, minimum, maximum, exclusiveMinimum,
+     *   exclusiveMaximum, minLength, maxLength, pattern, items, minItems, maxItems, allOf, anyOf,
+     *   oneOf, if/then/else. A 1.0 host ignores step_schema. */
     sb_status (*manifest)(const sb_output *out);
 
     /* [thread-safe] Creates an instance from its configuration (a JSON object that matches
@@ -216,7 +232,10 @@ typedef struct sb_provider {
      * Input:  {"channel": "sms", "step": {...route step...},
      *          "recipients": [{"to": "+85255311111", "params": {"code": "123456"}}, ...]}
      * Output: {"verdicts": [{"ok": true} | {"ok": false, "field": "to", "reason": "..."}, ...]},
-     *         exactly one verdict per recipient, in input order. */
+     *         exactly one verdict per recipient, in input order. "field" names the recipient's
+     *         "to" or "params.<name>", or "step.<key>" when the step itself is wrong: at start the
+     *         host validates one sample recipient with empty params for every route step, and
+     *         reports a verdict on "step.<key>" as a problem of that step's configuration. */
     sb_status (*validate)(sb_instance *instance, sb_str request_json, const sb_output *out);
 
     /* [instance] Encodes one batch into exactly one HTTP request (out->write_request), signed

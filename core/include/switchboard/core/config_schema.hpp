@@ -1,4 +1,4 @@
-// A plugin's config_schema enforced by the host: every problem of a configuration at once, each
+// A plugin's config_schema (and step_schema) enforced by the host: every problem of a configuration at once, each
 // with its path, before the plugin's create() sees it. The subset of JSON Schema (draft 07) it
 // reads: type, enum, const, required, properties, additionalProperties, minimum, maximum,
 // exclusiveMinimum, exclusiveMaximum, minLength, maxLength, pattern (ECMAScript), items,
@@ -18,8 +18,11 @@ namespace switchboard::core {
 
 // Adds "<path>.<field>: <what is wrong>" to `problems` for each way `value` breaks `schema`;
 // `path` names the value ("config").
+// A key that additionalProperties: false refuses is told `unknown_key`, then "(<known_label>: a, b)".
 void check_config_schema(const boost::json::value& schema, const boost::json::value& value, const std::string& path,
-                         std::vector<std::string>& problems);
+                         std::vector<std::string>& problems,
+                         const std::string& unknown_key = "is not a setting of this plugin",
+                         const std::string& known_label = "its settings");
 
 // The problems of a plugin's configuration (JSON text, secrets resolved) against the config_schema
 // of its manifest (`schema_json`), each "<path>.<field>: <what is wrong>".

@@ -22,6 +22,7 @@ struct plugin_manifest {
     bool vendor_scheduling = false;        // encode() has the vendor hold a call until the batch's send_at_unix_ms
     std::vector<std::string> transient_errors;
     std::string config_schema_json;        // JSON Schema of the instance configuration
+    std::string step_schema_json;          // JSON Schema of a route step's own keys (ABI 1.1); empty: none
     std::string json;                      // the manifest exactly as the plugin wrote it
 };
 

@@ -452,6 +452,7 @@ struct manifest {
     bool vendor_scheduling = false;       // encode() has the vendor hold a call until the batch's send_at_unix_ms
     std::vector<std::string> transient_errors;
     json::value config_schema = json::object{{"type", "object"}};
+    json::value step_schema = nullptr;    // JSON Schema of a route step's own keys; null: none (ABI 1.1)
 };
 
 inline json::object to_json(const manifest& m) {
@@ -461,7 +462,7 @@ inline json::object to_json(const manifest& m) {
             a.emplace_back(s);
         return a;
     };
-    return {{"name", m.name},
+    json::object out{{"name", m.name},
             {"version", m.version},
             {"abi", std::to_string(SB_ABI_VERSION_MAJOR) + "." + std::to_string(SB_ABI_VERSION_MINOR)},
             {"description", m.description},
@@ -475,6 +476,9 @@ inline json::object to_json(const manifest& m) {
             {"vendor_scheduling", m.vendor_scheduling},
             {"transient_errors", strings(m.transient_errors)},
             {"config_schema", m.config_schema}};
+    if (!m.step_schema.is_null())
+        out["step_schema"] = m.step_schema;
+    return out;
 }
 
 } // namespace switchboard::sdk
