@@ -1,5 +1,7 @@
 #include <switchboard/core/config_schema.hpp>
 
+#include <switchboard/provider.h>
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -267,6 +269,23 @@ std::vector<std::string> config_schema_problems(std::string_view schema_json, st
         return problems;
     }
     check_config_schema(schema, config, path, problems);
+    return problems;
+}
+
+std::vector<std::string> step_schema_problems(std::string_view schema_json, std::string_view step_json,
+                                              const std::string& path, const std::string& plugin_name) {
+    static constexpr std::string_view host_keys[] = {SB_HOST_STEP_KEYS};
+    std::vector<std::string> problems;
+    boost::system::error_code ec;
+    const json::value schema = json::parse(schema_json, ec);
+    const json::value written = ec ? json::value() : json::parse(step_json, ec);
+    if (ec || !written.is_object())
+        return problems;   // read and reported by the route's own checks
+    json::object own;      // in the order written, so that problems come in that order too
+    for (const auto& [key, value] : written.get_object())
+        if (std::find(std::begin(host_keys), std::end(host_keys), key) == std::end(host_keys))
+            own.emplace(key, value);
+    check_config_schema(schema, own, path, problems, "is not a step key of plugin " + plugin_name, "its keys");
     return problems;
 }
 

@@ -91,16 +91,10 @@ bool check_step_schema(const route_step& step, const plugin_manifest& manifest, 
                        std::vector<std::string>& problems) {
     if (manifest.step_schema_json.empty())
         return true;
-    static constexpr std::string_view host_keys[] = {SB_HOST_STEP_KEYS};
-    json::object own;   // in the order written, so that problems come in that order too
-    const json::value written = json::parse(step.step_json);
-    for (const auto& [key, value] : written.as_object())
-        if (std::find(std::begin(host_keys), std::end(host_keys), key) == std::end(host_keys))
-            own.emplace(key, value);
-    const std::size_t before = problems.size();
-    check_config_schema(json::parse(manifest.step_schema_json), own, path, problems,
-                        "is not a step key of plugin " + manifest.name, "its keys");
-    return problems.size() == before;
+    const std::vector<std::string> found =
+        step_schema_problems(manifest.step_schema_json, step.step_json, path, manifest.name);
+    problems.insert(problems.end(), found.begin(), found.end());
+    return found.empty();
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 // The cases about loading, the manifest, create, validate and encode.
 #include "plugin_check_cases.hpp"
 
+#include <switchboard/core/config_schema.hpp>
 #include <switchboard/extensions/message_ids.h>
 
 #include <boost/json.hpp>
@@ -128,6 +129,18 @@ void manifest_abi_matches_table(check_env& env) {
     const std::string table = version(env.table().abi);
     if (env.manifest().abi != table)
         fail("the manifest says \"abi\": \"" + env.manifest().abi + "\" but the table says " + table);
+}
+
+void manifest_step_schema(check_env& env) {
+    const core::plugin_manifest& m = env.manifest();
+    if (m.step_schema_json.empty())
+        skip("the manifest declares no step_schema (ABI 1.1, optional)");
+    if (env.inputs().step_json.empty())
+        skip("no --step to hold to the step_schema");
+    const std::vector<std::string> problems =
+        core::step_schema_problems(m.step_schema_json, env.inputs().step_json, "step", m.name);
+    if (!problems.empty())
+        fail("the step given with --step, which validate() accepts, breaks the plugin's own step_schema: " + problems.front());
 }
 
 // ---- create
@@ -368,6 +381,7 @@ void add_contract_cases(std::vector<check_case>& cases) {
         {"manifest.fields", "every manifest field is present where required and of its type and range", manifest_fields},
         {"manifest.name_matches_file", "the manifest's name is the file's name without .so", manifest_name_matches_file},
         {"manifest.abi_matches_table", "the manifest's \"abi\" is the table's version", manifest_abi_matches_table},
+        {"manifest.step_schema", "a step that validate() accepts (--step) keeps the manifest's step_schema", manifest_step_schema},
         {"create.config", "create() accepts the given configuration, stores an instance and writes nothing", create_config},
         {"create.refuses_non_object", "create() refuses a configuration that is not a JSON object, with a reason", create_refuses_non_object},
         {"create.refuses_schema_breach", "create() refuses configurations that break its config_schema, with a reason", create_refuses_schema_breach},

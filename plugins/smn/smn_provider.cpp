@@ -375,6 +375,18 @@ public:
             "then": {"required": ["auth_token"]},
             "else": {"required": ["access_key_id", "secret_access_key"]}
         })schema");
+        // The step's own keys, checked by the host at start for every route step on this plugin.
+        m.step_schema = json::parse(R"schema({
+            "type": "object",
+            "required": ["template"],
+            "properties": {
+                "template": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$", "description": "SMN's template id"},
+                "sign_id": {"type": "string", "minLength": 1, "description": "the signature; default: the instance's"},
+                "extend_code": {"type": "string", "minLength": 1, "maxLength": 32},
+                "extend_src_id": {"type": "string", "pattern": "^[0-9]{1,8}$"}
+            },
+            "additionalProperties": false
+        })schema");
         return m;
     }
 

@@ -586,6 +586,25 @@ public:
             },
             "additionalProperties": false
         })schema");
+        // The step's own keys, checked by the host at start for every route step on this plugin.
+        m.step_schema = json::parse(R"schema({
+            "type": "object",
+            "required": ["type"],
+            "properties": {
+                "type": {"enum": [0, 1, 2, 3], "description": "0 recording, 1 TTS template, 2 IVR, 3 TTS text"},
+                "resource": {"type": "string", "minLength": 1, "description": "the recording, TTS template or IVR flow id"},
+                "tts_content": {"type": "string", "minLength": 1, "maxLength": 250},
+                "number_type": {"enum": [0, 1]},
+                "number_list": {"type": "array", "items": {"type": "string", "pattern": "^[0-9]+$"}},
+                "select_number_rule": {"enum": [1, 2, 3]},
+                "params": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                "ring_again_times": {"type": "integer", "minimum": 0, "maximum": 3},
+                "ring_again_interval": {"type": "integer", "minimum": 5},
+                "forbid_time_list": {"type": "array", "items": {"type": "object", "required": ["Times"]}},
+                "ext": {"type": "string", "maxLength": 250}
+            },
+            "additionalProperties": false
+        })schema");
         return m;
     }
 

@@ -29,4 +29,10 @@ void check_config_schema(const boost::json::value& schema, const boost::json::va
 std::vector<std::string> config_schema_problems(std::string_view schema_json, std::string_view config_json,
                                                 const std::string& path);
 
+// The problems of a route step (JSON text, the host's keys included) against the step_schema of
+// plugin `plugin_name` (`schema_json`): the keys the host reads itself (SB_HOST_STEP_KEYS) are
+// left out, since they are not the plugin's.
+std::vector<std::string> step_schema_problems(std::string_view schema_json, std::string_view step_json,
+                                              const std::string& path, const std::string& plugin_name);
+
 } // namespace switchboard::core
