@@ -60,36 +60,24 @@ std::optional<recipient_update> receipt_update(const recipient& r, const route& 
     if (!delivered && receipt.status != "undelivered")
         return std::nullopt;  // pending: news, but no change
     recipient_update u = update_of(r);
-    switch (r.state) {
-    case recipient_state::awaiting_receipt:
-        if (delivered) {
-            u.state = recipient_state::delivered;
-            record_step(u, rt, {step_result::delivered, "", ""}, now);
-        } else {
-            record_step(u, rt, {step_result::undelivered, receipt.code, receipt.reason}, now);
-            fall_back(u, rt, now);
-        }
-        return u;
-    case recipient_state::unknown:
-        if (!delivered) {
-            // The call's answer was lost, and the vendor now says it never reached them: nothing
-            // stands in the way of the route's next step any more.
-            record_step(u, rt, {step_result::undelivered, receipt.code, receipt.reason}, now);
-            fall_back(u, rt, now);
-            return u;
-        }
-        [[fallthrough]];
-    case recipient_state::accepted:
-        // Final already, and its job may be over: the receipt corrects the record, the route ends here.
-        u.state = delivered ? recipient_state::delivered : recipient_state::failed;
-        u.code = receipt.code;
-        u.reason = delivered ? "" : receipt.reason;
-        record_step(u, rt, {delivered ? step_result::delivered : step_result::undelivered, receipt.code, receipt.reason},
-                    now);
-        return u;
-    default:
+    const bool taken = r.state == recipient_state::awaiting_receipt || r.state == recipient_state::accepted ||
+                       r.state == recipient_state::unknown;
+    if (!taken)
         return std::nullopt;
+    if (!delivered) {
+        // It never reached them: on to the route's next step, whether the step waited for this
+        // receipt or not, and whether the call's answer came (accepted) or was lost (unknown). A job
+        // already over runs again for it; its deadline, and a cancel, still hold (the run and the
+        // store see to both). With no next step it fails.
+        record_step(u, rt, {step_result::undelivered, receipt.code, receipt.reason}, now);
+        fall_back(u, rt, now);
+        return u;
     }
+    u.state = recipient_state::delivered;
+    u.code.clear();
+    u.reason.clear();
+    record_step(u, rt, {step_result::delivered, "", ""}, now);
+    return u;
 }
 
 } // namespace

@@ -97,7 +97,7 @@ route_sandbox::route_sandbox(const route_sandbox_options& options) {
             const auto token = options.receipt_tokens.find(v.instance);
             const std::string url = daemon_url + "/v1/receipts/" + v.instance +
                                     (token == options.receipt_tokens.end() ? "" : "?token=" + token->second);
-            argv.insert(argv.end(), {"--receipt-url", url, "--receipt-delay-ms", "50"});
+            argv.insert(argv.end(), {"--receipt-url", url, "--receipt-delay-ms", std::to_string(options.receipt_delay_ms)});
         }
         auto simulator = std::make_unique<child_process>(argv, (dir_ / (v.name + ".log")).string());
         simulator_urls_[v.name] = wait_for_listening(*simulator);

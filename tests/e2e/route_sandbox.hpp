@@ -23,6 +23,7 @@ struct route_sandbox_options {
     int max_attempts = 1;
     std::string default_region;
     bool push_receipts = true;
+    int receipt_delay_ms = 50;                   // from a call to the receipts its vendor pushes
     std::map<std::string, std::string> receipt_tokens;   // instance -> the token its receipt URL carries
     bool durable = false;                        // jobs in an SQLite file, so the daemon can be killed and restarted
 };

@@ -114,6 +114,39 @@ TEST_CASE("routes: a recipient whose receipt never comes moves on when the step'
     std::cout << "receipt wait: job finished after " << seconds << " s (wait 1.5 s)\n";
 }
 
+TEST_CASE("routes: an undelivered receipt moves the recipient on also from a step without receipt_wait, after its job ended",
+          "[e2e][routes][receipts]") {
+    route_sandbox_options options;
+    options.faults["cams"] = R"({"undelivered_list": ["+85255310031"]})";
+    options.receipt_delay_ms = 1500;   // the receipts come after the job has ended
+    options.routes["otp"] = json::array{cams_step(""), uspeedo_step()};
+    route_sandbox box(options);
+
+    const std::string job = box.submit({{"route", "otp"},
+                                        {"recipients", json::array{person("+85255310030", "whatsapp-delivered"),
+                                                                   person("+85255310031", "whatsapp-undelivered")}}});
+    // Nothing waits for receipts on this route: the job ends with both accepted by CAMS ...
+    const json::object first_end = box.wait_finished(job);
+    CHECK(first_end.at("counts").at("accepted") == 2);
+    // ... and CAMS's late receipts settle them: one delivered, one sent on to SMS by a job run again.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::map<std::string, json::object> r;
+    while (std::chrono::steady_clock::now() < deadline) {
+        r = by_ref(box.recipients(job));
+        if (steps_of(r.at("whatsapp-undelivered")) == "cams-wa:undelivered,uspeedo-sms:accepted" &&
+            r.at("whatsapp-delivered").at("state") == "delivered")
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(steps_of(r.at("whatsapp-delivered")) == "cams-wa:delivered");
+    CHECK(r.at("whatsapp-undelivered").at("state") == "accepted");
+    CHECK(steps_of(r.at("whatsapp-undelivered")) == "cams-wa:undelivered,uspeedo-sms:accepted");
+    const json::object again = box.wait_finished(job);
+    CHECK(again.at("counts").at("delivered") == 1);
+    CHECK(again.at("counts").at("accepted") == 1);
+    CHECK(box.accepted_by("uspeedo") == std::map<std::string, int>{{"85255310031", 1}});
+}
+
 TEST_CASE("routes: a recipient one vendor took and the next refused names the vendor that took it", "[e2e][routes]") {
     route_sandbox_options options;
     options.faults["cams"] = R"({"silent_list": ["+85255310031"]})";       // WhatsApp took it; no receipt comes
