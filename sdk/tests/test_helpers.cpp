@@ -122,3 +122,80 @@ TEST_CASE("valid_utf8 keeps UTF-8 and replaces each byte that is not part of it"
     CHECK(sdk::valid_utf8("cut \xE2\x82") == "cut " + replacement + replacement);       // an excerpt's end
     CHECK_FALSE(sdk::is_valid_utf8("cut \xE2\x82"));
 }
+
+TEST_CASE("form bodies are written and read as HTML forms do", "[sdk][form]") {
+    CHECK(sdk::form_encode({{"To", "+85255311111"}, {"Body", "Your code: 1234 & more"}, {"Empty", ""}}) ==
+          "To=%2B85255311111&Body=Your+code%3A+1234+%26+more&Empty=");
+    const sdk::form read = sdk::form_decode("To=%2B85255311111&Body=Your+code%3A+1234&Flag&MessageStatus=delivered");
+    REQUIRE(read.size() == 4);
+    CHECK(read[0].value == "+85255311111");
+    CHECK(read[1].value == "Your code: 1234");
+    CHECK(read[2].name == "Flag");
+    CHECK(read[2].value.empty());
+    CHECK(*sdk::form_value(read, "MessageStatus") == "delivered");
+    CHECK(sdk::form_value(read, "Missing") == nullptr);
+    const sdk::form fields{{"a b", "c=d&e"}, {"caf\xC3\xA9", "\xF0\x9F\x98\x80"}};
+    const sdk::form back = sdk::form_decode(sdk::form_encode(fields));
+    CHECK(back[0].name == "a b");
+    CHECK(back[0].value == "c=d&e");
+    CHECK(back[1].value == "\xF0\x9F\x98\x80");
+    CHECK_THROWS_WITH(sdk::form_decode("a=%ZZ", "callback"), Catch::StartsWith("callback: is not a form body ("));
+}
+
+TEST_CASE("templates are filled by number or by name, and a gap names the field", "[sdk][template]") {
+    CHECK(sdk::render_numbered("Code {1}, valid {2} min. {{literal}}", {"123456", "5"}) ==
+          "Code 123456, valid 5 min. {literal}");
+    CHECK_THROWS_WITH(sdk::render_numbered("Code {2}", {"1"}),
+                      "step.template_text: uses {2}, but there are 1 values ({1} to {1})");
+    CHECK_THROWS_WITH(sdk::render_numbered("Code {1", {"1"}),
+                      "step.template_text: has a '{' at character 6 that opens no placeholder (write {{ for a brace)");
+    const sdk::json::object params{{"name", "Ada"}, {"count", 3}, {"list", sdk::json::array{1}}};
+    CHECK(sdk::render_named("Hi {name}, {count} new", params) == "Hi Ada, 3 new");
+    CHECK_THROWS_WITH(sdk::render_named("Hi {nickname}", params), "params.nickname: is required by the template");
+    CHECK_THROWS_WITH(sdk::render_named("{list}", params), "params.list: must be a string or a number, not array");
+}
+
+TEST_CASE("an HTTP status classifies a whole call, with the vendor's Retry-After", "[sdk][http]") {
+    const auto classify = [](int status, std::vector<sdk::header> headers = {}) {
+        sdk::http_response r;
+        r.status = status;
+        r.headers = std::move(headers);
+        r.body = "{\"message\":\"no\"}";
+        return sdk::http_status_error(r, "Example");
+    };
+    CHECK_FALSE(classify(200));
+    CHECK_FALSE(classify(204));
+    CHECK(classify(401)->code() == sdk::status::authentication);
+    CHECK(std::string(classify(403)->what()) == "HTTP 403 from Example: {\"message\":\"no\"} (check the credentials)");
+    for (int s : {408, 425, 429, 500, 502, 503, 504})
+        CHECK(classify(s)->code() == sdk::status::transient);
+    CHECK(classify(429, {{"Retry-After", "7"}})->retry_after_ms() == 7000);
+    CHECK(classify(503)->retry_after_ms() == -1);
+    for (int s : {301, 400, 404, 409, 422})
+        CHECK(classify(s)->code() == sdk::status::permanent);
+    sdk::http_response throttled;
+    throttled.status = 429;
+    CHECK_THROWS_AS(sdk::throw_for_status(throttled, "Example"), sdk::error);
+}
+
+TEST_CASE("a settings reader names every problem of a configuration at once", "[sdk][settings]") {
+    const sdk::json::object config = sdk::json::parse(R"({"token": 5, "retries": 99, "colour": "red", "verbose": "yes"})").as_object();
+    sdk::settings_reader settings(config);
+    CHECK(settings.required_string("url").empty());
+    CHECK(settings.string_or("token", "fallback") == "fallback");
+    CHECK(settings.int_or("retries", 3, 0, 10) == 3);
+    CHECK_FALSE(settings.bool_or("verbose", false));
+    settings.refuse_unknown({"url", "token", "retries", "verbose"});
+    CHECK_THROWS_WITH(settings.finish(), "config.url: is required; config.token: must be a string, not int64; "
+                                         "config.retries: must be from 0 to 10, got 99; config.verbose: must be true or "
+                                         "false; config.colour: is not a setting of this provider");
+    try {
+        settings.finish();
+    } catch (const sdk::field_error& e) {
+        CHECK(e.path() == "config.url");
+    }
+    const sdk::json::object good = sdk::json::parse(R"({"url": "https://x"})").as_object();
+    sdk::settings_reader fine(good);
+    CHECK(fine.required_string("url") == "https://x");
+    CHECK_NOTHROW(fine.finish());
+}
