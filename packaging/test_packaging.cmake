@@ -63,7 +63,8 @@ set(sdk_files usr/include/switchboard/provider.h usr/include/switchboard/sdk/pro
     usr/lib/cmake/SwitchboardSDK/SwitchboardSDKConfig.cmake
     usr/lib/cmake/SwitchboardSDK/SwitchboardSDKConfigVersion.cmake
     usr/lib/cmake/SwitchboardSDK/SwitchboardSDKTargets.cmake
-    usr/share/switchboard/sdk-examples/webhook/CMakeLists.txt)
+    usr/share/switchboard/sdk-examples/webhook/CMakeLists.txt
+    usr/share/switchboard/sdk-examples/README.md)
 
 # Every plugin listed, each from <plugin_dir>; the list succeeds.
 function(expect_plugins_listed binary plugin_dir)
