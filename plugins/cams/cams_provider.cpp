@@ -594,6 +594,31 @@ public:
             },
             "additionalProperties": false
         })schema");
+        // The step's own keys, checked by the host at start for every route step on this plugin.
+        m.step_schema = json::parse(R"schema({
+            "type": "object",
+            "required": ["language"],
+            "anyOf": [{"required": ["template_code"]}, {"required": ["template_name"]}],
+            "properties": {
+                "from": {"type": "string", "description": "the sender; default: the instance's"},
+                "language": {"type": "string", "pattern": "^[A-Za-z_-]{1,16}$"},
+                "template_code": {"type": "string", "minLength": 1},
+                "template_name": {"type": "string", "minLength": 1},
+                "params": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                "payload": {"type": "array", "items": {"type": "string"}},
+                "flow_action": {"type": "object"},
+                "product_action": {"type": "object"},
+                "task_id": {"type": "string", "minLength": 1},
+                "fallback_id": {"type": "string", "minLength": 1},
+                "fallback_content": {"type": "string", "minLength": 1},
+                "fallback_duration": {"type": "integer"},
+                "fallback_rule": {"enum": ["undelivered", "sentFailed"]},
+                "ttl": {"type": "integer"},
+                "label": {"enum": ["promotion", "transaction"]},
+                "tag": {"type": "string", "minLength": 1}
+            },
+            "additionalProperties": false
+        })schema");
         return m;
     }
 
