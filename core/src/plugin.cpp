@@ -1,5 +1,7 @@
 #include <switchboard/core/plugin.hpp>
 
+#include <switchboard/core/abi_views.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -14,11 +16,6 @@ namespace {
 constexpr sb_abi_version host_abi{SB_ABI_VERSION_MAJOR, SB_ABI_VERSION_MINOR};
 
 std::string to_string(sb_abi_version v) { return std::to_string(v.major) + "." + std::to_string(v.minor); }
-
-std::string_view view(sb_str s) noexcept {
-    return s.data == nullptr ? std::string_view() : std::string_view(s.data, s.size);
-}
-sb_str to_sb_str(std::string_view s) noexcept { return sb_str{s.data(), s.size()}; }
 
 [[noreturn]] void fail(const fs::path& file, const std::string& cause) {
     throw plugin_error(file.string() + ": " + cause);
@@ -113,39 +110,6 @@ private:
     int writes_ = 0;         // write_json and write_request: a call writes one result
     int error_writes_ = 0;
 };
-
-// Views of a host-owned HTTP message, valid while `message` lives.
-template <class Message>
-std::vector<sb_header> header_views(const Message& message) {
-    std::vector<sb_header> headers;
-    headers.reserve(message.headers.size());
-    for (const http_header& h : message.headers)
-        headers.push_back(sb_header{to_sb_str(h.name), to_sb_str(h.value)});
-    return headers;
-}
-
-sb_http_response response_view(const http_response& response, const std::vector<sb_header>& headers) {
-    sb_http_response raw{};
-    raw.struct_size = sizeof raw;
-    raw.abi = host_abi;
-    raw.status = response.status;
-    raw.headers = headers.data();
-    raw.header_count = headers.size();
-    raw.body = to_sb_str(response.body);
-    return raw;
-}
-
-sb_http_request request_view(const http_request& request, const std::vector<sb_header>& headers) {
-    sb_http_request raw{};
-    raw.struct_size = sizeof raw;
-    raw.abi = host_abi;
-    raw.method = to_sb_str(request.method);
-    raw.url = to_sb_str(request.url);
-    raw.headers = headers.data();
-    raw.header_count = headers.size();
-    raw.body = to_sb_str(request.body);
-    return raw;
-}
 
 void log_from_plugin(void* context, sb_log_level level, sb_str message) noexcept {
     try {
@@ -286,7 +250,7 @@ plugin_call_result provider_instance::encode(std::string_view batch_json, std::i
 
 plugin_call_result provider_instance::decode(std::string_view batch_json, const http_response& response) const {
     const call_guard guard(*this);
-    const std::vector<sb_header> headers = header_views(response);
+    const std::vector<sb_header> headers = header_views(response.headers);
     const sb_http_response raw = response_view(response, headers);
     output_collector out;
     return out.finish(plugin_->table_->decode(instance_, to_sb_str(batch_json), &raw, out.raw()));
@@ -296,7 +260,7 @@ plugin_call_result provider_instance::parse_receipt(const http_request& callback
     const call_guard guard(*this);
     if (plugin_->table_->parse_receipt == nullptr)
         return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider does not take pushed receipts", -1, {}};
-    const std::vector<sb_header> headers = header_views(callback);
+    const std::vector<sb_header> headers = header_views(callback.headers);
     const sb_http_request raw = request_view(callback, headers);
     output_collector out;
     return out.finish(plugin_->table_->parse_receipt(instance_, &raw, now_unix_ms, out.raw()));
@@ -322,7 +286,7 @@ plugin_call_result provider_instance::decode_receipt_query(std::string_view quer
     const call_guard guard(*this);
     if (plugin_->table_->decode_receipt_query == nullptr)
         return {SB_STATUS_UNSUPPORTED, {}, {}, "this provider does not offer receipt queries", -1, {}};
-    const std::vector<sb_header> headers = header_views(response);
+    const std::vector<sb_header> headers = header_views(response.headers);
     const sb_http_response raw = response_view(response, headers);
     output_collector out;
     return out.finish(plugin_->table_->decode_receipt_query(instance_, to_sb_str(query_json), &raw, out.raw()));

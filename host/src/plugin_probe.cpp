@@ -1,18 +1,21 @@
 #include "plugin_probe.hpp"
 
+#include <switchboard/core/abi_views.hpp>
+
 #include <chrono>
 #include <vector>
 
 namespace switchboard::host {
 
+using core::header_views;
+using core::request_view;
+using core::response_view;
+using core::to_sb_str;
+using core::view;
+
 namespace {
 
 constexpr sb_abi_version host_abi{SB_ABI_VERSION_MAJOR, SB_ABI_VERSION_MINOR};
-
-std::string_view view(sb_str s) noexcept {
-    return s.data == nullptr ? std::string_view() : std::string_view(s.data, s.size);
-}
-sb_str to_sb_str(std::string_view s) noexcept { return sb_str{s.data(), s.size()}; }
 
 // The sb_output of one call. Its callbacks run inside plugin frames: nothing may throw out of them,
 // and a copy that fails for want of memory is recorded as the call's problem.
@@ -91,26 +94,6 @@ probe_call timed(Call&& call) {
     return std::move(out.call());
 }
 
-// Views of a message the prober owns, valid while `message` lives.
-template <class Message>
-std::vector<sb_header> header_views(const Message& message) {
-    std::vector<sb_header> headers;
-    for (const core::http_header& h : message.headers)
-        headers.push_back(sb_header{to_sb_str(h.name), to_sb_str(h.value)});
-    return headers;
-}
-
-sb_http_response response_view(const core::http_response& response, const std::vector<sb_header>& headers) {
-    sb_http_response raw{};
-    raw.struct_size = sizeof raw;
-    raw.abi = host_abi;
-    raw.status = response.status;
-    raw.headers = headers.data();
-    raw.header_count = headers.size();
-    raw.body = to_sb_str(response.body);
-    return raw;
-}
-
 void ignore_log(void*, sb_log_level, sb_str) noexcept {}
 const void* no_extension(void*, const char*) noexcept { return nullptr; }
 
@@ -173,22 +156,15 @@ probe_call plugin_probe::encode(sb_instance* instance, std::string_view batch_js
 
 probe_call plugin_probe::decode(sb_instance* instance, std::string_view batch_json,
                                 const core::http_response& response) const {
-    const std::vector<sb_header> headers = header_views(response);
+    const std::vector<sb_header> headers = header_views(response.headers);
     const sb_http_response raw = response_view(response, headers);
     return timed([&](const sb_output* out) { return table_.decode(instance, to_sb_str(batch_json), &raw, out); });
 }
 
 probe_call plugin_probe::parse_receipt(sb_instance* instance, const core::http_request& callback,
                                        std::int64_t now_unix_ms) const {
-    const std::vector<sb_header> headers = header_views(callback);
-    sb_http_request raw{};
-    raw.struct_size = sizeof raw;
-    raw.abi = host_abi;
-    raw.method = to_sb_str(callback.method);
-    raw.url = to_sb_str(callback.url);
-    raw.headers = headers.data();
-    raw.header_count = headers.size();
-    raw.body = to_sb_str(callback.body);
+    const std::vector<sb_header> headers = header_views(callback.headers);
+    const sb_http_request raw = request_view(callback, headers);
     return timed([&](const sb_output* out) { return table_.parse_receipt(instance, &raw, now_unix_ms, out); });
 }
 
@@ -201,7 +177,7 @@ probe_call plugin_probe::encode_receipt_query(sb_instance* instance, std::string
 
 probe_call plugin_probe::decode_receipt_query(sb_instance* instance, std::string_view query_json,
                                               const core::http_response& response) const {
-    const std::vector<sb_header> headers = header_views(response);
+    const std::vector<sb_header> headers = header_views(response.headers);
     const sb_http_response raw = response_view(response, headers);
     return timed([&](const sb_output* out) {
         return table_.decode_receipt_query(instance, to_sb_str(query_json), &raw, out);
