@@ -2,6 +2,7 @@
 #include "config_check_command.hpp"
 #include "jobs_command.hpp"
 #include "plugin_check_command.hpp"
+#include "plugin_scaffold.hpp"
 #include "plugins_command.hpp"
 #include "send_command.hpp"
 #include "serve_command.hpp"
@@ -19,7 +20,7 @@ namespace {
 
 void add_plugins_command(CLI::App& app, int& exit_code) {
     namespace fs = std::filesystem;
-    CLI::App* plugins = app.add_subcommand("plugins", "List, inspect and check provider plugins");
+    CLI::App* plugins = app.add_subcommand("plugins", "List, inspect, check and start provider plugins");
     // Not require_subcommand(1): CLI11 would then answer a mistyped subcommand with "A subcommand is
     // required" instead of naming the word it did not expect.
     plugins->require_subcommand(0, 1);
@@ -58,6 +59,19 @@ void add_plugins_command(CLI::App& app, int& exit_code) {
     inspect_cmd->callback([inspect, &exit_code] {
         exit_code =
             switchboard::host::inspect_plugin(inspect->file, inspect->json, inspect->config, std::cout, std::cerr);
+    });
+
+    struct new_options {
+        std::string name;
+        fs::path dir = ".";
+    };
+    auto scaffold = std::make_shared<new_options>();
+    CLI::App* new_cmd = plugins->add_subcommand(
+        "new", "Write an out-of-tree plugin project (source, CMake, tests, README) that builds against the installed SDK");
+    new_cmd->add_option("NAME", scaffold->name, "The plugin's name: the file will be NAME.so")->required();
+    new_cmd->add_option("--dir", scaffold->dir, "Where the project's folder NAME is made")->capture_default_str();
+    new_cmd->callback([scaffold, &exit_code] {
+        exit_code = switchboard::host::new_plugin_project(scaffold->name, scaffold->dir, std::cout, std::cerr);
     });
 
     auto check = std::make_shared<switchboard::host::plugin_check_options>();
