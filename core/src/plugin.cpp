@@ -5,8 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
-#include <fstream>
 
 namespace switchboard::core {
 namespace fs = std::filesystem;
