@@ -444,7 +444,7 @@ net::awaitable<void> dispatcher::send_batch(std::shared_ptr<const job_plan> plan
     if (!encoded.breach.empty())
         note_breach(provider.name(), encoded.breach, "in encode: " + (encoded.ok() ? std::string("it succeeded") : encoded.error));
     if (!encoded.ok()) {
-        report_call(provider, batch.size(), "encode_error", {});
+        report_call(provider, batch.size(), "encode_error", {}, encoded.error);
         // Never sent: a passing failure is retried, any other fails the step.
         const std::vector<recipient_update> updates =
             settle_batch(rt, batch, encoded.status == SB_STATUS_TRANSIENT ? call_outcome::transient : call_outcome::rejected,

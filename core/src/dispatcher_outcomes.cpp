@@ -193,9 +193,9 @@ std::vector<recipient_update> dispatcher::settle_outcomes(const route& rt, const
 }
 
 void dispatcher::report_call(const provider_instance& provider, std::size_t recipients, std::string_view outcome,
-                             std::chrono::steady_clock::duration latency) const {
+                             std::chrono::steady_clock::duration latency, std::string_view error) const {
     if (dispatch_observer* observer = observer_.load())
-        observer->vendor_call(provider.name(), recipients, outcome, latency);
+        observer->vendor_call(provider.name(), recipients, outcome, latency, error);
 }
 
 std::vector<recipient_update> dispatcher::settle_answer(const route& rt, const provider_instance& provider,
@@ -203,17 +203,17 @@ std::vector<recipient_update> dispatcher::settle_answer(const route& rt, const p
                                                         const std::vector<recipient>& batch,
                                                         std::chrono::steady_clock::duration latency) {
     if (sent.failure == http_failure::not_sent) {
-        report_call(provider, batch.size(), "not_sent", latency);
+        report_call(provider, batch.size(), "not_sent", latency, sent.error);
         return settle_batch(rt, batch, call_outcome::transient, "not_sent", sent.error, -1);
     }
     if (sent.failure == http_failure::outcome_unknown) {
-        report_call(provider, batch.size(), "unknown", latency);
+        report_call(provider, batch.size(), "unknown", latency, sent.error);
         std::vector<recipient_update> updates = settle_batch(rt, batch, call_outcome::unknown, "outcome_unknown", sent.error, -1);
         name_unknown_messages(provider, document, updates);
         return updates;
     }
     const plugin_call_result decoded = provider.decode(document, sent.response);
-    report_call(provider, batch.size(), decoded.ok() ? "ok" : status_name(decoded.status), latency);
+    report_call(provider, batch.size(), decoded.ok() ? "ok" : status_name(decoded.status), latency, decoded.error);
     if (!decoded.breach.empty())
         note_breach(provider.name(), decoded.breach, "in decode: " + (decoded.ok() ? std::string("it succeeded") : decoded.error));
     if (decoded.ok())

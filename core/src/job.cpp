@@ -30,6 +30,10 @@ bool is_final(recipient_state state) noexcept {
            state != recipient_state::awaiting_receipt;
 }
 
+bool is_failure(recipient_state state) noexcept {
+    return is_final(state) && state != recipient_state::accepted && state != recipient_state::delivered;
+}
+
 void apply_update(recipient& r, const recipient_update& u) {
     r.state = u.state;
     r.step = u.step;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <mutex>
 #include <set>
+#include <tuple>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -42,14 +43,16 @@ public:
         return find_by_key(key);
     }
 
-    std::vector<job> recent_jobs(std::size_t limit) const override {
+    std::vector<job> recent_jobs(std::size_t limit, std::size_t offset, std::optional<job_state> state) const override {
         std::lock_guard lock(mutex_);
         std::vector<job> all;
         for (const auto& [id, e] : jobs_)
-            all.push_back(e.header);
+            if (!state || e.header.state == *state)
+                all.push_back(e.header);
         std::sort(all.begin(), all.end(), [](const job& a, const job& b) {
             return a.created_at_ms != b.created_at_ms ? a.created_at_ms > b.created_at_ms : a.id > b.id;
         });
+        all.erase(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(std::min(offset, all.size())));
         if (all.size() > limit)
             all.resize(limit);
         return all;
@@ -85,15 +88,31 @@ public:
     }
 
     std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
-                                      std::optional<recipient_state> state) const override {
+                                      std::optional<recipient_state> state, const std::string& provider) const override {
         std::lock_guard lock(mutex_);
         const std::vector<recipient>& all = at(job_id).recipients;
         std::vector<recipient> out;
         for (std::size_t i = static_cast<std::size_t>(std::max<std::int64_t>(from_index, 0));
              i < all.size() && out.size() < limit; ++i)
-            if (!state || all[i].state == *state)
+            if ((!state || all[i].state == *state) && (provider.empty() || all[i].provider == provider))
                 out.push_back(all[i]);
         return out;
+    }
+
+    std::vector<failure_group> failure_groups(const std::string& job_id, std::size_t limit) const override {
+        std::lock_guard lock(mutex_);
+        std::map<std::tuple<recipient_state, std::string, std::string>, std::int64_t> counted;
+        for (const recipient& r : at(job_id).recipients)
+            if (is_failure(r.state))
+                ++counted[{r.state, r.code, r.reason}];
+        std::vector<failure_group> groups;
+        for (const auto& [key, count] : counted)
+            groups.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), count});
+        std::stable_sort(groups.begin(), groups.end(),
+                         [](const failure_group& a, const failure_group& b) { return a.count > b.count; });
+        if (groups.size() > limit)
+            groups.resize(limit);
+        return groups;
     }
 
     std::vector<recipient> due_recipients(const std::string& job_id, std::int64_t now_ms, std::size_t limit,

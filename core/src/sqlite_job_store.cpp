@@ -220,10 +220,12 @@ public:
         return one_job(std::string("SELECT ") + job_columns + " FROM jobs WHERE idempotency_key = ?", key);
     }
 
-    std::vector<job> recent_jobs(std::size_t limit) const override {
+    std::vector<job> recent_jobs(std::size_t limit, std::size_t offset, std::optional<job_state> state) const override {
         const auto lock = reader_->lock();
-        statement s(*reader_, std::string("SELECT ") + job_columns + " FROM jobs ORDER BY created_at_ms DESC, id DESC LIMIT ?");
-        s.bind(1, clamp(limit));
+        // state -1 stands for any: one statement for both.
+        statement s(*reader_, std::string("SELECT ") + job_columns +
+                                  " FROM jobs WHERE ?1 < 0 OR state = ?1 ORDER BY created_at_ms DESC, id DESC LIMIT ?2 OFFSET ?3");
+        s.bind(1, state ? static_cast<std::int64_t>(*state) : std::int64_t{-1}).bind(2, clamp(limit)).bind(3, clamp(offset));
         std::vector<job> out;
         while (s.step())
             out.push_back(read_job(s));
@@ -273,16 +275,30 @@ public:
     }
 
     std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
-                                      std::optional<recipient_state> state) const override {
+                                      std::optional<recipient_state> state, const std::string& provider) const override {
         const auto lock = reader_->lock();
         const state_filter f = state ? in_state(*state) : state_filter{"", "job_id = ?"};
         const std::string sql = std::string("SELECT ") + recipient_columns + " FROM recipients " + f.index + " WHERE " +
-                                f.where + " AND idx >= ? ORDER BY idx LIMIT ?";
+                                f.where + " AND idx >= ? AND (? = '' OR provider = ?) ORDER BY idx LIMIT ?";
         statement s(*reader_, sql);
-        s.bind(1, job_id).bind(2, from_index).bind(3, clamp(limit));
+        s.bind(1, job_id).bind(2, from_index).bind(3, provider).bind(4, provider).bind(5, clamp(limit));
         std::vector<recipient> out;
         while (s.step())
             out.push_back(read_recipient(s));
+        return out;
+    }
+
+    std::vector<failure_group> failure_groups(const std::string& job_id, std::size_t limit) const override {
+        const auto lock = reader_->lock();
+        // Through the partial index of the rare states: a job's million accepted rows are not read.
+        statement s(*reader_, "SELECT state, code, reason, COUNT(*) AS n FROM recipients INDEXED BY recipients_by_rare_state "
+                              "WHERE job_id = ? AND state >= 4 AND state IN (4, 5, 6, 7, 8) GROUP BY state, code, reason "
+                              "ORDER BY n DESC, state, code, reason LIMIT ?");
+        s.bind(1, job_id).bind(2, clamp(limit));
+        std::vector<failure_group> out;
+        while (s.step())
+            out.push_back({static_cast<recipient_state>(s.integer(0)), s.text(1), s.text(2),
+                           s.integer(3)});
         return out;
     }
 

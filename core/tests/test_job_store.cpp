@@ -158,6 +158,60 @@ void check_store_contract(job_store& store) {
         CHECK(recent[0].id == "j2");
         CHECK(store.recent_jobs(1).size() == 1);
     }
+    SECTION("jobs page by offset and filter by state") {
+        for (int i = 2; i <= 4; ++i) {
+            job later = a_job("j" + std::to_string(i), 1);
+            later.created_at_ms = 1000 + i;
+            store.create_job(later, numbered(1));
+        }
+        store.set_job_state("j3", job_state::finished);
+        const auto second_page = store.recent_jobs(2, 2);
+        REQUIRE(second_page.size() == 2);
+        CHECK(second_page[0].id == "j2");
+        CHECK(second_page[1].id == "j1");
+        CHECK(store.recent_jobs(10, 4).empty());
+        const auto finished = store.recent_jobs(10, 0, job_state::finished);
+        REQUIRE(finished.size() == 1);
+        CHECK(finished[0].id == "j3");
+        CHECK(store.recent_jobs(10, 0, job_state::queued).size() == 3);
+    }
+    SECTION("recipients filter by the provider of their last attempt") {
+        recipient_update to_a = to_state(1, recipient_state::accepted);
+        to_a.provider = "sms-a";
+        recipient_update to_b = to_state(2, recipient_state::failed);
+        to_b.provider = "sms-b";
+        recipient_update also_a = to_state(4, recipient_state::failed);
+        also_a.provider = "sms-a";
+        store.apply("j1", {to_a, to_b, also_a});
+        const auto on_a = store.recipients("j1", 0, 100, std::nullopt, "sms-a");
+        REQUIRE(on_a.size() == 2);
+        CHECK(on_a[0].index == 1);
+        CHECK(on_a[1].index == 4);
+        const auto failed_on_a = store.recipients("j1", 0, 100, recipient_state::failed, "sms-a");
+        REQUIRE(failed_on_a.size() == 1);
+        CHECK(failed_on_a[0].index == 4);
+        CHECK(store.recipients("j1", 0, 100, std::nullopt, "nobody").empty());
+    }
+    SECTION("failures are grouped by state, code and reason, the largest group first") {
+        recipient_update blocked = to_state(0, recipient_state::failed);
+        blocked.code = "4001";
+        blocked.reason = "blocked";
+        recipient_update blocked_too = blocked;
+        blocked_too.index = 2;
+        recipient_update lost = to_state(3, recipient_state::unknown);
+        lost.code = "timeout";
+        lost.reason = "no answer";
+        store.apply("j1", {blocked, to_state(1, recipient_state::accepted), blocked_too, lost});
+        const auto groups = store.failure_groups("j1", 10);
+        REQUIRE(groups.size() == 2);
+        CHECK(groups[0].state == recipient_state::failed);
+        CHECK(groups[0].code == "4001");
+        CHECK(groups[0].reason == "blocked");
+        CHECK(groups[0].count == 2);
+        CHECK(groups[1].state == recipient_state::unknown);
+        CHECK(groups[1].count == 1);
+        CHECK(store.failure_groups("j1", 1).size() == 1);
+    }
     SECTION("a cancelled job sends nothing more, whatever comes back from calls under way") {
         store.apply("j1", {to_state(1, recipient_state::sending), to_state(2, recipient_state::awaiting_receipt)});
         CHECK(store.cancel_job("j1") == 3);

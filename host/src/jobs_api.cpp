@@ -18,6 +18,7 @@
 #include <cctype>
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <chrono>
 #include <random>
 
@@ -78,6 +79,8 @@ json::object job_json(const core::job& j, const std::map<core::recipient_state, 
             {"created_at_ms", j.created_at_ms},
             {"finished_at_ms", j.finished_at_ms},
             {"deadline_ms", j.deadline_ms},
+            {"send_at_ms", j.send_at_ms},
+            {"is_cancelled", j.cancelled},
             {"recipients", j.recipient_count},
             {"counts", counts_json(counts)}};
 }
@@ -101,7 +104,7 @@ json::object recipient_json(const core::recipient& r) {
 
 // The methods the API serves at `path` ("GET, POST"), empty for a path it does not know.
 std::string methods_of(const std::string& path) {
-    if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/providers")
+    if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/providers" || path == "/v1/routes")
         return "GET";
     if (path == "/v1/jobs")
         return "GET, POST";
@@ -115,6 +118,8 @@ std::string methods_of(const std::string& path) {
         return "GET";
     if (tail == "/recipients")
         return "GET, POST";
+    if (tail == "/failures")
+        return "GET";
     if (tail == "/start" || tail == "/cancel")
         return "POST";
     return {};
@@ -130,6 +135,17 @@ std::size_t query_number(const boost::urls::params_view& params, const char* nam
     if (ec != std::errc() || end != text.data() + text.size() || value > max)
         throw bad_request{name, "must be a whole number up to " + std::to_string(max) + ", got '" + core::excerpt(text) + "'"};
     return value;
+}
+
+std::optional<core::job_state> query_job_state(const boost::urls::params_view& params) {
+    auto it = params.find("state");
+    if (it == params.end())
+        return std::nullopt;
+    const std::string text = (*it).value;
+    for (core::job_state s : {core::job_state::queued, core::job_state::running, core::job_state::finished, core::job_state::open})
+        if (text == core::to_string(s))
+            return s;
+    throw bad_request{"state", "is not a job state (queued, running, finished, open): '" + core::excerpt(text) + "'"};
 }
 
 } // namespace
@@ -207,6 +223,8 @@ http_server_response jobs_api::handle(const http_server_request& request) {
                 return show(id);
             if (tail == "/recipients" && request.method == "GET")
                 return list_recipients(id, request.target);
+            if (tail == "/failures" && request.method == "GET")
+                return list_failures(id, request.target);
             if (tail == "/recipients" && request.method == "POST")
                 return append(id, request);
             if (tail == "/start" && request.method == "POST")
@@ -390,10 +408,17 @@ std::optional<http_server_response> jobs_api::prepare(const core::route& r, cons
 http_server_response jobs_api::list(const std::string& target) {
     const boost::urls::url_view url = *boost::urls::parse_origin_form(target);
     const std::size_t limit = query_number(url.params(), "limit", 20, largest_page);
+    const std::size_t offset = query_number(url.params(), "offset", 0, std::numeric_limits<std::int64_t>::max());
+    const std::vector<core::job> page = store_.recent_jobs(limit, offset, query_job_state(url.params()));
     json::array jobs;
-    for (const core::job& j : store_.recent_jobs(limit))
+    for (const core::job& j : page)
         jobs.push_back(job_json(j, store_.count_by_state(j.id)));
-    return reply(200, json::object{{"jobs", std::move(jobs)}});
+    json::object body{{"jobs", std::move(jobs)}};
+    if (page.size() == limit && !page.empty())
+        body["next_offset"] = offset + limit;
+    else
+        body["next_offset"] = nullptr;
+    return reply(200, body);
 }
 
 http_server_response jobs_api::show(const std::string& job_id) {
@@ -417,8 +442,11 @@ http_server_response jobs_api::list_recipients(const std::string& job_id, const 
         if (!state)
             throw bad_request{"state", "is not a recipient state: '" + core::excerpt((*it).value) + "'"};
     }
+    std::string provider;
+    if (auto it = params.find("provider"); it != params.end())
+        provider = (*it).value;
     const std::vector<core::recipient> page =
-        store_.recipients(job_id, static_cast<std::int64_t>(offset), limit, state);
+        store_.recipients(job_id, static_cast<std::int64_t>(offset), limit, state, provider);
     json::array items;
     for (const core::recipient& r : page)
         items.push_back(recipient_json(r));
@@ -428,6 +456,17 @@ http_server_response jobs_api::list_recipients(const std::string& job_id, const 
     else
         body["next_offset"] = nullptr;
     return reply(200, body);
+}
+
+http_server_response jobs_api::list_failures(const std::string& job_id, const std::string& target) {
+    if (!store_.find_job(job_id))
+        return error(404, "not_found", "no job " + core::excerpt(job_id));
+    const boost::urls::url_view url = *boost::urls::parse_origin_form(target);
+    const std::size_t limit = query_number(url.params(), "limit", default_page, largest_page);
+    json::array groups;
+    for (const core::failure_group& g : store_.failure_groups(job_id, limit))
+        groups.push_back({{"state", core::to_string(g.state)}, {"code", g.code}, {"reason", g.reason}, {"count", g.count}});
+    return reply(200, json::object{{"job_id", job_id}, {"failures", std::move(groups)}});
 }
 
 } // namespace switchboard::host

@@ -5,9 +5,10 @@
 //   POST /v1/jobs/{id}/recipients     add a page of recipients to an open job
 //   POST /v1/jobs/{id}/start          start sending an open job; 202
 //   POST /v1/jobs/{id}/cancel         cancel every recipient not yet sent; calls in flight finish
-//   GET  /v1/jobs?limit=20            the most recent jobs, newest first
+//   GET  /v1/jobs?limit=20            the most recent jobs, newest first (?offset=&state=)
 //   GET  /v1/jobs/{id}                its state and per-state counts
-//   GET  /v1/jobs/{id}/recipients     each recipient's outcome, paginated (?offset=&limit=&state=)
+//   GET  /v1/jobs/{id}/recipients     each recipient's outcome, paginated (?offset=&limit=&state=&provider=)
+//   GET  /v1/jobs/{id}/failures       why recipients did not get through: counts by state, code and reason
 // Errors have one shape: {"code": "...", "message": "...", "field": "recipients[3].to"}.
 #pragma once
 
@@ -52,6 +53,7 @@ private:
     http_server_response list(const std::string& target);
     http_server_response show(const std::string& job_id);
     http_server_response list_recipients(const std::string& job_id, const std::string& target);
+    http_server_response list_failures(const std::string& job_id, const std::string& target);
 
     // Changes that check a job's state and then act on it (submit with a key, append, start,
     // cancel) happen one at a time, so that two of them never act on the same stale state.

@@ -1,5 +1,6 @@
 #include "metrics.hpp"
 
+#include <switchboard/core/excerpt.hpp>
 #include <switchboard/core/job.hpp>
 #include <switchboard/core/job_store.hpp>
 
@@ -14,6 +15,7 @@ namespace switchboard::host {
 namespace {
 
 constexpr std::size_t recent_calls_kept = 100;
+constexpr std::size_t errors_kept = 5;
 constexpr auto recent_window = std::chrono::minutes(5);
 constexpr auto rate_window = std::chrono::seconds(10);
 
@@ -78,7 +80,7 @@ metrics::metrics(const core::job_store& store) : store_(store), families_(std::m
 metrics::~metrics() = default;
 
 void metrics::vendor_call(const std::string& provider, std::size_t recipients, std::string_view outcome,
-                          std::chrono::steady_clock::duration latency) {
+                          std::chrono::steady_clock::duration latency, std::string_view error) {
     families_->calls.Add({{"provider", provider}, {"outcome", std::string(outcome)}}).Increment();
     families_->call_recipients.Add({{"provider", provider}}).Increment(static_cast<double>(recipients));
     if (latency.count() > 0)
@@ -92,6 +94,12 @@ void metrics::vendor_call(const std::string& provider, std::size_t recipients, s
     calls.push_back({std::chrono::steady_clock::now(), now_ms(), outcome == "ok"});
     if (calls.size() > recent_calls_kept)
         calls.pop_front();
+    if (outcome == "ok")
+        return;
+    std::deque<call_error>& errors = errors_[provider];
+    errors.push_front({now_ms(), std::string(outcome), core::excerpt(error, 300)});
+    if (errors.size() > errors_kept)
+        errors.pop_back();
 }
 
 void metrics::rate_wait(const std::string& provider, std::chrono::steady_clock::duration waited) {
@@ -122,6 +130,8 @@ std::string metrics::exposition() {
 provider_health metrics::health(const std::string& provider) const {
     provider_health h;
     std::lock_guard lock(recent_mutex_);
+    if (const auto errors = errors_.find(provider); errors != errors_.end())
+        h.last_errors.assign(errors->second.begin(), errors->second.end());
     const auto found = recent_.find(provider);
     if (found == recent_.end() || found->second.empty())
         return h;

@@ -11,12 +11,20 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace switchboard::core {
 class job_store;
 }
 
 namespace switchboard::host {
+
+// A vendor call that did not end "ok".
+struct call_error {
+    std::int64_t at_ms = 0;
+    std::string outcome;   // "transient", "unknown", "not_sent", ... (see dispatch_observer::vendor_call)
+    std::string error;     // in the plugin's or the HTTP client's words
+};
 
 // A provider instance as its recent calls show it.
 struct provider_health {
@@ -25,6 +33,7 @@ struct provider_health {
     std::size_t recent_ok = 0;       // of them, answered and read
     double calls_per_second = 0;     // over the last 10 seconds
     std::int64_t last_call_at_ms = 0;
+    std::vector<call_error> last_errors;   // newest first, at most 5, however old
 };
 
 class metrics final : public core::dispatch_observer {
@@ -33,7 +42,7 @@ public:
     ~metrics() override;
 
     void vendor_call(const std::string& provider, std::size_t recipients, std::string_view outcome,
-                     std::chrono::steady_clock::duration latency) override;
+                     std::chrono::steady_clock::duration latency, std::string_view error) override;
     void rate_wait(const std::string& provider, std::chrono::steady_clock::duration waited) override;
     void receipts(const std::string& provider, std::size_t applied, std::size_t ignored, std::size_t unmatched) override;
     void contract_breach(const std::string& provider, std::string_view rule) override;
@@ -54,6 +63,7 @@ private:
     std::unique_ptr<families> families_;
     mutable std::mutex recent_mutex_;
     std::map<std::string, std::deque<recent_call>> recent_;   // provider -> its last calls, oldest first
+    std::map<std::string, std::deque<call_error>> errors_;    // provider -> its last failed calls, newest first
 };
 
 } // namespace switchboard::host

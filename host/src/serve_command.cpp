@@ -107,7 +107,7 @@ int run_daemon(daemon_config& config) {
         receipts_api receipts(dispatcher, providers, std::move(receipt_tokens), config.receipt_origin);
         metrics observed(*store);
         dispatcher.observe(observed);
-        status_api status(observed, dispatcher, providers);
+        status_api status(observed, dispatcher, providers, config.routes);
 
         http_server_limits limits = config.server;
         limits.max_body_bytes = config.max_request_bytes;

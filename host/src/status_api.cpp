@@ -25,10 +25,18 @@ json::value number(double value) {
     return value;
 }
 
+json::array errors_json(const std::vector<call_error>& errors) {
+    json::array out;
+    for (const call_error& e : errors)
+        out.push_back({{"at_ms", e.at_ms}, {"outcome", e.outcome}, {"error", e.error}});
+    return out;
+}
+
 } // namespace
 
-status_api::status_api(metrics& metrics, const core::dispatcher& dispatcher, const core::provider_map& providers)
-    : metrics_(metrics), dispatcher_(dispatcher), providers_(providers) {}
+status_api::status_api(metrics& metrics, const core::dispatcher& dispatcher, const core::provider_map& providers,
+                       const core::route_map& routes)
+    : metrics_(metrics), dispatcher_(dispatcher), providers_(providers), routes_(routes) {}
 
 std::optional<http_server_response> status_api::handle(const http_server_request& request) {
     const std::string path = request.target.substr(0, request.target.find('?'));
@@ -45,6 +53,8 @@ std::optional<http_server_response> status_api::handle(const http_server_request
     }
     if (path == "/v1/providers")
         return providers();
+    if (path == "/v1/routes")
+        return routes();
     return std::nullopt;
 }
 
@@ -70,9 +80,23 @@ http_server_response status_api::providers() const {
                          {{"status", h.status},
                           {"recent_calls", h.recent_calls},
                           {"recent_ok", h.recent_ok},
-                          {"last_call_at_ms", h.last_call_at_ms}}}});
+                          {"last_call_at_ms", h.last_call_at_ms}}},
+                        {"last_errors", errors_json(h.last_errors)}});
     }
     return {200, "application/json", json::serialize(json::object{{"providers", std::move(list)}})};
+}
+
+http_server_response status_api::routes() const {
+    // Each step's provider and channel only: a step's other settings (templates, senders) are the
+    // configuration's business.
+    json::array list;
+    for (const auto& [name, r] : routes_) {
+        json::array steps;
+        for (const core::route_step& step : r.steps)
+            steps.push_back({{"provider", step.provider}, {"channel", step.channel}});
+        list.push_back({{"name", name}, {"steps", std::move(steps)}});
+    }
+    return {200, "application/json", json::serialize(json::object{{"routes", std::move(list)}})};
 }
 
 } // namespace switchboard::host

@@ -549,6 +549,57 @@ TEST_CASE("api: after a job, /metrics counts its recipients and calls, and /v1/p
     CHECK(main.at("current").at("calls_per_second").to_number<double>() > 0);
 }
 
+TEST_CASE("api: /v1/providers lists an instance's last failed calls, newest first, with what went wrong",
+          "[e2e][api][metrics]") {
+    sandbox_options options;
+    options.faults_json = R"({"server_error": 1})";   // every call answered 5xx
+    uspeedo_sandbox sandbox(options);
+    sandbox.wait_finished(sandbox.submit(numbered_recipients(3)));
+
+    const json::value providers = fetch_json("GET", sandbox.api_url() + "/v1/providers");
+    const json::array& errors = providers.at("providers").at(0).at("last_errors").as_array();
+    REQUIRE_FALSE(errors.empty());
+    CHECK(errors.size() <= 5);
+    CHECK(errors.at(0).at("outcome") == "transient");
+    CHECK(errors.at(0).at("at_ms").to_number<std::int64_t>() > 0);
+    CHECK_FALSE(errors.at(0).at("error").as_string().empty());
+    CHECK(std::string(errors.at(0).at("error").as_string()).find("sim-access-secret") == std::string::npos);
+    CHECK(providers.at("providers").at(0).at("health").at("status") == "failing");
+}
+
+TEST_CASE("console: the daemon serves the console's embedded pages without a key, with a policy that forbids inline "
+          "scripts, and none when the configuration turns it off", "[e2e][api][console]") {
+    sandbox_options options;
+    options.api_key = "key-console-0123456789";
+    uspeedo_sandbox sandbox(options);
+
+    const core::http_result page = fetch("GET", sandbox.api_url() + "/console/");
+    REQUIRE(page.ok());
+    CHECK(page.response.status == 200);
+    CHECK(*core::find_header(page.response.headers, "Content-Type") == "text/html; charset=utf-8");
+    const std::string policy = *core::find_header(page.response.headers, "Content-Security-Policy");
+    CHECK(policy.find("default-src 'none'") != std::string::npos);
+    CHECK(policy.find("script-src 'self'") != std::string::npos);
+    CHECK(policy.find("unsafe") == std::string::npos);
+    CHECK(*core::find_header(page.response.headers, "X-Content-Type-Options") == "nosniff");
+    CHECK(page.response.body.find("<script src=\"console.js\"") != std::string::npos);
+    CHECK(page.response.body.find("<script>") == std::string::npos);   // no inline script for the policy to refuse
+
+    const core::http_result script = fetch("GET", sandbox.api_url() + "/console/console.js");
+    CHECK(script.response.status == 200);
+    CHECK(*core::find_header(script.response.headers, "Content-Type") == "text/javascript; charset=utf-8");
+    const core::http_result bare = fetch("GET", sandbox.api_url() + "/console");
+    CHECK(bare.response.status == 308);
+    CHECK(*core::find_header(bare.response.headers, "Location") == "/console/");
+    CHECK(fetch("GET", sandbox.api_url() + "/console/secrets.txt").response.status == 404);
+    CHECK(fetch("GET", sandbox.api_url() + "/v1/jobs").response.status == 401);   // the API still wants its key
+
+    sandbox.stop_daemon(SIGTERM);
+    sandbox.edit_config([](json::object& config) { config["console"] = false; });
+    sandbox.start_daemon();
+    CHECK(fetch("GET", sandbox.api_url() + "/console/").response.status == 401);   // just an unknown path of the API
+}
+
 TEST_CASE("logs: JSON lines with the job id, no secret in them, and a new file after logrotate's SIGHUP",
           "[e2e][api][logs]") {
     uspeedo_sandbox sandbox;

@@ -599,7 +599,8 @@ json::object sample_job() {
     counts["accepted"] = 2;
     return {{"id", "job_0123456789abcdef"}, {"route", "otp"},        {"state", "finished"},
             {"created_at_ms", 1700000000000}, {"finished_at_ms", 1700000001000}, {"deadline_ms", 0},
-            {"recipients", 2},                {"counts", counts}};
+            {"recipients", 2},                {"counts", counts},                {"send_at_ms", 0},
+            {"is_cancelled", false}};
 }
 
 } // namespace
@@ -819,7 +820,16 @@ TEST_CASE("openapi: the server's answers conform to docs/openapi.json", "[openap
 
     // ---- list and show
     api.call("GET", "/v1/jobs", "", 200, conforming);
-    CHECK(api.call("GET", "/v1/jobs?limit=2", "", 200, conforming).body.at("jobs").as_array().size() == 2);
+    const answer newest_two = api.call("GET", "/v1/jobs?limit=2", "", 200, conforming);
+    CHECK(newest_two.body.at("jobs").as_array().size() == 2);
+    CHECK(newest_two.body.at("next_offset") == 2);
+    const answer after_two = api.call("GET", "/v1/jobs?limit=2&offset=2", "", 200, conforming);
+    REQUIRE_FALSE(after_two.body.at("jobs").as_array().empty());
+    CHECK(after_two.body.at("jobs").at(0).at("id") != newest_two.body.at("jobs").at(1).at("id"));
+    for (const json::value& j : api.call("GET", "/v1/jobs?state=queued", "", 200, conforming).body.at("jobs").as_array())
+        CHECK(j.at("state") == "queued");
+    CHECK(api.call("GET", "/v1/jobs?state=open", "", 200, conforming).body.at("jobs").as_array().empty());
+    api.call("GET", "/v1/jobs?state=lost", "", 400, nonconforming);
     api.call("GET", "/v1/jobs?limit=abc", "", 400, nonconforming);
     api.call("GET", "/v1/jobs?limit=5000", "", 400, nonconforming);
     api.call("GET", "/v1/jobs/" + job, "", 200, conforming);
@@ -848,6 +858,23 @@ TEST_CASE("openapi: the server's answers conform to docs/openapi.json", "[openap
     api.call("GET", "/v1/jobs/" + job + "/recipients?offset=-1", "", 400, nonconforming);
     api.call("GET", missing_job + "/recipients", "", 404, conforming);
     api.call("PUT", "/v1/jobs/" + job + "/recipients", "", 405);
+    const answer on_main = api.call("GET", "/v1/jobs/" + job + "/recipients?provider=main", "", 200, conforming);
+    CHECK(on_main.body.at("recipients").as_array().size() == 3);   // the two skipped never reached a provider
+    CHECK(api.call("GET", "/v1/jobs/" + job + "/recipients?provider=nobody", "", 200, conforming)
+              .body.at("recipients").as_array().empty());
+
+    // ---- why recipients did not get through: one group per state, code and reason
+    const answer failures = api.call("GET", "/v1/jobs/" + job + "/failures", "", 200, conforming);
+    std::set<std::string> failed_states;
+    for (const json::value& g : failures.body.at("failures").as_array()) {
+        failed_states.insert(std::string(g.at("state").as_string()));
+        CHECK(g.at("count") == 1);
+    }
+    CHECK(failed_states == std::set<std::string>{"failed", "skipped_invalid", "skipped_duplicate"});
+    CHECK(api.call("GET", "/v1/jobs/" + job + "/failures?limit=1", "", 200, conforming).body.at("failures").as_array().size() == 1);
+    api.call("GET", "/v1/jobs/" + job + "/failures?limit=x", "", 400, nonconforming);
+    api.call("GET", missing_job + "/failures", "", 404, conforming);
+    api.call("POST", "/v1/jobs/" + job + "/failures", "", 405);
 
     // ---- an open job: pages, start, and what is refused around them
     const answer opened = api.call("POST", "/v1/jobs",
@@ -888,6 +915,10 @@ TEST_CASE("openapi: the server's answers conform to docs/openapi.json", "[openap
     const answer providers = api.call("GET", "/v1/providers", "", 200, conforming);
     CHECK(providers.body.at("providers").at(0).at("name") == "main");
     api.call("POST", "/v1/providers", "", 405);
+    const answer routes = api.call("GET", "/v1/routes", "", 200, conforming);
+    CHECK(routes.body.at("routes").at(0).at("name") == "otp");
+    CHECK(routes.body.at("routes").at(0).at("steps").at(0).at("provider") == "main");
+    api.call("DELETE", "/v1/routes", "", 405);
     const answer metrics = api.call("GET", "/metrics", "", 200, conforming);
     CHECK(metrics.raw.find("switchboard_recipients{state=\"accepted\"}") != std::string::npos);
     api.call("POST", "/metrics", "", 405);

@@ -16,9 +16,10 @@ public:
     // One vendor call to a provider instance, with `recipients` in it, and how it ended: "ok" (the
     // vendor answered and the plugin read each recipient's outcome), "transient", "permanent",
     // "authentication", ... (the plugin's status for the whole call), "not_sent", "unknown" (the
-    // answer never came), "encode_error". `latency` is the HTTP exchange (0 when never sent).
+    // answer never came), "encode_error". `latency` is the HTTP exchange (0 when never sent);
+    // `error` what went wrong, in the plugin's or the HTTP client's words (empty for "ok").
     virtual void vendor_call(const std::string& provider, std::size_t recipients, std::string_view outcome,
-                             std::chrono::steady_clock::duration latency) = 0;
+                             std::chrono::steady_clock::duration latency, std::string_view error) = 0;
     // A call that waited `waited` for the provider's rate limit before it went out.
     virtual void rate_wait(const std::string& provider, std::chrono::steady_clock::duration waited) = 0;
     // Receipts from a callback or a poll: how many moved a recipient on, were ignored, named nobody yet.

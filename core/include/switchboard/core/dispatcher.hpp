@@ -164,7 +164,7 @@ private:
     void name_unknown_messages(const provider_instance& provider, const std::string& document,
                                std::vector<recipient_update>& updates) const;
     void report_call(const provider_instance& provider, std::size_t recipients, std::string_view outcome,
-                     std::chrono::steady_clock::duration latency) const;
+                     std::chrono::steady_clock::duration latency, std::string_view error) const;
     void apply_outcomes(const std::string& outcomes_json, const route& rt, const provider_instance& provider,
                         const std::vector<recipient>& batch, std::vector<recipient_update>& updates,
                         const std::function<std::int64_t(std::int64_t)>& retry_at);

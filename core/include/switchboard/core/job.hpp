@@ -31,6 +31,8 @@ inline constexpr recipient_state all_recipient_states[] = {
 const char* to_string(recipient_state state) noexcept;
 std::optional<recipient_state> parse_recipient_state(std::string_view text) noexcept;
 bool is_final(recipient_state state) noexcept;
+// Final without getting through: failed, unknown, cancelled, skipped.
+bool is_failure(recipient_state state) noexcept;
 
 // `open`: still receiving recipients in pages; nothing is sent until it is started.
 enum class job_state : std::uint8_t { queued, running, finished, open };

@@ -24,6 +24,14 @@ public:
     using store_error::store_error;
 };
 
+// Recipients of one job that ended the same way (see job_store::failure_groups).
+struct failure_group {
+    recipient_state state = recipient_state::failed;
+    std::string code;
+    std::string reason;
+    std::int64_t count = 0;
+};
+
 class job_store {
 public:
     virtual ~job_store() = default;
@@ -44,8 +52,10 @@ public:
     virtual std::optional<job> find_job(const std::string& id) const = 0;
     // The job submitted under a client's idempotency key, if any.
     virtual std::optional<job> find_job_by_idempotency_key(const std::string& key) const = 0;
-    // The most recent jobs, newest first, at most `limit`.
-    virtual std::vector<job> recent_jobs(std::size_t limit) const = 0;
+    // The most recent jobs, newest first, at most `limit` after skipping `offset`; only those in
+    // `state` when given.
+    virtual std::vector<job> recent_jobs(std::size_t limit, std::size_t offset = 0,
+                                         std::optional<job_state> state = std::nullopt) const = 0;
     // Every job with work left, oldest first: not finished (open ones included), or finished with
     // recipients not in a final state (as a failed write could leave one before they were repaired).
     virtual std::vector<job> unfinished_jobs() const = 0;
@@ -57,9 +67,14 @@ public:
     virtual std::size_t delete_finished_before(std::int64_t before_ms) = 0;
 
     // Recipients with index >= `from_index`, in index order, at most `limit`; only those in
-    // `state` when given.
+    // `state` when given, and only those whose last attempt went to `provider` when it is not empty.
     virtual std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
-                                              std::optional<recipient_state> state = std::nullopt) const = 0;
+                                              std::optional<recipient_state> state = std::nullopt,
+                                              const std::string& provider = {}) const = 0;
+
+    // Why a job's recipients did not get through: its recipients that ended failed, unknown,
+    // cancelled or skipped, grouped by state, code and reason, the largest groups first, at most `limit`.
+    virtual std::vector<failure_group> failure_groups(const std::string& job_id, std::size_t limit) const = 0;
 
     // Recipients in `state` whose next_attempt_at_ms has come at `now_ms`, earliest due first (by
     // index among equals), at most `limit`: queued ones due for a call, or those awaiting a receipt
