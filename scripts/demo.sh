@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The sandbox demo: sets up and builds, starts the uSpeedo simulator and the daemon on free
 # loopback ports, sends an example job through them, prints each recipient's outcome, and stops
-# what it started.
+# what it started. With DEMO_KEEP=1 it leaves the daemon running until Ctrl-C, to look at the
+# jobs in the web console.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,6 +71,7 @@ SWITCHBOARD_API_KEY=demo-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 export SWITCHBOARD_API_KEY
 start daemon "$build/bin/switchboard" serve --config "$work/switchboard.json"
 echo "daemon: API on $url"
+echo "console: $url/console/ (its API key: $SWITCHBOARD_API_KEY)"
 
 status=0
 for route in otp whatsapp voice promo; do
@@ -94,3 +96,11 @@ echo "a receipt, and the whatsapp route then tries SMS, which refuses it too). u
 echo "message is reported undelivered, so it goes on by SMS: its 'route:' line shows both steps."
 echo "user-5's number, written with spaces, goes out in E.164 (+447911123456); user-6 lacks the"
 echo "template's code, which validation refuses before any send where the route's template needs one."
+
+if [ "${DEMO_KEEP:-}" = 1 ]; then
+    echo
+    echo "demo: the daemon keeps running: open $url/console/ with the key $SWITCHBOARD_API_KEY; Ctrl-C stops it"
+    wait "${pids[@]}" || true
+else
+    echo "demo: to look at these jobs in the web console, run DEMO_KEEP=1 bash scripts/demo.sh"
+fi

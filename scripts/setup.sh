@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Switchboard builds, checks and benchmarks with (clang 14 for the
-# sanitizer builds and the fuzzers, wrk and gnuplot for scripts/bench.sh), and only those that are
+# sanitizer builds and the fuzzers, wrk and gnuplot for scripts/bench.sh, Chromium and a font for
+# the web console's browser tests), and only those that are
 # missing, and
 # unpacks libphonenumber's headers into <repo>/.deps/libphonenumber when they are not there yet.
 # Idempotent: when everything is present it prints one line and returns at once.
@@ -13,6 +14,7 @@ packages=(
     libphonenumber8 libprotobuf-dev libabsl-dev prometheus-cpp-dev
     clang-14 libclang-rt-14-dev llvm-14
     wrk gnuplot-nox
+    chromium fonts-dejavu-core
 )
 
 # libphonenumber-dev cannot be installed: it depends on libboost-thread-dev (Boost 1.74), whose -dev

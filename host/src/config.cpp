@@ -266,6 +266,12 @@ void read_api_access(const json::object& doc, daemon_config& out, checker& check
         else
             out.open_api = open->get_bool();
     }
+    if (const json::value* console = doc.if_contains("console")) {
+        if (!console->is_bool())
+            check.problem("console", "expected true (serve the web console at /console/) or false");
+        else
+            out.console = console->get_bool();
+    }
     if (const json::object* keys = check.object(doc.if_contains("api_keys"), "api_keys"))
         for (const auto& [name, key] : *keys) {
             if (!key.is_string() || key.get_string().size() < 16)
@@ -418,7 +424,7 @@ daemon_config read_config(std::string_view text, const fs::path& file) {
     const json::object& top = doc.get_object();
     check.unknown_keys(top, "", {"listen", "plugin_dirs", "providers", "routes", "http_client", "http_server", "dispatch", "limits",
                                  "max_request_bytes", "store", "shutdown_grace_ms", "api_keys", "open_api",
-                                 "default_region", "log"});
+                                 "default_region", "log", "console"});
     daemon_config out;
     if (top.contains("listen"))
         out.listen = check.string(top, "listen", "", true);

@@ -41,6 +41,7 @@ struct daemon_config {
     std::chrono::hours retention{24 * 7};           // finished jobs are deleted this long after they finished
     std::map<std::string, std::string> api_keys;   // client name -> key (a secret)
     bool open_api = false;                          // serve the API without keys
+    bool console = true;                            // serve the web console at /console/
     std::string default_region;                     // for phone numbers without a country code ("HK")
     std::chrono::milliseconds shutdown_grace{10'000};
     log_settings log;  // how long calls in flight may finish on SIGTERM

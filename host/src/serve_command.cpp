@@ -2,6 +2,7 @@
 
 #include "api_access.hpp"
 #include "config.hpp"
+#include "console_site.hpp"
 #include "http_server.hpp"
 #include "jobs_api.hpp"
 #include "logging.hpp"
@@ -123,14 +124,15 @@ int run_daemon(daemon_config& config) {
             // Vendors push receipts without an API key: their plugin (and token) vouches for them.
             return r.target.rfind(receipts_path_prefix, 0) == 0 ? receipts.handle(r) : guarded_api(r);
         };
-        // Liveness on the I/O thread itself: it answers while every worker is busy.
-        const auto liveness = [](const http_server_request& r) -> std::optional<http_server_response> {
+        // Liveness on the I/O thread itself: it answers while every worker is busy. So does the
+        // console, whose pages are in memory.
+        const auto quick = [&config](const http_server_request& r) -> std::optional<http_server_response> {
             if (r.method == "GET" && r.target.substr(0, r.target.find('?')) == "/healthz")
                 return http_server_response{200, "application/json", R"({"status":"ok"})"};
-            return std::nullopt;
+            return config.console ? serve_console(r) : std::nullopt;
         };
         // The port before any work: a start that cannot listen must leave the store as it found it.
-        http_server server(io.get_executor(), api_workers.executor(), config.listen, liveness, route_request, limits);
+        http_server server(io.get_executor(), api_workers.executor(), config.listen, quick, route_request, limits);
         dispatcher.resume_unfinished();
         dispatcher.start_receipt_polling();
         net::co_spawn(io, keep_retention(*store, config.retention), [](std::exception_ptr error) {
@@ -160,6 +162,8 @@ int run_daemon(daemon_config& config) {
             net::co_spawn(io, wait_for_calls(dispatcher, config.shutdown_grace), [&io](std::exception_ptr) { io.stop(); });
         });
         std::cout << "listening on " << server.url() << std::endl;
+        if (config.console)
+            std::cout << "console at " << server.url() << "/console/" << std::endl;
         spdlog::info("serving {} provider(s), {} route(s) on {}", providers.size(), config.routes.size(), server.url());
 
         std::vector<std::thread> pool;

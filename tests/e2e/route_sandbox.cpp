@@ -114,7 +114,6 @@ route_sandbox::route_sandbox(const route_sandbox_options& options) {
         providers[v.instance] = std::move(entry);
     }
     json::object config{{"listen", "127.0.0.1:" + std::to_string(port)},
-                        {"open_api", true},
                         {"plugin_dirs", json::array{SWITCHBOARD_PLUGIN_DIR}},
                         {"providers", std::move(providers)},
                         {"routes", options.routes},
@@ -122,6 +121,10 @@ route_sandbox::route_sandbox(const route_sandbox_options& options) {
                                       {"max_backoff_ms", 200}, {"receipt_poll_ms", 100}}}};
     if (!options.default_region.empty())
         config["default_region"] = options.default_region;
+    if (options.api_keys.empty())
+        config["open_api"] = true;
+    else
+        config["api_keys"] = options.api_keys;
     if (options.durable)
         config["store"] = {{"sqlite", (dir_ / "switchboard.db").string()}};
     std::ofstream(dir_ / "switchboard.json") << json::serialize(config);

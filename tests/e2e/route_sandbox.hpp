@@ -26,6 +26,7 @@ struct route_sandbox_options {
     int receipt_delay_ms = 50;                   // from a call to the receipts its vendor pushes
     std::map<std::string, std::string> receipt_tokens;   // instance -> the token its receipt URL carries
     bool durable = false;                        // jobs in an SQLite file, so the daemon can be killed and restarted
+    boost::json::object api_keys;                // client -> key; none: the API is open (no key needed)
 };
 
 // Route steps through the sandbox's instances "cams-wa", "uspeedo-sms" and "vms-voice".
