@@ -368,9 +368,19 @@ async function jobPage(token, jobId) {
   // Polled while the page is open: a finished job can still change (a late receipt that sends a
   // recipient on along its route), and the table is reloaded whenever the counts move.
   let seen = '';
+  let reasons = null;
+  let reasonsAt = 0;
+  let failedSeen = -1;
   await every(token, 1500, () => guarded(token, async () => {
     const job = await api('GET', path);
-    const reasons = await api('GET', path + '/failures?limit=50');
+    // Grouping failures reads every failed recipient: at most every 10 s, and only when there are new ones.
+    const failed = states.filter(s => !['queued', 'sending', 'awaiting_receipt', 'accepted', 'delivered'].includes(s))
+      .reduce((n, s) => n + (job.counts[s] || 0), 0);
+    if (reasons === null || (failed !== failedSeen && (Date.now() - reasonsAt > 10000 || job.state === 'finished'))) {
+      reasons = await api('GET', path + '/failures?limit=50');
+      reasonsAt = Date.now();
+      failedSeen = failed;
+    }
     if (!current(token)) return;
     const samples = progressSamples.get(jobId) || [];
     samples.push({ at: Date.now(), done: settled(job.counts) });

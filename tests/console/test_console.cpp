@@ -103,6 +103,10 @@ TEST_CASE("without a key it asks for one, the API answers 401, and a wrong key i
     enter_key(browser, api_key);
     browser.wait_for("document.querySelector('#jobs tbody tr') !== null", "the jobs table");
     CHECK(browser.evaluate("document.querySelector('#jobs tbody').innerText.includes('No jobs yet')") == true);
+    // An error answer is a message, never a blank page.
+    browser.evaluate("location.hash = '#/jobs/job_0000000000000000'; true");
+    browser.wait_for("document.querySelector('.error-box')?.textContent.includes('no job job_0000000000000000')",
+                     "the API's 404 as a message");
     // Kept in the tab's session storage only: never in the URL, never in a cookie.
     CHECK(browser.evaluate("location.href.includes(" + quoted(api_key) + ")") == false);
     CHECK(browser.evaluate("document.cookie") == "");
