@@ -12,12 +12,8 @@
 
 namespace switchboard::testing {
 
-child_process::child_process(std::vector<std::string> argv, const std::string& stderr_file,
-                             const std::vector<std::string>& extra_env)
-    : program_(argv.at(0)) {
-    int pipe_fds[2];
-    if (::pipe(pipe_fds) != 0)
-        throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
+pid_t spawn(std::vector<std::string> argv, const std::function<void()>& in_child,
+            const std::vector<std::string>& extra_env) {
     std::vector<char*> args;
     for (std::string& a : argv)
         args.push_back(a.data());
@@ -31,14 +27,27 @@ child_process::child_process(std::vector<std::string> argv, const std::string& s
         env.push_back(e.data());
     env.push_back(nullptr);
     const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ < 0)
+    const pid_t pid = ::fork();
+    if (pid < 0)
         throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
-    if (pid_ == 0) {
-        // The child dies with the test, even when the test itself is killed (a timeout, a crash).
+    if (pid == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != parent)
             ::_exit(127);
+        in_child();
+        ::execve(args[0], args.data(), env.data());
+        ::_exit(127);
+    }
+    return pid;
+}
+
+child_process::child_process(std::vector<std::string> argv, const std::string& stderr_file,
+                             const std::vector<std::string>& extra_env)
+    : program_(argv.at(0)) {
+    int pipe_fds[2];
+    if (::pipe(pipe_fds) != 0)
+        throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
+    pid_ = spawn(std::move(argv), [&] {
         ::dup2(pipe_fds[1], STDOUT_FILENO);
         ::close(pipe_fds[0]);
         ::close(pipe_fds[1]);
@@ -47,9 +56,7 @@ child_process::child_process(std::vector<std::string> argv, const std::string& s
             if (fd >= 0)
                 ::dup2(fd, STDERR_FILENO);
         }
-        ::execve(args[0], args.data(), env.data());
-        ::_exit(127);
-    }
+    }, extra_env);
     ::close(pipe_fds[1]);
     stdout_fd_ = pipe_fds[0];
 }

@@ -3,12 +3,20 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <sys/types.h>
 
 namespace switchboard::testing {
+
+// Forks and runs `argv` with this process's environment and `extra_env` ("NAME=value") besides;
+// the child dies with the test, even when the test itself is killed (a timeout, a crash).
+// `in_child` runs in the child just before exec, to set up its file descriptors: only calls that
+// are safe between fork and exec. Returns the child's pid; throws std::runtime_error when fork fails.
+pid_t spawn(std::vector<std::string> argv, const std::function<void()>& in_child,
+            const std::vector<std::string>& extra_env = {});
 
 class child_process {
 public:

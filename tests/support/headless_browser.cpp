@@ -1,12 +1,13 @@
 #include "headless_browser.hpp"
 
+#include "child_process.hpp"
+
 #include <boost/json.hpp>
 #include <openssl/evp.h>
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,19 +75,8 @@ headless_browser::headless_browser(const std::filesystem::path& profile_dir, int
                                   "--user-data-dir=" + profile_dir.string(),
                                   "--window-size=" + std::to_string(width) + "," + std::to_string(height),
                                   "about:blank"};
-    std::vector<char*> args;
-    for (std::string& a : argv)
-        args.push_back(a.data());
-    args.push_back(nullptr);
     const std::string log = (profile_dir / "chromium.log").string();
-    const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ < 0)
-        throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
-    if (pid_ == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent)
-            ::_exit(127);
+    pid_ = spawn(std::move(argv), [&] {
         ::setpgid(0, 0);   // its helper processes go with it
         // Above the fds they go to, so that neither dup2 closes the other's source.
         const int in = ::fcntl(commands[0], F_DUPFD, 10);
@@ -100,9 +90,7 @@ headless_browser::headless_browser(const std::filesystem::path& profile_dir, int
         ::dup2(logfd, STDERR_FILENO);
         for (int fd = 5; fd < 1024; ++fd)
             ::close(fd);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
+    });
     ::close(commands[0]);
     ::close(answers[1]);
     to_browser_ = commands[1];
