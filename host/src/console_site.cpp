@@ -24,7 +24,7 @@ std::vector<std::pair<std::string, std::string>> page_headers() {
 
 std::optional<http_server_response> serve_console(const http_server_request& request) {
     const std::string path = request.target.substr(0, request.target.find('?'));
-    if (request.method != "GET" && request.method != "HEAD")
+    if (request.method != "GET")
         return std::nullopt;
     if (path == "/console")
         return http_server_response{308, "text/plain; charset=utf-8", "the console is at /console/\n",
@@ -36,8 +36,7 @@ std::optional<http_server_response> serve_console(const http_server_request& req
     for (const console_asset& asset : console_assets())
         if (asset.name == name)
             return http_server_response{200, std::string(asset.content_type), std::string(asset.body), page_headers()};
-    http_server_response missing{404, "text/plain; charset=utf-8", "the console has no page " + name + "\n", page_headers()};
-    return missing;
+    return http_server_response{404, "text/plain; charset=utf-8", "the console has no such page: its pages are under /console/\n", page_headers()};
 }
 
 } // namespace switchboard::host

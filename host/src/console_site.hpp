@@ -10,7 +10,7 @@
 
 namespace switchboard::host {
 
-// The answer for GET or HEAD under /console (a redirect from /console to /console/); nothing for
+// The answer for GET under /console (a redirect from /console to /console/); nothing for
 // any other request.
 std::optional<http_server_response> serve_console(const http_server_request& request);
 

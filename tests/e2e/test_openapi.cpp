@@ -826,8 +826,9 @@ TEST_CASE("openapi: the server's answers conform to docs/openapi.json", "[openap
     const answer after_two = api.call("GET", "/v1/jobs?limit=2&offset=2", "", 200, conforming);
     REQUIRE_FALSE(after_two.body.at("jobs").as_array().empty());
     CHECK(after_two.body.at("jobs").at(0).at("id") != newest_two.body.at("jobs").at(1).at("id"));
-    for (const json::value& j : api.call("GET", "/v1/jobs?state=queued", "", 200, conforming).body.at("jobs").as_array())
-        CHECK(j.at("state") == "queued");
+    const answer finished_jobs = api.call("GET", "/v1/jobs?state=finished", "", 200, conforming);
+    for (const json::value& j : finished_jobs.body.at("jobs").as_array())
+        CHECK(j.at("state") == "finished");
     CHECK(api.call("GET", "/v1/jobs?state=open", "", 200, conforming).body.at("jobs").as_array().empty());
     api.call("GET", "/v1/jobs?state=lost", "", 400, nonconforming);
     api.call("GET", "/v1/jobs?limit=abc", "", 400, nonconforming);
