@@ -125,10 +125,13 @@ let page = 0;   // bumped on every navigation: a page's late answers and timers 
 
 function current(token) { return token === page; }
 
+// Runs `work` now and then every `ms` while the page is shown; a tab in the background asks nothing.
 function every(token, ms, work) {
+  let first = true;
   const tick = async () => {
     if (!current(token)) return;
-    await work();
+    if (first || !document.hidden) await work();
+    first = false;
     if (current(token)) setTimeout(tick, ms);
   };
   return tick();
@@ -192,6 +195,10 @@ async function jobsPage(token, query) {
     const answer = await api('GET', '/v1/jobs?' + params);
     if (!current(token)) return;
     older.disabled = answer.next_offset === null || answer.next_offset === undefined;
+    // Redrawn only when something changed: a redraw would take the keyboard focus off a job's link.
+    const shown = JSON.stringify(answer.jobs);
+    if (shown === body.dataset.shown) return;
+    body.dataset.shown = shown;
     body.replaceChildren(...answer.jobs.map(job => h('tr', { dataset: { job: job.id } },
       h('td', {}, h('a', { href: '#/jobs/' + encodeURIComponent(job.id) }, job.id)),
       h('td', {}, stateLabel(job.is_cancelled && job.state === 'finished' ? 'cancelled' : job.state)),
@@ -498,16 +505,31 @@ function parseCsv(text) {
   }
   if (quoted) throw new Error('line ' + recordLine + ': a quoted field is not closed');
   if (sawField || field !== '' || record.length) { record.push(field); records.push({ line: recordLine, fields: record }); }
-  if (!records.length) throw new Error('the file is empty: its first row must name the columns (to, ref, and parameters)');
+  if (!records.length) throw new Error('the file is empty; expected a header row such as to,ref,code and a row per recipient');
   const header = records[0].fields.map(f => f.trim());
-  const to = header.indexOf('to');
-  if (to < 0) throw new Error('line 1: the header has no "to" column (it names: ' + header.join(', ') + ')');
-  const ref = header.indexOf('ref');
+  header.forEach((name, i) => {
+    if (!name) throw new Error('line 1, column ' + (i + 1) + ': the header names no column here; every column needs a name');
+    if (header.indexOf(name) !== i)
+      throw new Error('line 1, column ' + (i + 1) + ": column '" + name + "' is named twice (columns " + (header.indexOf(name) + 1) + ' and ' + (i + 1) + ')');
+  });
+  // `to` and `ref` in any case, as `switchboard send` reads them.
+  const column = wanted => {
+    const found = header.map((name, i) => [name.toLowerCase(), i]).filter(([name]) => name === wanted);
+    if (found.length > 1) throw new Error("line 1: a second '" + wanted + "' column (columns " + (found[0][1] + 1) + ' and ' + (found[1][1] + 1) + ')');
+    return found.length ? found[0][1] : -1;
+  };
+  const to = column('to');
+  if (to < 0)
+    throw new Error("line 1: the header has no 'to' column (the recipient's number or id); its columns: " + header.join(', ') +
+      (header.length === 1 && header[0].includes(';') ? "; the columns seem to be separated by ';', and only ',' separates them" : ''));
+  const ref = column('ref');
   const recipients = [];
   for (const { line: at, fields } of records.slice(1)) {
     if (fields.length !== header.length)
-      throw new Error('line ' + at + ': ' + fields.length + ' fields, but the header names ' + header.length);
-    const recipient = { to: fields[to] };
+      throw new Error('line ' + at + ': ' + fields.length + ' fields, but the header names ' + header.length + ' columns (' +
+        header.join(', ') + ')' + (fields.length > header.length ? '; put a value that holds a comma in quotes' : ''));
+    if (!fields[to].trim()) throw new Error('line ' + at + ', column ' + (to + 1) + ' (to): is empty; every recipient needs a number or id');
+    const recipient = { to: fields[to].trim() };
     if (ref >= 0 && fields[ref] !== '') recipient.ref = fields[ref];
     const params = {};
     header.forEach((name, i) => { if (i !== to && i !== ref && fields[i] !== '') params[name] = fields[i]; });
@@ -542,7 +564,14 @@ async function submitPage(token) {
     if (!file.files.length) return showError('file', 'Choose a CSV file of recipients.');
     if (!routeSelect.value) return showError('route', 'Choose a route.');
     let rows;
-    try { rows = parseCsv(await file.files[0].text()); } catch (e) { return showError('file', file.files[0].name + ': ' + e.message); }
+    try {
+      const bytes = await file.files[0].arrayBuffer();
+      let text;
+      try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch (e) {
+        throw new Error('is not UTF-8 text; save the file as UTF-8 ("CSV UTF-8" in a spreadsheet\'s Save As)');
+      }
+      rows = parseCsv(text);
+    } catch (e) { return showError('file', file.files[0].name + ': ' + e.message); }
     const job = { route: routeSelect.value };
     for (const [name, input] of [['send_at', sendAt], ['deadline', deadline]]) {
       if (!input.value) continue;

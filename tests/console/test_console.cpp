@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -130,9 +131,19 @@ TEST_CASE("a job submitted from a CSV shows its counts, a recipient's fallback, 
                           "+85255310003,\"<img src=x onerror=\"\"window.pwned=1\"\">\",333333\n"
                           "<script>window.pwned=2</script>,script-person,444444\n";
 
-    // A field the API refuses is named next to that field.
+    // A file the console cannot read is refused beside the file field, saying why, before any request.
     browser.evaluate("location.hash = '#/submit'; true");
     browser.wait_for("document.querySelector('#route option[value=fallback]') !== null", "the configured routes");
+    const fs::path semicolons = dir / "semicolons.csv";
+    std::ofstream(semicolons) << "to;ref\n+85255310001;someone\n";
+    browser.choose_file("#file", semicolons);
+    browser.evaluate("document.querySelector('#route').value = 'fallback'; document.querySelector('#submit-form').requestSubmit(); true");
+    const json::value file_error =
+        browser.wait_for("!document.querySelector('#file-error').hidden && document.querySelector('#file-error').textContent",
+                         "the file's error beside the file field");
+    CHECK(std::string(file_error.as_string()).find("only ',' separates them") != std::string::npos);
+
+    // A field the API refuses is named next to that field.
     browser.choose_file("#file", csv);
     browser.evaluate("document.querySelector('#route').value = 'fallback'; document.querySelector('#deadline').value = "
                      "'2001-01-01T00:00'; document.querySelector('#submit-form').requestSubmit(); true");
@@ -202,6 +213,22 @@ TEST_CASE("a job submitted from a CSV shows its counts, a recipient's fallback, 
     CHECK(browser.evaluate("document.querySelector('#jobs tbody tr').dataset.job") == json::value(held));
     CHECK(browser.evaluate("document.querySelector('#jobs tr[data-job=" + job + "] a').getAttribute('href')") == json::value("#/jobs/" + job));
     browser.screenshot(shots / "jobs.png");
+    // By keyboard alone: Tab reaches the sections, the filter and each job's link, and Enter opens it.
+    browser.evaluate("document.querySelector('.brand').focus(); true");   // the page's first stop
+    std::vector<std::string> reached;
+    for (int i = 0; i < 20 && std::find(reached.begin(), reached.end(), "#/jobs/" + held) == reached.end(); ++i) {
+        browser.press("Tab");
+        reached.push_back(std::string(browser.evaluate(
+            "document.activeElement.getAttribute('href') || '#' + document.activeElement.id").as_string()));
+    }
+    CHECK(std::find(reached.begin(), reached.end(), "#/providers") != reached.end());
+    CHECK(std::find(reached.begin(), reached.end(), "#job-state") != reached.end());
+    REQUIRE(reached.back() == "#/jobs/" + held);
+    browser.press("Enter");
+    browser.wait_for("location.hash === '#/jobs/" + held + "' && document.querySelector('#job-counts li') !== null",
+                     "the job's page opened from the keyboard");
+    browser.evaluate("location.hash = '#/jobs'; true");
+    browser.wait_for("document.querySelectorAll('#jobs tbody tr[data-job]').length === 2", "both jobs again");
     browser.evaluate("location.hash = '#/jobs?state=open'; true");
     browser.wait_for("document.querySelector('#jobs tbody').innerText.includes('No open jobs')", "the empty filter");
 

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -223,6 +224,20 @@ void headless_browser::allow_downloads(const std::filesystem::path& dir) {
 void headless_browser::resize(int width, int height, bool mobile) {
     command("Emulation.setDeviceMetricsOverride",
             {{"width", width}, {"height", height}, {"deviceScaleFactor", 1}, {"mobile", mobile}});
+}
+
+void headless_browser::press(const std::string& key, bool shift) {
+    static const std::map<std::string, int> key_codes{{"Tab", 9}, {"Enter", 13}, {"Escape", 27}, {" ", 32}};
+    const int code = key_codes.at(key);
+    json::object down{{"type", "keyDown"}, {"key", key}, {"code", key == " " ? "Space" : key},
+                      {"windowsVirtualKeyCode", code}, {"modifiers", shift ? 8 : 0}};
+    if (key == "Enter")
+        down["text"] = "\r";
+    command("Input.dispatchKeyEvent", down);
+    json::object up = down;
+    up["type"] = "keyUp";
+    up.erase("text");
+    command("Input.dispatchKeyEvent", up);
 }
 
 void headless_browser::screenshot(const std::filesystem::path& png) {

@@ -38,6 +38,8 @@ public:
     void allow_downloads(const std::filesystem::path& dir);
     // The viewport, as a device of that size would have it (a phone: 390×844, mobile).
     void resize(int width, int height, bool mobile);
+    // A key pressed and released, as on a keyboard ("Tab", "Enter"; `shift` held for Shift+Tab).
+    void press(const std::string& key, bool shift = false);
     // A PNG of the page as it is now (the whole page, not only the viewport).
     void screenshot(const std::filesystem::path& png);
 
