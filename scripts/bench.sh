@@ -148,6 +148,7 @@ PLOT
     echo "| recipients accepted by the vendor | $(figure accepted) |"
     echo "| daemon peak RSS | $(figure peak_rss_mib) MiB |"
     echo "| GET /v1/jobs/{id} while it sends: p50 / p99 ($(figure get_job_samples) requests) | $(figure get_job_p50_ms) ms / $(figure get_job_p99_ms) ms |"
+    echo "| the web console's reads of the sent job (the job, failures by reason, pages of 50 anywhere in it, by state and by provider, the jobs list): p50 / p99 ($(figure console_read_samples) requests) | $(figure console_read_p50_ms) ms / $(figure console_read_p99_ms) ms |"
     echo
     echo "## Codecs: one full call through the C ABI (median ms)"
     echo
@@ -163,6 +164,7 @@ PLOT
     printf '%-58s %s s\n' "daemon accept of $recipients" "$(figure accept_s)"
     printf '%-58s %s MiB\n' "daemon peak RSS" "$(figure peak_rss_mib)"
     printf '%-58s %s / %s ms\n' "GET /v1/jobs/{id} p50 / p99 while sending" "$(figure get_job_p50_ms)" "$(figure get_job_p99_ms)"
+    printf '%-58s %s / %s ms\n' "the console's reads of the sent job, p50 / p99" "$(figure console_read_p50_ms)" "$(figure console_read_p99_ms)"
     tail -n +2 "$work/codec.tsv" | awk -F'\t' '{ printf "%-58s %s ms (validate %s, encode %s, decode %s)\n", "codec " $1 " (" $2 " recipients)", $6, $3, $4, $5 }'
 } | tee "$out/benchmarks.txt"
 echo "bench: wrote $out/benchmarks.md and $out/benchmarks.svg" >&2

@@ -1,6 +1,7 @@
 // A large job end to end on loopback, durable store: how long the daemon takes to accept it (in
 // pages of 10,000 from two clients side by side, each page stored before its answer), how long to send it through the uSpeedo
-// simulator, how fast the API answers GET /v1/jobs/{id} meanwhile, and the daemon's peak memory.
+// simulator, how fast the API answers GET /v1/jobs/{id} meanwhile, the daemon's peak memory, and
+// how fast the reads of the web console's job page come back once the job is sent.
 // Prints `name=value` lines (then a table for people) and, with --series, writes the progress of
 // the send as CSV (seconds, recipients done, recipients/s over the last interval). Asserts nothing.
 //
@@ -143,6 +144,29 @@ double percentile(std::vector<double> values, double p) {
     return values[std::min(values.size() - 1, static_cast<std::size_t>(p * static_cast<double>(values.size())))];
 }
 
+// The reads the web console makes on a job's page, after the job is sent: the job, its failures by
+// reason, and a page of 50 recipients anywhere in it (also filtered by state and by provider), then
+// the jobs list. Each timed, `rounds` times over, pages spread across the whole job.
+std::vector<double> time_console_reads(const std::string& api_url, const std::string& job, int recipients, int rounds) {
+    kept_client api;
+    std::vector<double> latencies_ms;
+    const std::string base = api_url + "/v1/jobs/" + job;
+    for (int i = 0; i < rounds; ++i) {
+        const std::string offset = std::to_string((static_cast<long long>(i) * 49'999) % std::max(1, recipients - 50));
+        for (const std::string& url : {base, base + "/failures?limit=50", base + "/recipients?limit=50&offset=" + offset,
+                                       base + "/recipients?limit=50&state=accepted&offset=" + offset,
+                                       base + "/recipients?limit=50&provider=main&offset=" + offset,
+                                       api_url + "/v1/jobs?limit=20"}) {
+            const auto asked = steady::now();
+            const switchboard::core::http_result r = api.fetch("GET", url);
+            if (!r.ok() || r.response.status != 200)
+                throw std::runtime_error("GET " + url + ": " + (r.ok() ? std::to_string(r.response.status) : r.error));
+            latencies_ms.push_back(std::chrono::duration<double, std::milli>(steady::now() - asked).count());
+        }
+    }
+    return latencies_ms;
+}
+
 void write_series(const std::string& file, const watch& w) {
     std::ofstream out(file);
     out << "seconds,done,recipients_per_second\n";
@@ -184,12 +208,16 @@ int main(int argc, char** argv) try {
     if (!o.series_file.empty())
         write_series(o.series_file, seen);
 
+    const std::vector<double> console_ms = time_console_reads(box.api_url(), job, o.recipients, 50);
+
     const std::int64_t accepted = last.at("counts").at("accepted").as_int64();
     std::printf("recipients=%d\ncalls_in_flight=%d\naccept_s=%.3f\naccept_per_s=%.0f\nsend_s=%.3f\nsend_per_s=%.0f\n"
-                "accepted=%lld\npeak_rss_mib=%.1f\nget_job_p50_ms=%.2f\nget_job_p99_ms=%.2f\nget_job_samples=%zu\n",
+                "accepted=%lld\npeak_rss_mib=%.1f\nget_job_p50_ms=%.2f\nget_job_p99_ms=%.2f\nget_job_samples=%zu\n"
+                "console_read_p50_ms=%.2f\nconsole_read_p99_ms=%.2f\nconsole_read_samples=%zu\n",
                 o.recipients, o.calls_in_flight, accept_s, o.recipients / accept_s, send_s, o.recipients / send_s,
                 static_cast<long long>(accepted), peak_rss_mib(box.daemon_pid()), percentile(seen.latencies_ms, 0.5),
-                percentile(seen.latencies_ms, 0.99), seen.latencies_ms.size());
+                percentile(seen.latencies_ms, 0.99), seen.latencies_ms.size(), percentile(console_ms, 0.5),
+                percentile(console_ms, 0.99), console_ms.size());
     return accepted == o.recipients ? 0 : 1;
 } catch (const std::exception& e) {
     std::cerr << "bench_large_job: " << e.what() << "\n";
