@@ -317,7 +317,7 @@ std::vector<recipient> dispatcher::next_batch(const job_plan& plan) {
     for (recipient& candidate : store_.due_recipients(plan.j.id, unix_now_ms(), batch_limit(step.provider, provider)))
         if (candidate.step == step_index)
             candidates.push_back(std::move(candidate));
-    return screen_later_step(plan.j.id, plan.rt, std::move(candidates));
+    return screen_before_call(plan.j.id, plan.rt, std::move(candidates));
 }
 
 net::awaitable<void> dispatcher::start_call(std::shared_ptr<const job_plan> plan, std::shared_ptr<running_job> self,

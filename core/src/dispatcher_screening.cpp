@@ -73,16 +73,27 @@ validate_at_step(const provider_instance& provider, const route_step& step, cons
 } // namespace
 
 void screen_recipients(const provider_map& providers, const route& r, std::vector<recipient>& recipients,
-                       std::int64_t now_ms) {
+                       const suppression_index& suppressed, std::int64_t now_ms) {
     // Steps in order: one a step refuses moves to a later one, screened in its turn.
     for (std::size_t s = 0; s < r.steps.size(); ++s) {
+        const provider_instance& provider = *providers.find(r.steps[s].provider)->second;
         std::vector<recipient*> at_step;
-        for (recipient& rec : recipients)
-            if (rec.state == recipient_state::queued && rec.step == static_cast<int>(s))
+        for (recipient& rec : recipients) {
+            if (rec.state != recipient_state::queued || rec.step != static_cast<int>(s))
+                continue;
+            const suppression* entry = suppressed.empty() ? nullptr : find_suppression(suppressed, rec.to, r.steps[s].channel);
+            if (entry == nullptr) {
                 at_step.push_back(&rec);
+                continue;
+            }
+            recipient_update u = update_of(rec);
+            u.provider = provider.name();
+            record_step(u, r, {step_result::suppressed, "suppressed", suppression_reason(*entry)}, now_ms);
+            fall_back(u, r, now_ms);
+            apply_update(rec, u);
+        }
         if (at_step.empty())
             continue;
-        const provider_instance& provider = *providers.find(r.steps[s].provider)->second;
         const auto verdicts = validate_at_step(provider, r.steps[s], {at_step.begin(), at_step.end()});
         for (std::size_t i = 0; i < at_step.size(); ++i) {
             if (!verdicts[i])
@@ -96,13 +107,21 @@ void screen_recipients(const provider_map& providers, const route& r, std::vecto
     }
 }
 
-std::vector<recipient> dispatcher::screen_later_step(const std::string& job_id, const route& rt,
+std::vector<recipient> dispatcher::screen_before_call(const std::string& job_id, const route& rt,
                                                      std::vector<recipient> candidates) {
-    if (candidates.empty() || candidates.front().step == 0)
-        return candidates;  // the first step's recipients were screened when the job was accepted
+    if (candidates.empty())
+        return candidates;
+    // The list is read again right before each call: an opt-out that came after the job was
+    // accepted still keeps its address from every call not yet made.
+    std::vector<std::string> addresses;
+    for (const recipient& r : candidates)
+        addresses.push_back(r.to);
+    const suppression_index suppressed = store_.find_suppressions(addresses);
+    if (candidates.front().step == 0 && suppressed.empty())
+        return candidates;  // the first step's plugin screened them when the job was accepted
     std::vector<recipient> screened = candidates;
     try {
-        screen_recipients(providers_, rt, screened, unix_now_ms());
+        screen_recipients(providers_, rt, screened, suppressed, unix_now_ms());
     } catch (const std::runtime_error& e) {
         // A plugin that cannot validate fails its step for these, rather than hold them forever.
         spdlog::error("job {}: {}; its recipients at that step move on", job_id, e.what());

@@ -14,6 +14,7 @@ const char* to_string(recipient_state state) noexcept {
     case recipient_state::skipped_invalid: return "skipped_invalid";
     case recipient_state::skipped_duplicate: return "skipped_duplicate";
     case recipient_state::awaiting_receipt: return "awaiting_receipt";
+    case recipient_state::skipped_suppressed: return "skipped_suppressed";
     }
     return "unknown";
 }

@@ -2,6 +2,7 @@
 #include <switchboard/core/job_store.hpp>
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 #include <set>
 #include <tuple>
@@ -96,6 +97,37 @@ public:
              i < all.size() && out.size() < limit; ++i)
             if ((!state || all[i].state == *state) && (provider.empty() || all[i].provider == provider))
                 out.push_back(all[i]);
+        return out;
+    }
+
+    std::size_t add_suppressions(const std::vector<suppression>& entries) override {
+        std::lock_guard lock(mutex_);
+        std::size_t added = 0;
+        for (const suppression& e : entries)
+            added += suppressions_.insert_or_assign({e.address, e.channel}, e).second ? 1 : 0;
+        return added;
+    }
+
+    bool remove_suppression(const std::string& address, const std::string& channel) override {
+        std::lock_guard lock(mutex_);
+        return suppressions_.erase({address, channel}) > 0;
+    }
+
+    std::vector<suppression> suppressions(std::size_t offset, std::size_t limit) const override {
+        std::lock_guard lock(mutex_);
+        std::vector<suppression> out;
+        for (auto it = std::next(suppressions_.begin(), static_cast<std::ptrdiff_t>(std::min(offset, suppressions_.size())));
+             it != suppressions_.end() && out.size() < limit; ++it)
+            out.push_back(it->second);
+        return out;
+    }
+
+    suppression_index find_suppressions(const std::vector<std::string>& addresses) const override {
+        std::lock_guard lock(mutex_);
+        suppression_index out;
+        for (const std::string& address : std::set<std::string>(addresses.begin(), addresses.end()))
+            for (auto it = suppressions_.lower_bound({address, ""}); it != suppressions_.end() && it->first.first == address; ++it)
+                out[address].push_back(it->second);
         return out;
     }
 
@@ -348,6 +380,7 @@ private:
 
     mutable std::mutex mutex_;
     std::unordered_map<std::string, entry> jobs_;
+    std::map<std::pair<std::string, std::string>, suppression> suppressions_;   // (address, channel) -> entry
     std::vector<std::pair<std::string, delivery_receipt>> early_receipts_;  // provider, receipt
 };
 

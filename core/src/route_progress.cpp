@@ -27,7 +27,8 @@ std::set<std::string> providers_that_took(const json::array& history) {
     for (const json::value& item : history) {
         const json::object& entry = item.as_object();
         const std::string result = text_of(entry, "result");
-        if (result != to_string(step_result::failed) && result != to_string(step_result::invalid))
+        if (result != to_string(step_result::failed) && result != to_string(step_result::invalid) &&
+            result != to_string(step_result::suppressed))
             took.insert(text_of(entry, "provider"));
     }
     return took;
@@ -47,26 +48,31 @@ std::string every_reason(const json::array& history) {
 }
 
 // Where a recipient ends when no step is left: a vendor that took it and said nothing more makes it
-// accepted; one that may have taken it, unknown; none that could even take it, skipped_invalid.
+// accepted; one that may have taken it, unknown; no step tried because of the suppression list,
+// skipped_suppressed; none that could even take it, skipped_invalid.
 // `by` is set to the history entry of the step that decides it (the last that took it, or may have).
 recipient_state final_state(const json::array& history, const json::object*& by) {
     const json::object* took = nullptr;
     const json::object* may_have_taken = nullptr;
-    bool only_invalid = !history.empty();
+    bool never_tried = !history.empty();   // each step refused it before a call: invalid or suppressed
+    bool suppressed = false;
     for (const json::value& item : history) {
         const std::string result = text_of(item.as_object(), "result");
         if (result == to_string(step_result::accepted) || result == to_string(step_result::no_receipt))
             took = &item.as_object();
         if (result == to_string(step_result::unknown))
             may_have_taken = &item.as_object();
-        only_invalid = only_invalid && result == to_string(step_result::invalid);
+        suppressed = suppressed || result == to_string(step_result::suppressed);
+        never_tried = never_tried && (result == to_string(step_result::invalid) || result == to_string(step_result::suppressed));
     }
     by = took != nullptr ? took : may_have_taken;
     if (took != nullptr)
         return recipient_state::accepted;
     if (may_have_taken != nullptr)
         return recipient_state::unknown;
-    return only_invalid ? recipient_state::skipped_invalid : recipient_state::failed;
+    if (never_tried)
+        return suppressed ? recipient_state::skipped_suppressed : recipient_state::skipped_invalid;
+    return recipient_state::failed;
 }
 
 } // namespace
@@ -80,6 +86,7 @@ const char* to_string(step_result result) noexcept {
     case step_result::no_receipt: return "no_receipt";
     case step_result::unknown: return "unknown";
     case step_result::invalid: return "invalid";
+    case step_result::suppressed: return "suppressed";
     }
     return "failed";
 }

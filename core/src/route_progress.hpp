@@ -10,7 +10,7 @@
 namespace switchboard::core {
 
 // What one route step came to for one recipient.
-enum class step_result { accepted, delivered, failed, undelivered, no_receipt, unknown, invalid };
+enum class step_result { accepted, delivered, failed, undelivered, no_receipt, unknown, invalid, suppressed };
 const char* to_string(step_result result) noexcept;
 
 struct step_ending {
@@ -27,7 +27,8 @@ void record_step(recipient_update& u, const route& r, const step_ending& ending,
 // After the recipient's step failed it (recorded already): queues it at the next step whose
 // provider has not taken it yet, due at `now_ms`; or, when none is left, makes it final with every
 // step's reason: accepted when a vendor took it and never said otherwise, unknown when one may
-// have, skipped_invalid when no step could even take it, else failed.
+// have, skipped_suppressed when no step was tried and one was on the suppression list,
+// skipped_invalid when no step could even take it, else failed.
 void fall_back(recipient_update& u, const route& r, std::int64_t now_ms);
 
 } // namespace switchboard::core

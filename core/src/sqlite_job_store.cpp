@@ -288,11 +288,70 @@ public:
         return out;
     }
 
+    std::size_t add_suppressions(const std::vector<suppression>& entries) override {
+        const auto lock = writer_.lock();
+        transaction tx(writer_);
+        statement insert(writer_, "INSERT INTO suppressions (address, channel, reason, created_at_ms) VALUES (?, ?, ?, ?) "
+                                  "ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, "
+                                  "created_at_ms = excluded.created_at_ms");
+        std::size_t added = 0;
+        statement existed(writer_, "SELECT 1 FROM suppressions WHERE address = ? AND channel = ?");
+        for (const suppression& e : entries) {
+            existed.bind(1, e.address).bind(2, e.channel);
+            added += existed.step() ? 0 : 1;
+            existed.reset();
+            insert.bind(1, e.address).bind(2, e.channel).bind(3, e.reason).bind(4, e.created_at_ms);
+            insert.run();
+        }
+        tx.commit();
+        return added;
+    }
+
+    bool remove_suppression(const std::string& address, const std::string& channel) override {
+        const auto lock = writer_.lock();
+        statement remove(writer_, "DELETE FROM suppressions WHERE address = ? AND channel = ?");
+        remove.bind(1, address).bind(2, channel);
+        remove.run();
+        return writer_.changes() > 0;
+    }
+
+    std::vector<suppression> suppressions(std::size_t offset, std::size_t limit) const override {
+        const auto lock = reader_->lock();
+        statement s(*reader_, "SELECT address, channel, reason, created_at_ms FROM suppressions ORDER BY address, channel "
+                              "LIMIT ? OFFSET ?");
+        s.bind(1, clamp(limit)).bind(2, clamp(offset));
+        std::vector<suppression> out;
+        while (s.step())
+            out.push_back({s.text(0), s.text(1), s.text(2), s.integer(3)});
+        return out;
+    }
+
+    suppression_index find_suppressions(const std::vector<std::string>& addresses) const override {
+        const auto lock = reader_->lock();
+        const std::set<std::string> distinct(addresses.begin(), addresses.end());
+        const std::vector<std::string> unique(distinct.begin(), distinct.end());
+        constexpr std::size_t per_query = 500;   // a few hundred addresses a query, through the primary key
+        suppression_index out;
+        for (std::size_t start = 0; start < unique.size(); start += per_query) {
+            const std::size_t count = std::min(per_query, unique.size() - start);
+            std::string sql = "SELECT address, channel, reason, created_at_ms FROM suppressions WHERE address IN (?";
+            for (std::size_t i = 1; i < count; ++i)
+                sql += ",?";
+            sql += ")";
+            statement s(*reader_, sql);
+            for (std::size_t i = 0; i < count; ++i)
+                s.bind(static_cast<int>(1 + i), unique[start + i]);
+            while (s.step())
+                out[s.text(0)].push_back({s.text(0), s.text(1), s.text(2), s.integer(3)});
+        }
+        return out;
+    }
+
     std::vector<failure_group> failure_groups(const std::string& job_id, std::size_t limit) const override {
         const auto lock = reader_->lock();
         // Through the partial index of the rare states: a job's million accepted rows are not read.
         statement s(*reader_, "SELECT state, code, reason, COUNT(*) AS n FROM recipients INDEXED BY recipients_by_rare_state "
-                              "WHERE job_id = ? AND state >= 4 AND state IN (4, 5, 6, 7, 8) GROUP BY state, code, reason "
+                              "WHERE job_id = ? AND state >= 4 AND state IN (4, 5, 6, 7, 8, 10) GROUP BY state, code, reason "
                               "ORDER BY n DESC, state, code, reason LIMIT ?");
         s.bind(1, job_id).bind(2, clamp(limit));
         std::vector<failure_group> out;

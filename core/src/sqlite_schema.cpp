@@ -98,6 +98,17 @@ CREATE TABLE health (probed_at_ms INTEGER NOT NULL);
 INSERT INTO health VALUES (0);
 )sql";
 
+// Version 4: the suppression list, one row an address and channel ('*': every channel).
+constexpr const char* schema_v4 = R"sql(
+CREATE TABLE suppressions (
+    address TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (address, channel)
+) WITHOUT ROWID;
+)sql";
+
 int user_version(const connection& db) {
     statement s(db, "PRAGMA user_version");
     return s.step() ? static_cast<int>(s.integer(0)) : 0;
@@ -119,6 +130,8 @@ void migrate(connection& db, const std::string& file) {
         db.exec(schema_v2);
     if (found < 3)
         db.exec(schema_v3);
+    if (found < 4)
+        db.exec(schema_v4);
     db.exec("PRAGMA user_version = " + std::to_string(schema_version));
     tx.commit();
 }

@@ -192,6 +192,27 @@ void check_store_contract(job_store& store) {
         CHECK(failed_on_a[0].index == 4);
         CHECK(store.recipients("j1", 0, 100, std::nullopt, "nobody").empty());
     }
+    SECTION("the suppression list: an entry an address and channel, replaced by a second add, found by address") {
+        CHECK(store.add_suppressions({{"+85250000001", "sms", "opted out", 1000}, {"+85250000001", "*", "", 1000},
+                                      {"+85250000002", "whatsapp", "blocked us", 1000}}) == 3);
+        CHECK(store.add_suppressions({{"+85250000001", "sms", "STOP", 2000}}) == 0);   // replaced, not added
+        const suppression_index found = store.find_suppressions({"+85250000001", "+85250000001", "+85259999999"});
+        REQUIRE(found.size() == 1);
+        REQUIRE(found.at("+85250000001").size() == 2);
+        const suppression* sms = find_suppression(found, "+85250000001", "sms");
+        REQUIRE(sms != nullptr);
+        CHECK(sms->reason == "STOP");
+        CHECK(sms->created_at_ms == 2000);
+        CHECK(find_suppression(found, "+85250000001", "voice")->channel == "*");   // the entry of every channel
+        const auto all = store.suppressions(0, 10);
+        REQUIRE(all.size() == 3);
+        CHECK(all[0].channel == "*");   // address, then channel order
+        CHECK(all[2].address == "+85250000002");
+        CHECK(store.suppressions(2, 10).size() == 1);
+        CHECK(store.remove_suppression("+85250000001", "sms"));
+        CHECK_FALSE(store.remove_suppression("+85250000001", "sms"));
+        CHECK(store.find_suppressions({"+85250000001"}).at("+85250000001").size() == 1);
+    }
     SECTION("failures are grouped by state, code and reason, the largest group first") {
         recipient_update blocked = to_state(0, recipient_state::failed);
         blocked.code = "4001";
@@ -371,6 +392,25 @@ TEST_CASE("sqlite job store: what was committed is there after reopening", "[cor
     CHECK(all[0].to == "+85250000000");
 }
 
+TEST_CASE("sqlite job store: a store of schema version 3 gains the suppression list and keeps its jobs",
+          "[core][store][sqlite]") {
+    scratch_file file;
+    {
+        const auto store = open_sqlite_job_store(file.path);
+        store->create_job(a_job("j1", 2), numbered(2));
+    }
+    {   // as a build before the suppression list left it
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(file.path.c_str(), &db) == SQLITE_OK);
+        CHECK(sqlite3_exec(db, "DROP TABLE suppressions; PRAGMA user_version = 3;", nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    const auto reopened = open_sqlite_job_store(file.path);
+    CHECK(reopened->find_job("j1")->recipient_count == 2);
+    CHECK(reopened->add_suppressions({{"+85250000001", "*", "opted out", 1000}}) == 1);
+    CHECK(reopened->find_suppressions({"+85250000001"}).size() == 1);
+}
+
 TEST_CASE("sqlite job store: deleting finished jobs gives their space back", "[core][store][sqlite]") {
     scratch_file file;
     const auto store = open_sqlite_job_store(file.path);
@@ -464,7 +504,7 @@ TEST_CASE("sqlite job store: unusable files are refused with one clear error", "
             sqlite3_close(db);
         }
         CHECK_THROWS_WITH(open_sqlite_job_store(file.path),
-                          Catch::Contains("has schema version 99, newer than this switchboard's 3"));
+                          Catch::Contains("has schema version 99, newer than this switchboard's 4"));
     }
     SECTION("a version 1 file is migrated, and its jobs and recipients are kept") {
         scratch_file file;

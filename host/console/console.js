@@ -8,7 +8,7 @@ const notice = document.getElementById('notice');
 const forgetKey = document.getElementById('forget-key');
 const numbers = new Intl.NumberFormat();
 const states = ['queued', 'sending', 'awaiting_receipt', 'accepted', 'delivered', 'failed', 'unknown', 'cancelled',
-  'skipped_invalid', 'skipped_duplicate'];
+  'skipped_invalid', 'skipped_duplicate', 'skipped_suppressed'];
 const jobStates = ['queued', 'open', 'running', 'finished'];
 
 // ---- the API -------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 #include "daemon_client.hpp"
 
+#include <ctime>
+
 #include <switchboard/core/http_client.hpp>
 
 #include <fmt/format.h>
@@ -35,6 +37,27 @@ daemon_error::daemon_error(int status_, std::string code_, std::string message_,
     : std::runtime_error("the daemon answered HTTP " + std::to_string(status_) + ": " + message_ +
                          (field_.empty() ? "" : " (field " + field_ + ")")),
       status(status_), code(std::move(code_)), message(std::move(message_)), field(std::move(field_)) {}
+
+int run_command(std::ostream& err, const std::function<void()>& body) {
+    try {
+        body();
+        return 0;
+    } catch (const std::exception& e) {
+        err << "error: " << e.what() << '\n';
+        return 1;
+    }
+}
+
+std::string utc_time(std::int64_t unix_ms) {
+    if (unix_ms <= 0)
+        return "-";
+    const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+    std::tm parts{};
+    gmtime_r(&seconds, &parts);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+    return text;
+}
 
 json::value call_daemon(const std::string& method, const std::string& url, const std::string& api_key,
                         const std::string& body, int& status, std::chrono::milliseconds timeout) {

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <functional>
 #include <iosfwd>
 #include <stdexcept>
 #include <string>
@@ -33,6 +34,12 @@ json::value call_daemon(const std::string& method, const std::string& url, const
 json::value call_daemon(const std::string& method, const std::string& url, const std::string& api_key,
                         const std::string& body, int& status,
                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// Runs a command's `body`: 0 when it ends well, else 1 with "error: <what>" on `err`.
+int run_command(std::ostream& err, const std::function<void()>& body);
+
+// "2026-12-06T14:38:37Z", or "-" for 0.
+std::string utc_time(std::int64_t unix_ms);
 
 // "accepted 4, failed 1": the states that have recipients.
 std::string counts_line(const json::object& counts);

@@ -39,17 +39,6 @@ std::int64_t time_field(const json::object& doc, std::string_view field, std::in
     return t.unix_ms;
 }
 
-// Refuses a field the API does not know: a typo ("sendat") must not pass for "send now".
-void only_known_fields(const json::object& o, const std::string& path, std::initializer_list<std::string_view> known) {
-    for (const auto& [key, value] : o)
-        if (std::find(known.begin(), known.end(), key) == known.end()) {
-            std::string names;
-            for (std::string_view k : known)
-                names += (names.empty() ? "" : ", ") + std::string(k);
-            throw bad_request{(path.empty() ? "" : path + ".") + core::excerpt(key), "is not a known field (known: " + names + ")"};
-        }
-}
-
 // A number as people write it: 5, 1.5, 0.001 (Boost.JSON would write 1.5E0).
 std::string decimal_text(const json::value& number) {
     if (!number.is_double())
@@ -114,8 +103,21 @@ std::vector<core::recipient> read_recipients(const json::object& doc, const json
     return out;
 }
 
+} // namespace
+
+// Refuses a field the API does not know: a typo ("sendat") must not pass for "send now".
+void only_known_fields(const json::object& o, const std::string& path, std::initializer_list<std::string_view> known) {
+    for (const auto& [key, value] : o)
+        if (std::find(known.begin(), known.end(), key) == known.end()) {
+            std::string names;
+            for (std::string_view k : known)
+                names += (names.empty() ? "" : ", ") + std::string(k);
+            throw bad_request{(path.empty() ? "" : path + ".") + core::excerpt(key), "is not a known field (known: " + names + ")"};
+        }
+}
+
 // The request's JSON body, which must be declared so (a form or plain text is not taken for JSON).
-json::object parse_body(const http_server_request& request) {
+json::object read_json_request(const http_server_request& request) {
     const auto content_type = std::find_if(request.headers.begin(), request.headers.end(), [](const auto& h) {
         return boost::algorithm::iequals(h.first, "Content-Type");
     });
@@ -130,7 +132,6 @@ json::object parse_body(const http_server_request& request) {
     return std::move(body.document);
 }
 
-} // namespace
 
 std::size_t characters(std::string_view text) {
     return static_cast<std::size_t>(
@@ -139,7 +140,7 @@ std::size_t characters(std::string_view text) {
 
 job_request read_job_request(const http_server_request& request, std::int64_t now_ms) {
     job_request out;
-    out.document = parse_body(request);
+    out.document = read_json_request(request);
     const json::object& doc = out.document;
     only_known_fields(doc, "", {"route", "recipients", "params", "region", "open", "idempotency_key", "send_at", "deadline"});
     const json::value* route = doc.if_contains("route");
@@ -171,7 +172,7 @@ job_request read_job_request(const http_server_request& request, std::int64_t no
 }
 
 std::vector<core::recipient> read_page_request(const http_server_request& request) {
-    const json::object doc = parse_body(request);
+    const json::object doc = read_json_request(request);
     only_known_fields(doc, "", {"recipients", "params"});
     return read_recipients(doc, read_params(doc.if_contains("params"), "params"), 0, false);
 }

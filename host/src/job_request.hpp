@@ -44,6 +44,14 @@ job_request read_job_request(const http_server_request& request, std::int64_t no
 // Throws bad_request or unsupported_media.
 std::vector<core::recipient> read_page_request(const http_server_request& request);
 
+// A request's body as a JSON object, read strictly (declared as JSON, no key twice). Throws
+// bad_request or unsupported_media.
+boost::json::object read_json_request(const http_server_request& request);
+
+// Refuses a field of `o` (at `path`, "" for the top) that is not among `known`: a typo must not
+// pass for an absent field. Throws bad_request naming the field and the known ones.
+void only_known_fields(const boost::json::object& o, const std::string& path, std::initializer_list<std::string_view> known);
+
 // Characters as people count them: code points of UTF-8 text.
 std::size_t characters(std::string_view text);
 

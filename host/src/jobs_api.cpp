@@ -1,5 +1,6 @@
 #include "jobs_api.hpp"
 
+#include "api_answers.hpp"
 #include "job_request.hpp"
 #include "json_body.hpp"
 
@@ -30,15 +31,6 @@ namespace {
 
 constexpr std::size_t default_page = 100;
 constexpr std::size_t largest_page = 1000;
-
-http_server_response reply(int status, const json::value& body) { return {status, "application/json", json::serialize(body)}; }
-
-http_server_response error(int status, const std::string& code, const std::string& message, const std::string& field = {}) {
-    json::object body{{"code", code}, {"message", message}};
-    if (!field.empty())
-        body["field"] = field;
-    return reply(status, body);
-}
 
 std::string sha256_hex(const std::string& text) {
     unsigned char digest[EVP_MAX_MD_SIZE];
@@ -125,18 +117,6 @@ std::string methods_of(const std::string& path) {
     return {};
 }
 
-std::size_t query_number(const boost::urls::params_view& params, const char* name, std::size_t fallback, std::size_t max) {
-    auto it = params.find(name);
-    if (it == params.end())
-        return fallback;
-    const std::string text = (*it).value;
-    std::size_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value > max)
-        throw bad_request{name, "must be a whole number up to " + std::to_string(max) + ", got '" + core::excerpt(text) + "'"};
-    return value;
-}
-
 std::optional<core::job_state> query_job_state(const boost::urls::params_view& params) {
     auto it = params.find("state");
     if (it == params.end())
@@ -163,13 +143,13 @@ std::optional<http_server_response> jobs_api::over_limits(bool opens, std::size_
     };
     const std::int64_t unfinished = count(core::job_state::queued) + count(core::job_state::running) + count(core::job_state::open);
     if (unfinished >= static_cast<std::int64_t>(limits_.max_unfinished_jobs))
-        return error(429, "too_many_jobs", "the daemon holds " + std::to_string(unfinished) +
+        return error_answer(429, "too_many_jobs", "the daemon holds " + std::to_string(unfinished) +
                                                " unfinished jobs, its limit (limits.max_unfinished_jobs): try again when some have finished");
     if (opens && count(core::job_state::open) >= static_cast<std::int64_t>(limits_.max_open_jobs))
-        return error(429, "too_many_open_jobs", "the daemon holds " + std::to_string(count(core::job_state::open)) +
+        return error_answer(429, "too_many_open_jobs", "the daemon holds " + std::to_string(count(core::job_state::open)) +
                                                     " jobs still taking pages, its limit (limits.max_open_jobs): start or cancel some first");
     if (static_cast<std::int64_t>(recipients) > limits_.max_recipients_per_job)
-        return error(413, "job_too_large", "a job holds at most " + std::to_string(limits_.max_recipients_per_job) +
+        return error_answer(413, "job_too_large", "a job holds at most " + std::to_string(limits_.max_recipients_per_job) +
                                                " recipients (limits.max_recipients_per_job)", "recipients");
     return std::nullopt;
 }
@@ -197,7 +177,7 @@ core::route jobs_api::route_of(const json::value& route) const {
 http_server_response jobs_api::handle(const http_server_request& request) {
     const auto url = boost::urls::parse_origin_form(request.target);
     if (!url)
-        return error(400, "invalid_request", "the request target is not a valid path");
+        return error_answer(400, "invalid_request", "the request target is not a valid path");
     const std::string path = url->path();
     try {
         if (path == "/readyz" && request.method == "GET") {
@@ -205,9 +185,9 @@ http_server_response jobs_api::handle(const http_server_request& request) {
             store_.find_job("");
             if (const std::string problem = store_.write_problem(); !problem.empty()) {
                 spdlog::error("not ready: {}", problem);
-                return error(503, "store_unavailable", "the job store cannot take writes now; see the daemon's log");
+                return error_answer(503, "store_unavailable", "the job store cannot take writes now; see the daemon's log");
             }
-            return reply(200, json::object{{"status", "ready"}});
+            return json_answer(200, json::object{{"status", "ready"}});
         }
         if (path == "/v1/jobs" && request.method == "GET")
             return list(request.target);
@@ -233,24 +213,24 @@ http_server_response jobs_api::handle(const http_server_request& request) {
                 return cancel(id, request.client);
         }
     } catch (const bad_request& bad) {
-        return error(400, "invalid_request", bad.message, bad.field);
+        return error_answer(400, "invalid_request", bad.message, bad.field);
     } catch (const unsupported_media&) {
-        return error(415, "unsupported_media_type", "send the body as JSON, with the header Content-Type: application/json");
+        return error_answer(415, "unsupported_media_type", "send the body as JSON, with the header Content-Type: application/json");
     } catch (const core::store_full& e) {
         spdlog::error("{} {}: {}", request.method, path, e.what());
-        return error(503, "store_full", "the job store is full: nothing was changed; try again once the operator has made room");
+        return error_answer(503, "store_full", "the job store is full: nothing was changed; try again once the operator has made room");
     } catch (const core::store_error& e) {
         // The details (file, SQLite's words) are for the operator's log, not for API clients.
         spdlog::error("{} {}: {}", request.method, path, e.what());
-        return error(503, "store_unavailable", "the job store is not available; nothing was changed, try again later");
+        return error_answer(503, "store_unavailable", "the job store is not available; nothing was changed, try again later");
     }
     if (const std::string allowed = methods_of(path); !allowed.empty()) {
         http_server_response refused =
-            error(405, "method_not_allowed", core::excerpt(request.method) + " " + path + " is not served: use " + allowed);
+            error_answer(405, "method_not_allowed", core::excerpt(request.method) + " " + path + " is not served: use " + allowed);
         refused.headers.emplace_back("Allow", allowed);
         return refused;
     }
-    return error(404, "not_found", "no such endpoint: " + core::excerpt(request.method) + " " + core::excerpt(path));
+    return error_answer(404, "not_found", "no such endpoint: " + core::excerpt(request.method) + " " + core::excerpt(path));
 }
 
 http_server_response jobs_api::submit(const http_server_request& request) {
@@ -273,9 +253,9 @@ http_server_response jobs_api::submit(const http_server_request& request) {
         if (!earlier)
             return std::nullopt;
         if (earlier->request_hash != request_hash && earlier->request_hash != sha256_hex(json::serialize(submitted.document)))
-            return error(409, "conflict", "idempotency_key '" + key + "' was used for a different request (job " +
+            return error_answer(409, "conflict", "idempotency_key '" + key + "' was used for a different request (job " +
                                               earlier->id + ")", "idempotency_key");
-        return reply(200, job_json(*earlier, store_.count_by_state(earlier->id)));
+        return json_answer(200, job_json(*earlier, store_.count_by_state(earlier->id)));
     };
     if (!key.empty())
         if (auto answer = earlier_answer())
@@ -314,22 +294,22 @@ http_server_response jobs_api::submit(const http_server_request& request) {
         dispatcher_.start(j.id);
     spdlog::info("job {}: {} {} recipients for route {} (client {})", j.id, paged ? "opened with" : "accepted",
                  j.recipient_count, j.route, request.client);
-    return reply(paged ? 201 : 202, job_json(j, store_.count_by_state(j.id)));
+    return json_answer(paged ? 201 : 202, job_json(j, store_.count_by_state(j.id)));
 }
 
 http_server_response jobs_api::append(const std::string& job_id, const http_server_request& request) {
     const auto not_open = [&job_id](const core::job& j) {
-        return error(409, "conflict", "job " + job_id + " is " + core::to_string(j.state) +
+        return error_answer(409, "conflict", "job " + job_id + " is " + core::to_string(j.state) +
                                           ": recipients can be added only to a job created with \"open\": true");
     };
     const std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
-        return error(404, "not_found", "no job " + core::excerpt(job_id));
+        return error_answer(404, "not_found", "no job " + core::excerpt(job_id));
     if (j->state != core::job_state::open)
         return not_open(*j);
     std::vector<core::recipient> recipients = read_page_request(request);
     if (static_cast<std::int64_t>(j->recipient_count + recipients.size()) > limits_.max_recipients_per_job)
-        return error(413, "job_too_large", "job " + job_id + " holds " + std::to_string(j->recipient_count) +
+        return error_answer(413, "job_too_large", "job " + job_id + " holds " + std::to_string(j->recipient_count) +
                                                " recipients: this page would take it past " +
                                                std::to_string(limits_.max_recipients_per_job) + " (limits.max_recipients_per_job)",
                      "recipients");
@@ -344,7 +324,7 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
     std::lock_guard one_change_at_a_time(submissions_);
     const std::optional<core::job> now = store_.find_job(job_id);
     if (!now)
-        return error(404, "not_found", "no job " + core::excerpt(job_id));
+        return error_answer(404, "not_found", "no job " + core::excerpt(job_id));
     if (now->state != core::job_state::open)
         return not_open(*now);
     for (core::recipient& r : recipients) {
@@ -355,7 +335,7 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
         return store_.first_indexes(job_id, addresses);
     });
     store_.append_recipients(job_id, recipients);
-    return reply(200, json::object{{"id", job_id},
+    return json_answer(200, json::object{{"id", job_id},
                                    {"state", "open"},
                                    {"recipients", now->recipient_count + static_cast<std::int64_t>(recipients.size())}});
 }
@@ -365,23 +345,23 @@ http_server_response jobs_api::start(const std::string& job_id) {
     std::lock_guard one_change_at_a_time(submissions_);
     std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
-        return error(404, "not_found", "no job " + core::excerpt(job_id));
+        return error_answer(404, "not_found", "no job " + core::excerpt(job_id));
     if (j->state != core::job_state::open)
-        return error(409, "conflict", "job " + job_id + " is " + core::to_string(j->state) + ": only an open job can be started");
+        return error_answer(409, "conflict", "job " + job_id + " is " + core::to_string(j->state) + ": only an open job can be started");
     store_.set_job_state(job_id, core::job_state::queued);
     dispatcher_.start(job_id);
     j->state = core::job_state::queued;
     spdlog::info("job {}: started with {} recipients", job_id, j->recipient_count);
-    return reply(202, job_json(*j, store_.count_by_state(job_id)));
+    return json_answer(202, job_json(*j, store_.count_by_state(job_id)));
 }
 
 http_server_response jobs_api::cancel(const std::string& job_id, const std::string& client) {
     std::lock_guard one_change_at_a_time(submissions_);
     const std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
-        return error(404, "not_found", "no job " + core::excerpt(job_id));
+        return error_answer(404, "not_found", "no job " + core::excerpt(job_id));
     if (j->state == core::job_state::finished)
-        return error(409, "conflict", "job " + job_id + " is finished: there is nothing left to cancel");
+        return error_answer(409, "conflict", "job " + job_id + " is finished: there is nothing left to cancel");
     // Whatever calls under way bring back, the job sends nothing more (the store holds it to that).
     const std::size_t cancelled = store_.cancel_job(job_id);
     dispatcher_.wake(job_id);
@@ -391,16 +371,21 @@ http_server_response jobs_api::cancel(const std::string& job_id, const std::stri
     spdlog::info("job {}: cancelled {} recipient(s) not yet sent (client {})", job_id, cancelled, client);
     json::object body = job_json(*store_.find_job(job_id), store_.count_by_state(job_id));
     body["cancelled"] = cancelled;
-    return reply(200, body);
+    return json_answer(200, body);
 }
 
 std::optional<http_server_response> jobs_api::prepare(const core::route& r, const std::string& region,
                                                      std::vector<core::recipient>& recipients) {
     core::normalise_numbers(recipients, r, region);
+    std::vector<std::string> addresses;
+    for (const core::recipient& rec : recipients)
+        if (rec.state == core::recipient_state::queued)
+            addresses.push_back(rec.to);
+    const core::suppression_index suppressed = store_.find_suppressions(addresses);
     try {
-        core::screen_recipients(providers_, r, recipients, now_ms());
+        core::screen_recipients(providers_, r, recipients, suppressed, now_ms());
     } catch (const std::runtime_error& e) {
-        return error(502, "provider_error", std::string(e.what()) + "; nothing was accepted");
+        return error_answer(502, "provider_error", std::string(e.what()) + "; nothing was accepted");
     }
     return std::nullopt;
 }
@@ -418,20 +403,20 @@ http_server_response jobs_api::list(const std::string& target) {
         body["next_offset"] = offset + limit;
     else
         body["next_offset"] = nullptr;
-    return reply(200, body);
+    return json_answer(200, body);
 }
 
 http_server_response jobs_api::show(const std::string& job_id) {
     const std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
-        return error(404, "not_found", "no job " + core::excerpt(job_id));
-    return reply(200, job_json(*j, store_.count_by_state(job_id)));
+        return error_answer(404, "not_found", "no job " + core::excerpt(job_id));
+    return json_answer(200, job_json(*j, store_.count_by_state(job_id)));
 }
 
 http_server_response jobs_api::list_recipients(const std::string& job_id, const std::string& target) {
     const std::optional<core::job> j = store_.find_job(job_id);
     if (!j)
-        return error(404, "not_found", "no job " + core::excerpt(job_id));
+        return error_answer(404, "not_found", "no job " + core::excerpt(job_id));
     const boost::urls::url_view url = *boost::urls::parse_origin_form(target);
     const boost::urls::params_view params = url.params();
     const std::size_t offset = query_number(params, "offset", 0, static_cast<std::size_t>(j->recipient_count));
@@ -455,18 +440,18 @@ http_server_response jobs_api::list_recipients(const std::string& job_id, const 
         body["next_offset"] = page.back().index + 1;
     else
         body["next_offset"] = nullptr;
-    return reply(200, body);
+    return json_answer(200, body);
 }
 
 http_server_response jobs_api::list_failures(const std::string& job_id, const std::string& target) {
     if (!store_.find_job(job_id))
-        return error(404, "not_found", "no job " + core::excerpt(job_id));
+        return error_answer(404, "not_found", "no job " + core::excerpt(job_id));
     const boost::urls::url_view url = *boost::urls::parse_origin_form(target);
     const std::size_t limit = query_number(url.params(), "limit", default_page, largest_page);
     json::array groups;
     for (const core::failure_group& g : store_.failure_groups(job_id, limit))
         groups.push_back({{"state", core::to_string(g.state)}, {"code", g.code}, {"reason", g.reason}, {"count", g.count}});
-    return reply(200, json::object{{"job_id", job_id}, {"failures", std::move(groups)}});
+    return json_answer(200, json::object{{"job_id", job_id}, {"failures", std::move(groups)}});
 }
 
 } // namespace switchboard::host

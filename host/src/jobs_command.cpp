@@ -4,47 +4,23 @@
 
 #include <fmt/format.h>
 
-#include <ctime>
 #include <ostream>
 
 namespace switchboard::host {
 
 namespace {
 
-std::string utc(std::int64_t unix_ms) {
-    if (unix_ms <= 0)
-        return "-";
-    const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
-    std::tm parts{};
-    gmtime_r(&seconds, &parts);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-    return text;
-}
-
 void print_job_line(const json::object& j, std::ostream& out) {
     out << fmt::format("{:<22} {:<10} {:<9} {:>10}  {:<20}  {}\n", std::string(j.at("id").as_string()),
                        std::string(j.at("route").as_string()), std::string(j.at("state").as_string()),
-                       j.at("recipients").as_int64(), utc(j.at("created_at_ms").as_int64()),
+                       j.at("recipients").as_int64(), utc_time(j.at("created_at_ms").as_int64()),
                        counts_line(j.at("counts").as_object()));
-}
-
-// Runs `body`, turning a failure into one line on `err` and exit code 1.
-template <class Body>
-int guarded(std::ostream& err, Body&& body) {
-    try {
-        body();
-        return 0;
-    } catch (const std::exception& e) {
-        err << "error: " << e.what() << '\n';
-        return 1;
-    }
 }
 
 } // namespace
 
 int list_jobs(const jobs_options& options, std::ostream& out, std::ostream& err) {
-    return guarded(err, [&] {
+    return run_command(err, [&] {
         const json::value answer =
             call_daemon("GET", options.server + "/v1/jobs?limit=" + std::to_string(options.limit), options.api_key);
         out << fmt::format("{:<22} {:<10} {:<9} {:>10}  {:<20}  {}\n", "ID", "ROUTE", "STATE", "RECIPIENTS",
@@ -55,26 +31,26 @@ int list_jobs(const jobs_options& options, std::ostream& out, std::ostream& err)
 }
 
 int show_job(const jobs_options& options, std::ostream& out, std::ostream& err) {
-    return guarded(err, [&] {
+    return run_command(err, [&] {
         const json::value j = call_daemon("GET", options.server + "/v1/jobs/" + options.job_id, options.api_key);
         const json::object& o = j.as_object();
         out << fmt::format("{:<12}{}\n{:<12}{}\n{:<12}{}\n{:<12}{}\n{:<12}{}\n{:<12}{}\n{:<12}{}\n", "id:",
                            std::string(o.at("id").as_string()), "route:", std::string(o.at("route").as_string()),
                            "state:", std::string(o.at("state").as_string()), "recipients:",
-                           o.at("recipients").as_int64(), "created:", utc(o.at("created_at_ms").as_int64()),
-                           "finished:", utc(o.at("finished_at_ms").as_int64()), "counts:",
+                           o.at("recipients").as_int64(), "created:", utc_time(o.at("created_at_ms").as_int64()),
+                           "finished:", utc_time(o.at("finished_at_ms").as_int64()), "counts:",
                            counts_line(o.at("counts").as_object()));
     });
 }
 
 int show_recipients(const jobs_options& options, std::ostream& out, std::ostream& err) {
-    return guarded(err, [&] {
+    return run_command(err, [&] {
         print_recipients(options.server + "/v1/jobs/" + options.job_id, options.api_key, out, options.state);
     });
 }
 
 int cancel_job(const jobs_options& options, std::ostream& out, std::ostream& err) {
-    return guarded(err, [&] {
+    return run_command(err, [&] {
         const json::value j =
             call_daemon("POST", options.server + "/v1/jobs/" + options.job_id + "/cancel", options.api_key);
         out << "job " << options.job_id << ": cancelled " << j.at("cancelled").as_int64()

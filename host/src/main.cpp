@@ -1,6 +1,7 @@
 // The `switchboard` program: one binary, one subcommand per task.
 #include "config_check_command.hpp"
 #include "jobs_command.hpp"
+#include "suppress_command.hpp"
 #include "plugin_check_command.hpp"
 #include "plugin_scaffold.hpp"
 #include "plugins_command.hpp"
@@ -166,6 +167,48 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
     cancel->callback([options, &exit_code] { exit_code = switchboard::host::cancel_job(*options, std::cout, std::cerr); });
 }
 
+void add_suppress_command(CLI::App& app, int& exit_code) {
+    using switchboard::host::suppress_options;
+    CLI::App* suppress = app.add_subcommand("suppress", "A running daemon's suppression list: add, remove, list, import");
+    suppress->require_subcommand(0, 1);
+    suppress->callback([suppress] {
+        if (suppress->get_subcommands().empty())
+            throw CLI::CallForHelp();
+    });
+    auto options = std::make_shared<suppress_options>();
+    suppress->add_option("--server", options->server, "The daemon's URL")->capture_default_str();
+    add_api_key_options(suppress, options->api_key);
+    suppress->fallthrough();
+
+    const auto channel_option = [options](CLI::App* command, const char* what) {
+        command->add_option("--channel", options->channel, what)->capture_default_str();
+    };
+    CLI::App* add = suppress->add_subcommand("add", "Never message ADDRESS again (on one channel, or on every one)");
+    add->fallthrough();
+    add->add_option("ADDRESS", options->address, "A phone number (any spelling) or a platform's user id")->required();
+    channel_option(add, "The channel (sms, whatsapp, ...) or * for every channel");
+    add->add_option("--reason", options->reason, "Why (for example: opted out by SMS STOP)");
+    add->callback([options, &exit_code] { exit_code = switchboard::host::add_suppression(*options, std::cout, std::cerr); });
+
+    CLI::App* remove = suppress->add_subcommand("remove", "Take ADDRESS off the list for one channel (or for *)");
+    remove->fallthrough();
+    remove->add_option("ADDRESS", options->address, "The address as added")->required();
+    channel_option(remove, "The channel of the entry, or * for the entry of every channel");
+    remove->callback([options, &exit_code] { exit_code = switchboard::host::remove_suppression(*options, std::cout, std::cerr); });
+
+    CLI::App* list = suppress->add_subcommand("list", "Every entry, in address order");
+    list->fallthrough();
+    list->callback([options, &exit_code] { exit_code = switchboard::host::list_suppressions(*options, std::cout, std::cerr); });
+
+    CLI::App* import = suppress->add_subcommand(
+        "import", "Add every address of a CSV file (a 'to' column; optional 'channel' and 'reason' columns)");
+    import->fallthrough();
+    import->add_option("FILE", options->file, "The CSV file")->required()->check(CLI::ExistingFile);
+    channel_option(import, "The channel of rows without a 'channel' column");
+    import->add_option("--reason", options->reason, "The reason of rows without a 'reason' column");
+    import->callback([options, &exit_code] { exit_code = switchboard::host::import_suppressions(*options, std::cout, std::cerr); });
+}
+
 void add_config_command(CLI::App& app, int& exit_code) {
     CLI::App* config = app.add_subcommand("config", "Check a configuration file");
     config->require_subcommand(0, 1);
@@ -232,6 +275,7 @@ int main(int argc, char** argv) {
     add_send_command(app, exit_code);
     add_config_command(app, exit_code);
     add_jobs_command(app, exit_code);
+    add_suppress_command(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -16,8 +16,9 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 7> final_states = {"accepted",  "delivered",       "failed",           "unknown",
-                                                          "cancelled", "skipped_invalid", "skipped_duplicate"};
+constexpr std::array<std::string_view, 8> final_states = {"accepted",        "delivered",         "failed",
+                                                          "unknown",         "cancelled",         "skipped_invalid",
+                                                          "skipped_duplicate", "skipped_suppressed"};
 
 int percent(std::int64_t done, std::int64_t total) {
     if (total <= 0 || done >= total)

@@ -11,6 +11,7 @@
 #include "metrics.hpp"
 #include "receipts_api.hpp"
 #include "status_api.hpp"
+#include "suppressions_api.hpp"
 #include "worker_pool.hpp"
 
 #include <switchboard/core/http_client.hpp>
@@ -109,6 +110,7 @@ int run_daemon(daemon_config& config) {
         metrics observed(*store);
         dispatcher.observe(observed);
         status_api status(observed, dispatcher, providers, config.routes);
+        suppressions_api suppressions(*store, providers, config.default_region);
 
         http_server_limits limits = config.server;
         limits.max_body_bytes = config.max_request_bytes;
@@ -117,6 +119,8 @@ int run_daemon(daemon_config& config) {
             spdlog::warn("open_api is set: the API takes requests without keys");
         const http_handler guarded_api = access.guard([&](const http_server_request& r) {
             if (std::optional<http_server_response> answer = status.handle(r))
+                return *answer;
+            if (std::optional<http_server_response> answer = suppressions.handle(r))
                 return *answer;
             return api.handle(r);
         });

@@ -594,7 +594,7 @@ const json::value& schema_named(const json::object& document, const std::string&
 json::object sample_job() {
     json::object counts;
     for (const char* state : {"queued", "sending", "awaiting_receipt", "accepted", "delivered", "failed", "unknown",
-                              "cancelled", "skipped_invalid", "skipped_duplicate"})
+                              "cancelled", "skipped_invalid", "skipped_duplicate", "skipped_suppressed"})
         counts[state] = 0;
     counts["accepted"] = 2;
     return {{"id", "job_0123456789abcdef"}, {"route", "otp"},        {"state", "finished"},
@@ -650,7 +650,7 @@ TEST_CASE("openapi: the schema validator finds the first mismatch and its JSON p
     json::object bad_page = good_page;
     bad_page["recipients"].as_array()[0].as_object()["steps"].as_array()[0].as_object()["result"] = "bogus";
     CHECK(problem(bad_page, page) == "$.recipients[0].steps[0].result");
-    CHECK(v.validate(bad_page, page)->problem == R"("bogus" is not one of ["accepted","delivered","failed","undelivered","no_receipt","unknown","invalid"])");
+    CHECK(v.validate(bad_page, page)->problem == R"("bogus" is not one of ["accepted","delivered","failed","undelivered","no_receipt","unknown","invalid","suppressed"])");
     bad_page = good_page;
     bad_page["next_offset"] = "10";
     CHECK(problem(bad_page, page) == "$.next_offset");
@@ -763,7 +763,7 @@ TEST_CASE("openapi: the server's answers conform to docs/openapi.json", "[openap
 
     // ---- without a valid key, every operation that asks for one answers 401
     for (const auto& [path_template, op] : api.guarded_operations()) {
-        std::string path = std::regex_replace(path_template, std::regex(R"(\{id\})"), "job_0000000000000000");
+        std::string path = std::regex_replace(path_template, std::regex(R"(\{[a-z_]+\})"), "job_0000000000000000");
         std::string method = op == other_methods ? "PATCH" : lower(op);
         std::transform(method.begin(), method.end(), method.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
         api.call(method, path, "", 401, not_checked, false);
@@ -923,6 +923,48 @@ TEST_CASE("openapi: the server's answers conform to docs/openapi.json", "[openap
     const answer metrics = api.call("GET", "/metrics", "", 200, conforming);
     CHECK(metrics.raw.find("switchboard_recipients{state=\"accepted\"}") != std::string::npos);
     api.call("POST", "/metrics", "", 405);
+
+    // ---- the suppression list: add (any spelling of a number), list, a job kept from it, remove
+    const auto entries = [](json::array list) { return json::serialize(json::object{{"entries", std::move(list)}}); };
+    const answer added = api.call("POST", "/v1/suppressions",
+                                  entries({{{"address", "+852 6100 0050"}, {"channel", "sms"}, {"reason", "opted out"}},
+                                           {{"address", "+85261000051"}}}),
+                                  200, conforming);
+    CHECK(added.body.at("added") == 2);
+    CHECK(api.call("POST", "/v1/suppressions", entries({{{"address", "+85261000050"}, {"channel", "sms"}, {"reason", "STOP"}}}),
+                   200, conforming).body.at("updated") == 1);
+    CHECK(api.call("POST", "/v1/suppressions", entries({{{"address", "12"}, {"channel", "sms"}}}), 400, conforming)
+              .body.at("field") == "entries[0].address");
+    CHECK(api.call("POST", "/v1/suppressions", entries({{{"address", "+85261000050"}, {"channel", "fax"}}}), 400, conforming)
+              .body.at("field") == "entries[0].channel");
+    api.call("POST", "/v1/suppressions", entries({}), 400, nonconforming);
+    api.call("POST", "/v1/suppressions", entries({{{"adress", "+85261000050"}}}), 400, nonconforming);
+    api.call("POST", "/v1/suppressions", "[]", 400, nonconforming);
+    const answer listed = api.call("GET", "/v1/suppressions", "", 200, conforming);
+    REQUIRE(listed.body.at("suppressions").as_array().size() == 2);
+    CHECK(listed.body.at("suppressions").at(0).at("address") == "+85261000050");
+    CHECK(listed.body.at("suppressions").at(0).at("reason") == "STOP");
+    CHECK(listed.body.at("suppressions").at(1).at("channel") == "*");
+    CHECK(api.call("GET", "/v1/suppressions?limit=1", "", 200, conforming).body.at("next_offset") == 1);
+    api.call("GET", "/v1/suppressions?limit=x", "", 400, nonconforming);
+    const answer kept = api.call("POST", "/v1/jobs",
+                                 job_body({{"route", "otp"},
+                                           {"recipients", json::array{{{"to", "+85261000050"}, {"params", {{"code", "1"}}}},
+                                                                      {{"to", "+85261000052"}, {"params", {{"code", "2"}}}}}}}),
+                                 202, conforming);
+    CHECK(kept.body.at("counts").at("skipped_suppressed") == 1);
+    const std::string kept_job(kept.body.at("id").as_string());
+    const answer suppressed = api.call("GET", "/v1/jobs/" + kept_job + "/recipients?state=skipped_suppressed", "", 200, conforming);
+    REQUIRE(suppressed.body.at("recipients").as_array().size() == 1);
+    CHECK(suppressed.body.at("recipients").at(0).at("code") == "suppressed");
+    CHECK(std::string(suppressed.body.at("recipients").at(0).at("reason").as_string()).find("STOP") != std::string::npos);
+    api.call("DELETE", "/v1/suppressions/+85261000050?channel=sms", "", 200, conforming);
+    api.call("DELETE", "/v1/suppressions/+85261000050?channel=sms", "", 404, conforming);
+    api.call("DELETE", "/v1/suppressions/+852%206100%200051", "", 200, conforming);   // another spelling
+    api.call("DELETE", "/v1/suppressions/+85261000051?channel=fax", "", 400, conforming);
+    CHECK(api.call("GET", "/v1/suppressions", "", 200, conforming).body.at("suppressions").as_array().empty());
+    api.call("PUT", "/v1/suppressions", "", 405);
+    api.call("GET", "/v1/suppressions/+85261000051", "", 405);
 
     // ---- receipts: no key; uSpeedo's receipts are pulled, so a pushed one is refused
     const answer pushed =

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <ctime>
 #include <iostream>
 #include <thread>
 
@@ -493,4 +494,81 @@ TEST_CASE("routes: a cancel during a receipt wait stops the route: nobody moves 
     CHECK(std::string(r.at("reason").as_string()).find("cancelled while this recipient waited") != std::string::npos);
     CHECK(box.accepted_by("uspeedo").empty());
     CHECK(box.wait_finished(job).at("state") == "finished");
+}
+
+TEST_CASE("routes: the suppression list keeps its addresses from their channels, also in a later page, in another "
+          "spelling, and at a step a recipient reaches later",
+          "[e2e][routes][suppression]") {
+    route_sandbox_options options;
+    options.default_region = "HK";
+    options.faults["cams"] = R"({"undelivered_list": ["+85255310064"]})";   // it goes on to SMS, then voice
+    options.routes["fallback"] = json::array{cams_step(), uspeedo_step(), vms_step()};
+    route_sandbox box(options);
+    const json::value added = fetch_json(
+        "POST", box.api_url() + "/v1/suppressions",
+        json::serialize(json::object{{"entries", json::array{
+            {{"address", "+852 5531 0061"}, {"reason", "opted out"}},                  // every channel
+            {{"address", "55310062"}, {"channel", "whatsapp"}, {"reason", "blocked the business"}},
+            {{"address", "+85255310064"}, {"channel", "sms"}, {"reason", "STOP"}},
+            {{"address", "+852-5531-0065"}}}}}));
+    CHECK(added.at("added") == 4);
+
+    const std::string job(fetch_json("POST", box.api_url() + "/v1/jobs",
+                                     json::serialize(json::object{{"route", "fallback"}, {"open", true}}))
+                              .at("id").as_string());
+    const std::string job_url = box.api_url() + "/v1/jobs/" + job;
+    fetch_json("POST", job_url + "/recipients",
+               json::serialize(json::object{{"recipients", json::array{person("+85255310061", "everywhere"),
+                                                                       person("+85255310062", "no-whatsapp"),
+                                                                       person("+85255310063", "free"),
+                                                                       person("+85255310064", "no-sms")}}}));
+    fetch_json("POST", job_url + "/recipients",
+               json::serialize(json::object{{"recipients", json::array{person("5531 0065", "later-page")}}}));
+    fetch_json("POST", job_url + "/start");
+    box.wait_finished(job);
+    const auto r = by_ref(box.recipients(job));
+
+    CHECK(r.at("everywhere").at("state") == "skipped_suppressed");
+    CHECK(steps_of(r.at("everywhere")) == "cams-wa:suppressed,uspeedo-sms:suppressed,vms-voice:suppressed");
+    CHECK(std::string(r.at("everywhere").at("reason").as_string()).find("every channel") != std::string::npos);
+    CHECK(r.at("later-page").at("state") == "skipped_suppressed");
+    CHECK(r.at("later-page").at("to") == "+85255310065");
+    CHECK(r.at("no-whatsapp").at("provider") == "uspeedo-sms");
+    CHECK(steps_of(r.at("no-whatsapp")).rfind("cams-wa:suppressed,uspeedo-sms:", 0) == 0);
+    CHECK(std::string(r.at("no-whatsapp").at("steps").at(0).at("reason").as_string()).find("blocked the business") !=
+          std::string::npos);
+    CHECK(r.at("free").at("provider") == "cams-wa");
+    // Refused by WhatsApp's receipt, kept from SMS when it got there, called instead.
+    CHECK(steps_of(r.at("no-sms")).rfind("cams-wa:undelivered,uspeedo-sms:suppressed,vms-voice:", 0) == 0);
+
+    // What the vendors themselves saw (numbers as they record them, without the +): nobody on the
+    // list for a channel reached that channel's vendor.
+    CHECK(box.accepted_by("cams") == std::map<std::string, int>{{"85255310063", 1}, {"85255310064", 1}});
+    CHECK(box.accepted_by("uspeedo") == std::map<std::string, int>{{"85255310062", 1}});
+    const std::map<std::string, int> on_voice = box.accepted_by("vms");
+    REQUIRE(on_voice.size() == 1);
+    CHECK(on_voice.begin()->first.find("55310064") != std::string::npos);
+}
+
+TEST_CASE("routes: an address put on the suppression list while its job waits for its send_at is not sent",
+          "[e2e][routes][suppression]") {
+    route_sandbox_options options;
+    options.routes["sms"] = json::array{uspeedo_step()};
+    route_sandbox box(options);
+    const std::time_t in_two_seconds = std::time(nullptr) + 2;
+    std::tm utc{};
+    gmtime_r(&in_two_seconds, &utc);
+    char send_at[32];
+    std::strftime(send_at, sizeof send_at, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    const std::string job = box.submit({{"route", "sms"}, {"send_at", send_at},
+                                        {"recipients", json::array{person("+85255310071", "opted-out-since"),
+                                                                   person("+85255310072", "still-in")}}});
+    fetch_json("POST", box.api_url() + "/v1/suppressions",
+               R"({"entries": [{"address": "+85255310071", "channel": "sms", "reason": "replied STOP"}]})");
+    box.wait_finished(job);
+    const auto r = by_ref(box.recipients(job));
+    CHECK(r.at("opted-out-since").at("state") == "skipped_suppressed");
+    CHECK(std::string(r.at("opted-out-since").at("reason").as_string()).find("replied STOP") != std::string::npos);
+    CHECK(r.at("still-in").at("state") == "accepted");
+    CHECK(box.accepted_by("uspeedo") == std::map<std::string, int>{{"85255310072", 1}});
 }

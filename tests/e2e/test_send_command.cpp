@@ -48,10 +48,10 @@ struct send_run {
     std::string err;
 };
 
-// Runs `switchboard send --server URL --route otp ARGS...` to its end.
-send_run run_send(const std::string& server, const std::vector<std::string>& args) {
+// Runs `switchboard ARGS...` to its end.
+send_run run_switchboard(const std::vector<std::string>& args) {
     const scratch_file err_file("stderr.txt", "");
-    std::vector<std::string> argv{SWITCHBOARD_BINARY, "send", "--server", server, "--route", "otp"};
+    std::vector<std::string> argv{SWITCHBOARD_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
     child_process send(argv, err_file.path());
     send_run run;
@@ -68,6 +68,13 @@ send_run run_send(const std::string& server, const std::vector<std::string>& arg
     text << in.rdbuf();
     run.err = text.str();
     return run;
+}
+
+// Runs `switchboard send --server URL --route otp ARGS...` to its end.
+send_run run_send(const std::string& server, const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"send", "--server", server, "--route", "otp"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_switchboard(argv);
 }
 
 std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
@@ -288,4 +295,43 @@ TEST_CASE("send: --send-at holds the job, every page of it, and the plain progre
     CHECK_THAT(progress.front(), Catch::StartsWith("progress: 0/3 final (0%): queued 3; "));
     CHECK_THAT(progress.back(), Catch::StartsWith("progress: 3/3 final (100%): accepted 3; "));
     CHECK_THAT(run.out, Catch::Contains("accepted           3  100.0%\ntotal              3\n"));
+}
+
+TEST_CASE("suppress: add, import, list and remove through the command line, and a job skips what the list holds",
+          "[e2e][cli][suppression]") {
+    uspeedo_sandbox sandbox;
+    const std::string server = sandbox.api_url();
+    const send_run added = run_switchboard({"suppress", "add", "+852 6100 0001", "--channel", "sms", "--reason", "STOP",
+                                            "--server", server});
+    CHECK(added.exit_code == 0);
+    CHECK(added.out == "added: +852 6100 0001 on sms\n");
+    const scratch_file opt_outs("opt-outs.csv", "to,channel,reason\n+85261000002,sms,replied STOP\n61000003,*,\n");
+    const send_run imported = run_switchboard({"suppress", "import", opt_outs.path(), "--server", server});
+    CHECK(imported.exit_code == 0);   // on every channel, what is not a number is kept as a platform's id
+    CHECK(imported.out.find(": 2 added, 0 updated") != std::string::npos);
+    const scratch_file bad_numbers("bad.csv", "to,channel\n+85261000005,sms\n12,sms\n");
+    const send_run refused = run_switchboard({"suppress", "import", bad_numbers.path(), "--server", server});
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.err.find("bad.csv: row 2 after the header (12): '12' is not a valid phone number") != std::string::npos);
+    const send_run listed = run_switchboard({"suppress", "list", "--server", server});
+    CHECK(listed.exit_code == 0);
+    CHECK(listed.out.find("+85261000001") != std::string::npos);
+    CHECK(listed.out.find("STOP") != std::string::npos);
+    const send_run bad_channel = run_switchboard({"suppress", "add", "+85261000009", "--channel", "fax", "--server", server});
+    CHECK(bad_channel.exit_code == 1);
+    CHECK(bad_channel.err.find("no provider serves channel 'fax'") != std::string::npos);
+
+    const scratch_file csv("suppressed.csv", "to,ref,code\n+85261000001,kept,1\n+85261000004,sent,2\n");
+    const send_run sent = run_send(server, {csv.path()});
+    CHECK(sent.out.find("skipped_suppressed") != std::string::npos);
+    const std::vector<json::object> calls = sandbox.send_calls();
+    for (const json::object& call : calls)
+        CHECK(json::serialize(call).find("61000001") == std::string::npos);
+
+    const send_run removed = run_switchboard({"suppress", "remove", "+85261000001", "--channel", "sms", "--server", server});
+    CHECK(removed.exit_code == 0);
+    CHECK(removed.out == "removed: +85261000001 on sms\n");
+    const send_run again = run_switchboard({"suppress", "remove", "+85261000001", "--channel", "sms", "--server", server});
+    CHECK(again.exit_code == 1);
+    CHECK(again.err.find("is not on the suppression list for sms") != std::string::npos);
 }

@@ -7,6 +7,7 @@
 #include <switchboard/core/http_message.hpp>
 #include <switchboard/core/job.hpp>
 #include <switchboard/core/route.hpp>
+#include <switchboard/core/suppression.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -58,11 +59,13 @@ public:
     using std::length_error::length_error;
 };
 
-// Validates queued recipients against the provider of the step each is at, many per plugin call.
-// One that a step refuses moves on along the route; one that no step takes ends skipped_invalid
-// with the plugin's field and reason. Throws std::runtime_error when a plugin cannot validate.
+// Checks queued recipients at the step each is at: first against the suppression list (`suppressed`
+// holds the entries that name them) for the step's channel, then by the step's provider, many per
+// plugin call. One that a step refuses moves on along the route; one that no step takes ends
+// skipped_suppressed (when the list kept it from a step) or skipped_invalid, with every step's
+// reason. Throws std::runtime_error when a plugin cannot validate.
 void screen_recipients(const provider_map& providers, const route& r, std::vector<recipient>& recipients,
-                       std::int64_t now_ms);
+                       const suppression_index& suppressed, std::int64_t now_ms);
 
 // What became of the receipts of one callback or one poll.
 struct receipt_tally {
@@ -186,8 +189,9 @@ private:
                                               const std::function<void()>& write);
     // Ends the receipt waits that are over: on to the next step, or accepted at the last.
     void close_waits(const std::string& job_id, const route& rt);
-    // Validates candidates at a step past the first; those refused move on. Returns the rest.
-    std::vector<recipient> screen_later_step(const std::string& job_id, const route& rt, std::vector<recipient> candidates);
+    // Right before a call: checks candidates against the suppression list, and validates those at
+    // a step past the first; those refused move on. Returns the rest.
+    std::vector<recipient> screen_before_call(const std::string& job_id, const route& rt, std::vector<recipient> candidates);
     struct receipt_query {
         std::string query_json;
         http_request request;

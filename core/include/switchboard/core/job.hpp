@@ -19,19 +19,20 @@ enum class recipient_state : std::uint8_t {
     skipped_invalid,    // refused by validation before any send
     skipped_duplicate,
     awaiting_receipt,   // a provider took it; its step waits for a delivery receipt before it is final
+    skipped_suppressed, // on the suppression list for every step of its route that was left: never sent
 };
 
 inline constexpr recipient_state all_recipient_states[] = {
     recipient_state::queued,   recipient_state::sending,   recipient_state::accepted,
     recipient_state::delivered, recipient_state::failed,   recipient_state::unknown,
     recipient_state::cancelled, recipient_state::skipped_invalid, recipient_state::skipped_duplicate,
-    recipient_state::awaiting_receipt,
+    recipient_state::awaiting_receipt, recipient_state::skipped_suppressed,
 };
 
 const char* to_string(recipient_state state) noexcept;
 std::optional<recipient_state> parse_recipient_state(std::string_view text) noexcept;
 bool is_final(recipient_state state) noexcept;
-// Final without getting through: failed, unknown, cancelled, skipped.
+// Final without getting through: failed, unknown, cancelled, skipped (invalid, duplicate, suppressed).
 bool is_failure(recipient_state state) noexcept;
 
 // `open`: still receiving recipients in pages; nothing is sent until it is started.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <switchboard/core/job.hpp>
+#include <switchboard/core/suppression.hpp>
 
 #include <map>
 #include <memory>
@@ -71,6 +72,17 @@ public:
     virtual std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
                                               std::optional<recipient_state> state = std::nullopt,
                                               const std::string& provider = {}) const = 0;
+
+    // The suppression list. Adds each entry, or replaces the one for the same address and channel
+    // (its reason and date); returns how many were not there before.
+    virtual std::size_t add_suppressions(const std::vector<suppression>& entries) = 0;
+    // Removes the entry for `address` on `channel` ("*" for the one of every channel); false when
+    // there was none.
+    virtual bool remove_suppression(const std::string& address, const std::string& channel) = 0;
+    // The entries in address and channel order, at most `limit` after skipping `offset`.
+    virtual std::vector<suppression> suppressions(std::size_t offset, std::size_t limit) const = 0;
+    // The entries that name any of `addresses`.
+    virtual suppression_index find_suppressions(const std::vector<std::string>& addresses) const = 0;
 
     // Why a job's recipients did not get through: its recipients that ended failed, unknown,
     // cancelled or skipped, grouped by state, code and reason, the largest groups first, at most `limit`.
