@@ -106,6 +106,8 @@ receipt_tally dispatcher::apply_receipt_list(const std::string& provider, const 
     std::map<std::pair<std::string, recipient_state>, std::vector<recipient_update>> updates;
     std::map<std::string, route> routes;
     std::vector<delivery_receipt> unmatched;
+    std::vector<suppression> opted_out;
+    const auto opt_out_codes = options_.suppress_on_codes.find(provider);
     const std::int64_t now = unix_now_ms();
     for (const delivery_receipt& receipt : receipts) {
         if (receipt.message_id.empty()) {
@@ -140,10 +142,23 @@ receipt_tally dispatcher::apply_receipt_list(const std::string& provider, const 
             if (std::optional<recipient_update> u = receipt_update(r, known->second, receipt, now)) {
                 updates[{job_id, r.state}].push_back(std::move(*u));
                 ++tally.applied;
+                if (receipt.status == "undelivered" && opt_out_codes != options_.suppress_on_codes.end() &&
+                    opt_out_codes->second.count(receipt.code) != 0)
+                    opted_out.push_back({r.to, known->second.steps.at(static_cast<std::size_t>(r.step)).channel,
+                                         "reported by " + provider + " in a receipt: " + receipt.code +
+                                             (receipt.reason.empty() ? "" : " " + receipt.reason),
+                                         now});
             } else {
                 ++tally.ignored;
             }
         }
+    }
+    // On the list before the recipients move on, so that a later step on the same channel sees it.
+    if (!opted_out.empty()) {
+        const std::size_t added = store_.add_suppressions(opted_out);
+        spdlog::info("provider {}: {} address(es) put on the suppression list, their vendor reporting an opt-out or a "
+                     "block (dispatch suppress_on_codes); {} were on it already",
+                     provider, added, opted_out.size() - added);
     }
     for (const auto& [key, list] : updates) {
         store_.apply_if(key.first, key.second, list);

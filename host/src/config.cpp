@@ -227,7 +227,16 @@ void read_providers(const json::object& doc, daemon_config& out, checker& check)
         if (p == nullptr)
             continue;
         check.unknown_keys(*p, path, {"plugin", "config", "rate_limits", "max_recipients_per_call", "calls_in_flight",
-                                      "receipt_token"});
+                                      "receipt_token", "suppress_on_codes"});
+        if (const json::value* codes = p->if_contains("suppress_on_codes")) {
+            const auto bad = [](const json::value& c) { return !c.is_string() || c.get_string().empty(); };
+            if (!codes->is_array() || std::any_of(codes->get_array().begin(), codes->get_array().end(), bad))
+                check.problem(path + ".suppress_on_codes",
+                              "expected an array of the vendor's receipt codes (strings) that mean an opt-out or a block");
+            else
+                for (const json::value& c : codes->get_array())
+                    out.dispatch.suppress_on_codes[std::string(name)].insert(std::string(c.get_string()));
+        }
         if (p->contains("calls_in_flight"))
             out.dispatch.in_flight_limits.emplace(
                 std::string(name), static_cast<std::size_t>(check.integer(*p, "calls_in_flight", path, 1, 1, 256)));

@@ -572,3 +572,32 @@ TEST_CASE("routes: an address put on the suppression list while its job waits fo
     CHECK(r.at("still-in").at("state") == "accepted");
     CHECK(box.accepted_by("uspeedo") == std::map<std::string, int>{{"85255310072", 1}});
 }
+
+TEST_CASE("routes: a receipt whose code the configuration names as an opt-out puts the address on the suppression "
+          "list for that channel, and the next job skips it there",
+          "[e2e][routes][suppression][receipts]") {
+    route_sandbox_options options;
+    options.faults["cams"] = R"({"undelivered_list": ["+85255310081"]})";   // undelivered with code 131026
+    options.providers_extra["cams-wa"] = {{"suppress_on_codes", json::array{"131026"}}};
+    options.routes["fallback"] = json::array{cams_step(), uspeedo_step()};
+    route_sandbox box(options);
+
+    const std::string first = box.submit({{"route", "fallback"}, {"recipients", json::array{person("+85255310081", "p")}}});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    json::array listed;
+    while ((listed = fetch_json("GET", box.api_url() + "/v1/suppressions").at("suppressions").as_array()).empty()) {
+        REQUIRE(std::chrono::steady_clock::now() < deadline);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(listed.size() == 1);
+    CHECK(listed.at(0).at("address") == "+85255310081");
+    CHECK(listed.at(0).at("channel") == "whatsapp");
+    CHECK(std::string(listed.at(0).at("reason").as_string()).find("reported by cams-wa in a receipt: 131026") !=
+          std::string::npos);
+    box.wait_finished(first);
+
+    const std::string second = box.submit({{"route", "fallback"}, {"recipients", json::array{person("+85255310081", "p")}}});
+    box.wait_finished(second);
+    CHECK(steps_of(by_ref(box.recipients(second)).at("p")).rfind("cams-wa:suppressed,uspeedo-sms:", 0) == 0);
+    CHECK(box.accepted_by("cams") == std::map<std::string, int>{{"85255310081", 1}});   // the first job's only
+}

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,6 +52,9 @@ struct dispatch_options {
     std::chrono::milliseconds receipt_poll{30'000};   // how often pull-receipt providers are asked
     std::size_t max_receipts_per_callback = 10'000;    // a callback with more is refused whole
     std::size_t max_early_receipts = 100'000;          // receipts kept waiting for their call's outcome, at most
+    // By instance: the codes of its vendor's undelivered receipts that say the person opted out or
+    // blocked the sender; such a receipt puts the address on the suppression list for that channel.
+    std::map<std::string, std::set<std::string>, std::less<>> suppress_on_codes;
 };
 
 // A receipt callback carries more receipts than one is taken with: refused whole, nothing applied.
