@@ -93,7 +93,16 @@ dispatcher::dispatcher(net::any_io_executor work, job_store& store, const route_
         slots_.emplace(name, std::make_unique<call_slots>(in_flight == options_.in_flight_limits.end()
                                                               ? options_.calls_in_flight
                                                               : in_flight->second));
+        if (const auto b = options_.circuit_breakers.find(name); b != options_.circuit_breakers.end())
+            breakers_.emplace(name, std::make_unique<circuit_breaker>(b->second));
     }
+}
+
+std::optional<circuit_status> dispatcher::circuit_of(const std::string& provider) const {
+    const auto found = breakers_.find(provider);
+    if (found == breakers_.end())
+        return std::nullopt;
+    return found->second->status();
 }
 
 dispatcher::~dispatcher() = default;
@@ -317,6 +326,10 @@ std::vector<recipient> dispatcher::next_batch(const job_plan& plan) {
     for (recipient& candidate : store_.due_recipients(plan.j.id, unix_now_ms(), batch_limit(step.provider, provider)))
         if (candidate.step == step_index)
             candidates.push_back(std::move(candidate));
+    if (!circuit_allows_call(step.provider)) {
+        move_past_open_circuit(plan.j.id, plan.rt, step.provider, candidates);
+        return {};
+    }
     return screen_before_call(plan.j.id, plan.rt, std::move(candidates));
 }
 

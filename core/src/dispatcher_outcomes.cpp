@@ -5,6 +5,7 @@
 #include <switchboard/core/dispatch_observer.hpp>
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/excerpt.hpp>
+#include <switchboard/core/job_store.hpp>
 #include <switchboard/core/plugin.hpp>
 #include <switchboard/core/rate_limiter.hpp>
 #include <switchboard/core/unix_time.hpp>
@@ -32,14 +33,19 @@ void dispatcher::settle(recipient_update& u, const route& rt, call_outcome outco
     const std::int64_t now = unix_now_ms();
     // A vendor that drops repeats of an item (VMS) may be sent it again after an unknown outcome.
     const bool resendable = outcome == call_outcome::unknown && step.on_unknown == unknown_outcome_policy::resend;
-    if ((outcome == call_outcome::transient || resendable) && u.attempts < options_.max_attempts) {
+    // With the provider's circuit open, a passing failure moves on at once instead of waiting to retry.
+    const auto breaker = breakers_.find(step.provider);
+    const bool circuit_open = breaker != breakers_.end() && breaker->second->status().state != circuit_state::closed;
+    if ((outcome == call_outcome::transient || resendable) && u.attempts < options_.max_attempts && !circuit_open) {
         u.state = recipient_state::queued;
         u.code = code;
         u.reason = reason;
         u.next_attempt_at_ms = retry_at_ms;
         return;
     }
-    const std::string gave_up = "gave up after " + std::to_string(u.attempts) + " attempts: " + reason;
+    const std::string gave_up = circuit_open && u.attempts < options_.max_attempts
+                                    ? "not retried, the provider's circuit being open: " + reason
+                                    : "gave up after " + std::to_string(u.attempts) + " attempts: " + reason;
     switch (outcome) {
     case call_outcome::accepted:
         u.code.clear();
@@ -194,8 +200,57 @@ std::vector<recipient_update> dispatcher::settle_outcomes(const route& rt, const
 
 void dispatcher::report_call(const provider_instance& provider, std::size_t recipients, std::string_view outcome,
                              std::chrono::steady_clock::duration latency, std::string_view error) const {
-    if (dispatch_observer* observer = observer_.load())
+    dispatch_observer* observer = observer_.load();
+    if (observer != nullptr)
         observer->vendor_call(provider.name(), recipients, outcome, latency, error);
+    const auto breaker = breakers_.find(provider.name());
+    if (breaker == breakers_.end())
+        return;
+    const std::optional<circuit_state> changed = breaker->second->record(outcome, unix_now_ms());
+    if (!changed)
+        return;
+    const circuit_status now = breaker->second->status();
+    if (*changed == circuit_state::open)
+        spdlog::warn("provider {}: circuit open after a call that ended {} ({} of its last {} calls failed): its recipients "
+                     "move on along their routes; one call in {} ms will probe it",
+                     provider.name(), outcome, now.recent_failures, now.recent_calls,
+                     breaker->second->settings().cool_down.count());
+    else
+        spdlog::info("provider {}: circuit closed, the probe call having ended {}", provider.name(), outcome);
+    if (observer != nullptr)
+        observer->circuit_changed(provider.name(), to_string(*changed));
+}
+
+bool dispatcher::circuit_allows_call(const std::string& provider) {
+    const auto breaker = breakers_.find(provider);
+    if (breaker == breakers_.end())
+        return true;
+    bool probing = false;
+    const bool allowed = breaker->second->allows_call(unix_now_ms(), probing);
+    if (probing) {
+        spdlog::info("provider {}: circuit half open: one call probes it", provider);
+        if (dispatch_observer* observer = observer_.load())
+            observer->circuit_changed(provider, to_string(circuit_state::half_open));
+    }
+    return allowed;
+}
+
+void dispatcher::move_past_open_circuit(const std::string& job_id, const route& rt, const std::string& provider,
+                                        const std::vector<recipient>& due) {
+    const circuit_status status = breakers_.at(provider)->status();
+    const std::string reason = "not tried: provider " + provider + "'s circuit is " + to_string(status.state) + " (" +
+                               std::to_string(status.recent_failures) + " of its last " +
+                               std::to_string(status.recent_calls) + " calls failed)";
+    const std::int64_t now = unix_now_ms();
+    std::vector<recipient_update> updates;
+    for (const recipient& r : due) {
+        recipient_update u = update_of(r);
+        u.provider = provider;
+        record_step(u, rt, {step_result::failed, "circuit_open", reason}, now);
+        fall_back(u, rt, now);
+        updates.push_back(std::move(u));
+    }
+    store_.apply_if(job_id, recipient_state::queued, updates);
 }
 
 std::vector<recipient_update> dispatcher::settle_answer(const route& rt, const provider_instance& provider,

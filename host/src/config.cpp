@@ -227,7 +227,24 @@ void read_providers(const json::object& doc, daemon_config& out, checker& check)
         if (p == nullptr)
             continue;
         check.unknown_keys(*p, path, {"plugin", "config", "rate_limits", "max_recipients_per_call", "calls_in_flight",
-                                      "receipt_token", "suppress_on_codes"});
+                                      "receipt_token", "suppress_on_codes", "circuit_breaker"});
+        if (const json::object* breaker = check.object(p->if_contains("circuit_breaker"), path + ".circuit_breaker")) {
+            const std::string at = path + ".circuit_breaker";
+            check.unknown_keys(*breaker, at, {"failure_ratio", "window_calls", "min_calls", "cool_down_ms"});
+            core::circuit_breaker_settings b;
+            if (const json::value* ratio = breaker->if_contains("failure_ratio")) {
+                if (!ratio->is_number() || ratio->to_number<double>() <= 0 || ratio->to_number<double>() > 1)
+                    check.problem(at + ".failure_ratio", "expected a number above 0 and at most 1 (0.5: half the calls)");
+                else
+                    b.failure_ratio = ratio->to_number<double>();
+            }
+            b.window_calls = static_cast<std::size_t>(check.integer(*breaker, "window_calls", at, 20, 1, 10'000));
+            b.min_calls = static_cast<std::size_t>(check.integer(*breaker, "min_calls", at, 10, 1, 10'000));
+            if (b.min_calls > b.window_calls)
+                check.problem(at + ".min_calls", "must be at most window_calls (" + std::to_string(b.window_calls) + ")");
+            b.cool_down = std::chrono::milliseconds(check.integer(*breaker, "cool_down_ms", at, 30'000, 1, 86'400'000));
+            out.dispatch.circuit_breakers.emplace(std::string(name), b);
+        }
         if (const json::value* codes = p->if_contains("suppress_on_codes")) {
             const auto bad = [](const json::value& c) { return !c.is_string() || c.get_string().empty(); };
             if (!codes->is_array() || std::any_of(codes->get_array().begin(), codes->get_array().end(), bad))

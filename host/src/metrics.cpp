@@ -61,6 +61,14 @@ struct metrics::families {
               "unknown_status, no_request, foreign_outcome, duplicate_outcome, missing_outcome, invalid_result, "
               "invalid_receipt_status)")
         .Register(registry);
+    prometheus::Family<prometheus::Counter>& circuit_changes = prometheus::BuildCounter()
+        .Name("switchboard_circuit_changes_total")
+        .Help("Changes of a provider instance's circuit breaker, by the state it went to (open, half_open, closed)")
+        .Register(registry);
+    prometheus::Family<prometheus::Gauge>& circuit_open = prometheus::BuildGauge()
+        .Name("switchboard_circuit_open")
+        .Help("1 while a provider instance's circuit breaker is open or half open (its recipients move on), else 0")
+        .Register(registry);
     prometheus::Family<prometheus::Gauge>& jobs = prometheus::BuildGauge()
         .Name("switchboard_jobs")
         .Help("Stored jobs by state")
@@ -109,6 +117,11 @@ void metrics::rate_wait(const std::string& provider, std::chrono::steady_clock::
 
 void metrics::contract_breach(const std::string& provider, std::string_view rule) {
     families_->breaches.Add({{"provider", provider}, {"rule", std::string(rule)}}).Increment();
+}
+
+void metrics::circuit_changed(const std::string& provider, std::string_view state) {
+    families_->circuit_changes.Add({{"provider", provider}, {"state", std::string(state)}}).Increment();
+    families_->circuit_open.Add({{"provider", provider}}).Set(state == "closed" ? 0 : 1);
 }
 
 void metrics::receipts(const std::string& provider, std::size_t applied, std::size_t ignored, std::size_t unmatched) {

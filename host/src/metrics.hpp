@@ -46,6 +46,7 @@ public:
     void rate_wait(const std::string& provider, std::chrono::steady_clock::duration waited) override;
     void receipts(const std::string& provider, std::size_t applied, std::size_t ignored, std::size_t unmatched) override;
     void contract_breach(const std::string& provider, std::string_view rule) override;
+    void circuit_changed(const std::string& provider, std::string_view state) override;
 
     // Every metric, in the Prometheus text exposition format.
     std::string exposition();

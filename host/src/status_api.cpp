@@ -32,6 +32,15 @@ json::array errors_json(const std::vector<call_error>& errors) {
     return out;
 }
 
+json::object circuit_json(const std::optional<core::circuit_status>& circuit) {
+    if (!circuit)
+        return {{"state", "off"}};
+    return {{"state", core::to_string(circuit->state)},
+            {"since_ms", circuit->since_ms},
+            {"recent_calls", circuit->recent_calls},
+            {"recent_failures", circuit->recent_failures}};
+}
+
 } // namespace
 
 status_api::status_api(metrics& metrics, const core::dispatcher& dispatcher, const core::provider_map& providers,
@@ -81,7 +90,8 @@ http_server_response status_api::providers() const {
                           {"recent_calls", h.recent_calls},
                           {"recent_ok", h.recent_ok},
                           {"last_call_at_ms", h.last_call_at_ms}}},
-                        {"last_errors", errors_json(h.last_errors)}});
+                        {"last_errors", errors_json(h.last_errors)},
+                        {"circuit", circuit_json(dispatcher_.circuit_of(name))}});
     }
     return {200, "application/json", json::serialize(json::object{{"providers", std::move(list)}})};
 }

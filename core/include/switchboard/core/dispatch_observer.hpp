@@ -31,6 +31,11 @@ public:
         (void)provider;
         (void)rule;
     }
+    // The provider instance's circuit breaker went to `state` ("open", "half_open", "closed").
+    virtual void circuit_changed(const std::string& provider, std::string_view state) {
+        (void)provider;
+        (void)state;
+    }
 };
 
 } // namespace switchboard::core

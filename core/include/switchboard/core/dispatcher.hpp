@@ -4,6 +4,7 @@
 // there, and several calls of one job may be out at once, up to each provider's calls_in_flight.
 #pragma once
 
+#include <switchboard/core/circuit_breaker.hpp>
 #include <switchboard/core/http_message.hpp>
 #include <switchboard/core/job.hpp>
 #include <switchboard/core/route.hpp>
@@ -55,6 +56,8 @@ struct dispatch_options {
     // By instance: the codes of its vendor's undelivered receipts that say the person opted out or
     // blocked the sender; such a receipt puts the address on the suppression list for that channel.
     std::map<std::string, std::set<std::string>, std::less<>> suppress_on_codes;
+    // By instance: its circuit breaker's settings; an instance without one has none.
+    std::map<std::string, circuit_breaker_settings, std::less<>> circuit_breakers;
 };
 
 // A receipt callback carries more receipts than one is taken with: refused whole, nothing applied.
@@ -125,6 +128,8 @@ public:
 
     // A provider instance's pace as configured: requests and recipients per second (0: no limit).
     std::pair<double, double> pace_of(const std::string& provider) const;
+    // The provider instance's circuit breaker as it stands; nothing when it has none.
+    std::optional<circuit_status> circuit_of(const std::string& provider) const;
 
     // How a vendor call ended for one recipient, as the dispatcher sees it.
     enum class call_outcome { accepted, rejected, transient, unknown };
@@ -193,6 +198,11 @@ private:
                                               const std::function<void()>& write);
     // Ends the receipt waits that are over: on to the next step, or accepted at the last.
     void close_waits(const std::string& job_id, const route& rt);
+    // Whether the instance's circuit breaker (if it has one) lets a call go out now.
+    bool circuit_allows_call(const std::string& provider);
+    // Moves recipients due at a step whose provider's circuit is open on along their routes at once.
+    void move_past_open_circuit(const std::string& job_id, const route& rt, const std::string& provider,
+                                const std::vector<recipient>& due);
     // Right before a call: checks candidates against the suppression list, and validates those at
     // a step past the first; those refused move on. Returns the rest.
     std::vector<recipient> screen_before_call(const std::string& job_id, const route& rt, std::vector<recipient> candidates);
@@ -227,6 +237,7 @@ private:
     std::map<std::string, std::unique_ptr<rate_limiter>, std::less<>> limiters_;
     std::map<std::string, std::unique_ptr<call_slots>, std::less<>> slots_;
     std::map<std::string, std::pair<double, double>, std::less<>> paces_;   // requests/s, recipients/s
+    std::map<std::string, std::unique_ptr<circuit_breaker>, std::less<>> breakers_;   // instances that have one
     std::mutex running_mutex_;
     std::map<std::string, std::shared_ptr<running_job>, std::less<>> running_;   // jobs this process sends now
     std::atomic<bool> stopping_{false};
