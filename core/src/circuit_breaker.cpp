@@ -82,6 +82,11 @@ bool circuit_breaker::allows_call(std::int64_t now_ms, bool& changed) {
     return false;
 }
 
+circuit_state circuit_breaker::state() const {
+    std::lock_guard lock(mutex_);
+    return state_;
+}
+
 circuit_status circuit_breaker::status() const {
     std::lock_guard lock(mutex_);
     return {state_, since_ms_, window_.size(), static_cast<std::size_t>(std::count(window_.begin(), window_.end(), true))};

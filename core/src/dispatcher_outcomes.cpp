@@ -35,7 +35,7 @@ void dispatcher::settle(recipient_update& u, const route& rt, call_outcome outco
     const bool resendable = outcome == call_outcome::unknown && step.on_unknown == unknown_outcome_policy::resend;
     // With the provider's circuit open, a passing failure moves on at once instead of waiting to retry.
     const auto breaker = breakers_.find(step.provider);
-    const bool circuit_open = breaker != breakers_.end() && breaker->second->status().state != circuit_state::closed;
+    const bool circuit_open = breaker != breakers_.end() && breaker->second->state() != circuit_state::closed;
     if ((outcome == call_outcome::transient || resendable) && u.attempts < options_.max_attempts && !circuit_open) {
         u.state = recipient_state::queued;
         u.code = code;

@@ -45,6 +45,8 @@ public:
     bool allows_call(std::int64_t now_ms, bool& changed);
 
     circuit_status status() const;
+    // Its state alone: what the dispatcher asks for each recipient a call settles.
+    circuit_state state() const;
     const circuit_breaker_settings& settings() const noexcept { return settings_; }
 
 private:
