@@ -226,8 +226,7 @@ void dispatcher::close_waits(const std::string& job_id, const route& rt) {
     const std::int64_t now = unix_now_ms();
     for (const recipient& r : store_.due_recipients(job_id, now, waits_closed_at_once, recipient_state::awaiting_receipt)) {
         recipient_update u = update_of(r);
-        const bool last_step = static_cast<std::size_t>(r.step) + 1 >= rt.steps.size();
-        if (last_step) {
+        if (!step_after(u, rt)) {
             // Nowhere left to go: the vendor took it, and that is all there is to know.
             u.state = recipient_state::accepted;
             record_step(u, rt, {step_result::accepted, "", "no receipt within the step's receipt_wait"}, now);
@@ -247,9 +246,9 @@ std::string dispatcher::unusable_route(const job& j, std::optional<route>& rt) c
     } catch (const std::runtime_error& e) {
         return e.what();
     }
-    for (std::size_t i = 0; i < rt->steps.size(); ++i)
-        if (providers_.find(rt->steps[i].provider) == providers_.end())
-            return "step " + std::to_string(i) + " of its route names provider instance '" + rt->steps[i].provider +
+    for (const route_step& step : rt->steps)
+        if (providers_.find(step.provider) == providers_.end())
+            return "its route's step " + step.where + " names provider instance '" + step.provider +
                    "', which is not configured";
     return {};
 }

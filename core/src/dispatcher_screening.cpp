@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <span>
 #include <stdexcept>
 
@@ -72,37 +73,56 @@ validate_at_step(const provider_instance& provider, const route_step& step, cons
 
 } // namespace
 
+namespace {
+
+// Moves a recipient a step refused (suppressed or invalid there) on along its route.
+void refuse_at_step(recipient& rec, const provider_instance& provider, const route& r, step_ending why, std::int64_t now_ms) {
+    recipient_update u = update_of(rec);
+    u.provider = provider.name();
+    record_step(u, r, why, now_ms);
+    fall_back(u, r, now_ms);
+    apply_update(rec, u);
+}
+
+} // namespace
+
 void screen_recipients(const provider_map& providers, const route& r, std::vector<recipient>& recipients,
                        const suppression_index& suppressed, std::int64_t now_ms) {
-    // Steps in order: one a step refuses moves to a later one, screened in its turn.
-    for (std::size_t s = 0; s < r.steps.size(); ++s) {
-        const provider_instance& provider = *providers.find(r.steps[s].provider)->second;
-        std::vector<recipient*> at_step;
-        for (recipient& rec : recipients) {
-            if (rec.state != recipient_state::queued || rec.step != static_cast<int>(s))
-                continue;
-            const suppression* entry = suppressed.empty() ? nullptr : find_suppression(suppressed, rec.to, r.steps[s].channel);
-            if (entry == nullptr) {
-                at_step.push_back(&rec);
-                continue;
+    // Step by step: one a step refuses moves to another, screened in its turn; passes repeat while
+    // some moved back to an earlier step (another choice of a weighted step).
+    std::vector<int> passed_at(recipients.size(), -1);
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (std::size_t s = 0; s < r.steps.size(); ++s) {
+            const provider_instance& provider = *providers.find(r.steps[s].provider)->second;
+            std::vector<std::size_t> at_step;
+            for (std::size_t i = 0; i < recipients.size(); ++i) {
+                recipient& rec = recipients[i];
+                if (rec.state != recipient_state::queued || rec.step != static_cast<int>(s) || passed_at[i] == rec.step)
+                    continue;
+                const suppression* entry = suppressed.empty() ? nullptr : find_suppression(suppressed, rec.to, r.steps[s].channel);
+                if (entry == nullptr) {
+                    at_step.push_back(i);
+                    continue;
+                }
+                refuse_at_step(rec, provider, r, {step_result::suppressed, "suppressed", suppression_reason(*entry)}, now_ms);
+                moved = moved || (rec.state == recipient_state::queued && rec.step < static_cast<int>(s));
             }
-            recipient_update u = update_of(rec);
-            u.provider = provider.name();
-            record_step(u, r, {step_result::suppressed, "suppressed", suppression_reason(*entry)}, now_ms);
-            fall_back(u, r, now_ms);
-            apply_update(rec, u);
-        }
-        if (at_step.empty())
-            continue;
-        const auto verdicts = validate_at_step(provider, r.steps[s], {at_step.begin(), at_step.end()});
-        for (std::size_t i = 0; i < at_step.size(); ++i) {
-            if (!verdicts[i])
+            if (at_step.empty())
                 continue;
-            recipient_update u = update_of(*at_step[i]);
-            u.provider = provider.name();
-            record_step(u, r, {step_result::invalid, verdicts[i]->first, verdicts[i]->second}, now_ms);
-            fall_back(u, r, now_ms);
-            apply_update(*at_step[i], u);
+            std::vector<const recipient*> checked;
+            for (const std::size_t i : at_step)
+                checked.push_back(&recipients[i]);
+            const auto verdicts = validate_at_step(provider, r.steps[s], checked);
+            for (std::size_t k = 0; k < at_step.size(); ++k) {
+                recipient& rec = recipients[at_step[k]];
+                if (!verdicts[k]) {
+                    passed_at[at_step[k]] = rec.step;
+                    continue;
+                }
+                refuse_at_step(rec, provider, r, {step_result::invalid, verdicts[k]->first, verdicts[k]->second}, now_ms);
+                moved = moved || (rec.state == recipient_state::queued && rec.step < static_cast<int>(s));
+            }
         }
     }
 }
@@ -117,7 +137,9 @@ std::vector<recipient> dispatcher::screen_before_call(const std::string& job_id,
     for (const recipient& r : candidates)
         addresses.push_back(r.to);
     const suppression_index suppressed = store_.find_suppressions(addresses);
-    if (candidates.front().step == 0 && suppressed.empty())
+    const bool at_first_step = std::all_of(candidates.begin(), candidates.end(),
+                                           [](const recipient& r) { return r.history_json.empty() || r.history_json == "[]"; });
+    if (at_first_step && suppressed.empty())
         return candidates;  // the first step's plugin screened them when the job was accepted
     std::vector<recipient> screened = candidates;
     try {

@@ -68,6 +68,7 @@ bool stop_at_cancel(recipient_update& u) {
 recipient_update update_of(const recipient& r) {
     recipient_update u;
     u.index = r.index;
+    u.to = r.to;
     u.state = r.state;
     u.step = r.step;
     u.attempts = r.attempts;

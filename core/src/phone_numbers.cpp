@@ -7,6 +7,7 @@
 #include <phonenumbers/phonenumberutil.h>
 
 #include <algorithm>
+#include <list>
 #include <set>
 
 namespace switchboard::core {
@@ -122,6 +123,38 @@ phone_number_verdict normalise_phone_number(std::string_view text, std::string_v
     phone_number_verdict verdict;
     util().Format(number, PhoneNumberUtil::E164, &verdict.e164);
     return verdict;
+}
+
+std::string country_of_number(std::string_view e164) {
+    // Read as E.164 is written, without Parse (some 14 µs a number): its country code names the
+    // country, unless several share it (+1, +7, +44), and then the number's digits decide.
+    const std::string_view digits = e164.substr(std::min<std::size_t>(1, e164.size()));
+    if (e164.empty() || e164.front() != '+' || digits.empty() || digits.size() > 15 ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos)
+        return {};
+    for (std::size_t length = 1; length <= std::min<std::size_t>(3, digits.size() - 1); ++length) {
+        const int country_code = std::stoi(std::string(digits.substr(0, length)));
+        std::list<std::string> regions;
+        util().GetRegionCodesForCountryCallingCode(country_code, &regions);
+        if (regions.empty())
+            continue;
+        if (regions.size() == 1)
+            return regions.front() == unknown_region ? std::string() : regions.front();
+        PhoneNumber number;
+        const std::string_view national = digits.substr(length);
+        if (national.front() == '0') {
+            // Italy's leading zero (+39 06...) is the parser's to read.
+            if (util().Parse(std::string(e164), std::string(unknown_region), &number) != PhoneNumberUtil::NO_PARSING_ERROR)
+                return {};
+        } else {
+            number.set_country_code(country_code);
+            number.set_national_number(std::stoull(std::string(national)));
+        }
+        std::string region;
+        util().GetRegionCodeForNumber(number, &region);
+        return region == unknown_region ? std::string() : region;
+    }
+    return {};
 }
 
 bool is_supported_region(std::string_view region) {

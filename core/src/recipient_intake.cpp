@@ -52,6 +52,24 @@ void normalise_numbers(std::vector<recipient>& recipients, const route& r, std::
         helper.get();
 }
 
+void choose_first_steps(std::vector<recipient>& recipients, const route& r) {
+    const bool by_country = std::any_of(r.chains.begin(), r.chains.end(), [](const route_chain& c) { return !c.countries.empty(); });
+    for (recipient& rec : recipients) {
+        if (refused(rec))
+            continue;
+        const std::string country = by_country ? country_of_number(rec.to) : std::string();
+        const route_chain* chain = chain_for(r, rec.to, country);
+        if (chain == nullptr) {
+            rec.state = recipient_state::skipped_invalid;
+            rec.code = "no_rule";
+            rec.reason = "no rule of route '" + r.name + "' takes " + rec.to + (country.empty() ? "" : " (" + country + ")") +
+                         ": add its country or prefix to a rule, or a last rule without either to take everyone else";
+            continue;
+        }
+        rec.step = first_step(r, *chain, rec.to);
+    }
+}
+
 void mark_duplicates(std::vector<recipient>& recipients, const earlier_recipients& earlier) {
     std::map<std::string, std::int64_t> earlier_first;
     if (earlier) {

@@ -22,8 +22,8 @@ std::string text_of(const json::object& entry, std::string_view key) {
 }
 
 // Providers that may hold the recipient already: a step that was sent, whatever came of it.
-std::set<std::string> providers_that_took(const json::array& history) {
-    std::set<std::string> took;
+std::set<std::string, std::less<>> providers_that_took(const json::array& history) {
+    std::set<std::string, std::less<>> took;
     for (const json::value& item : history) {
         const json::object& entry = item.as_object();
         const std::string result = text_of(entry, "result");
@@ -75,6 +75,18 @@ recipient_state final_state(const json::array& history, const json::object*& by)
     return recipient_state::failed;
 }
 
+// Steps the recipient was at already.
+std::set<std::size_t> steps_tried(const json::array& history) {
+    std::set<std::size_t> tried;
+    for (const json::value& item : history)
+        tried.insert(item.as_object().at("step").to_number<std::size_t>());
+    return tried;
+}
+
+std::optional<int> step_after(const recipient_update& u, const route& r, const json::array& history) {
+    return next_step(r, static_cast<std::size_t>(u.step), u.to, steps_tried(history), providers_that_took(history));
+}
+
 } // namespace
 
 const char* to_string(step_result result) noexcept {
@@ -119,14 +131,15 @@ void record_step(recipient_update& u, const route& r, const step_ending& ending,
     u.history_json = json::serialize(history);
 }
 
+std::optional<int> step_after(const recipient_update& u, const route& r) {
+    return step_after(u, r, read_history(u.history_json));
+}
+
 void fall_back(recipient_update& u, const route& r, std::int64_t now_ms) {
     const json::array history = read_history(u.history_json);
-    const std::set<std::string> took = providers_that_took(history);
-    for (std::size_t next = static_cast<std::size_t>(u.step) + 1; next < r.steps.size(); ++next) {
-        if (took.count(r.steps[next].provider) != 0)
-            continue;  // a provider that took the recipient is never sent it again
+    if (const std::optional<int> next = step_after(u, r, history)) {
         u.state = recipient_state::queued;
-        u.step = static_cast<int>(next);
+        u.step = *next;
         u.attempts = 0;
         u.next_attempt_at_ms = now_ms;
         u.message_id.clear();

@@ -5,6 +5,7 @@
 #include <switchboard/core/job.hpp>
 #include <switchboard/core/route.hpp>
 
+#include <optional>
 #include <string>
 
 namespace switchboard::core {
@@ -24,8 +25,11 @@ struct step_ending {
 // already there (accepted, and a receipt now says more), it is replaced instead.
 void record_step(recipient_update& u, const route& r, const step_ending& ending, std::int64_t now_ms);
 
-// After the recipient's step failed it (recorded already): queues it at the next step whose
-// provider has not taken it yet, due at `now_ms`; or, when none is left, makes it final with every
+// The step a recipient whose step failed it (recorded already) would go to next: see next_step.
+std::optional<int> step_after(const recipient_update& u, const route& r);
+
+// After the recipient's step failed it (recorded already): queues it at its next step (another
+// choice of a weighted step, or a later step of its chain) whose provider has not taken it yet, due at `now_ms`; or, when none is left, makes it final with every
 // step's reason: accepted when a vendor took it and never said otherwise, unknown when one may
 // have, skipped_suppressed when no step was tried and one was on the suppression list,
 // skipped_invalid when no step could even take it, else failed.

@@ -31,6 +31,32 @@ std::string reason(std::string_view text, std::string_view region) {
     return verdict.reason;
 }
 
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+// Calls `check` with libphonenumber's example number of every type in every region it knows;
+// returns how many there were.
+template <typename Check>
+std::size_t for_each_example_number(Check check) {
+    const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+    std::set<std::string> regions;
+    util.GetSupportedRegions(&regions);
+    std::size_t examples = 0;
+    for (const std::string& region : regions) {
+        std::set<PhoneNumberUtil::PhoneNumberType> types;
+        util.GetSupportedTypesForRegion(region, &types);
+        for (const PhoneNumberUtil::PhoneNumberType type : types) {
+            PhoneNumber example;
+            if (!util.GetExampleNumberForType(region, type, &example))
+                continue;
+            INFO(region << " type " << type);
+            check(util, example);
+            ++examples;
+        }
+    }
+    return examples;
+}
+
 } // namespace
 
 TEST_CASE("phone numbers: written with a country code, in any punctuation", "[core][phone]") {
@@ -121,35 +147,39 @@ TEST_CASE("phone numbers: a text longer than any number is refused unread", "[co
 TEST_CASE("phone numbers: a number written in E.164 reads as libphonenumber's full parse reads it, in every region",
           "[core][phone]") {
     // E.164 texts take a quick path; written with spaces they take libphonenumber's own parser.
-    using i18n::phonenumbers::PhoneNumber;
-    using i18n::phonenumbers::PhoneNumberUtil;
-    const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
-    std::set<std::string> regions;
-    util.GetSupportedRegions(&regions);
-    std::size_t compared = 0;
-    for (const std::string& region : regions) {
-        std::set<PhoneNumberUtil::PhoneNumberType> types;
-        util.GetSupportedTypesForRegion(region, &types);
-        for (const PhoneNumberUtil::PhoneNumberType type : types) {
-            PhoneNumber example;
-            if (!util.GetExampleNumberForType(region, type, &example))
-                continue;
-            std::string e164;
-            std::string spaced;
-            util.Format(example, PhoneNumberUtil::E164, &e164);
-            util.Format(example, PhoneNumberUtil::INTERNATIONAL, &spaced);
-            const phone_number_verdict quick = normalise_phone_number(e164, "");
-            const phone_number_verdict full = normalise_phone_number(spaced, "");
-            INFO(region << " type " << type << ": " << e164 << " / " << spaced);
-            CHECK(quick.e164 == full.e164);
-            CHECK(quick.reason == full.reason);
-            ++compared;
-        }
-    }
+    const std::size_t compared = for_each_example_number([](const PhoneNumberUtil& util, const PhoneNumber& example) {
+        std::string e164;
+        std::string spaced;
+        util.Format(example, PhoneNumberUtil::E164, &e164);
+        util.Format(example, PhoneNumberUtil::INTERNATIONAL, &spaced);
+        const phone_number_verdict quick = normalise_phone_number(e164, "");
+        const phone_number_verdict full = normalise_phone_number(spaced, "");
+        INFO(e164 << " / " << spaced);
+        CHECK(quick.e164 == full.e164);
+        CHECK(quick.reason == full.reason);
+    });
     CHECK(compared > 1000);
     // Invalid numbers in E.164 form still get libphonenumber's reason.
     CHECK(reason("+85212345678", "") == "not a valid number for its region HK");
     CHECK(reason("+9991234567", "") == "invalid country code");
+}
+
+TEST_CASE("phone numbers: a number's country is the one libphonenumber places it in, in every region", "[core][phone]") {
+    // Destination rules choose by country: the quick reading must agree with the library's own.
+    const std::size_t compared = for_each_example_number([](const PhoneNumberUtil& util, const PhoneNumber& example) {
+        std::string e164;
+        std::string placed;
+        util.Format(example, PhoneNumberUtil::E164, &e164);
+        util.GetRegionCodeForNumber(example, &placed);
+        INFO(e164);
+        CHECK(country_of_number(e164) == (placed == "ZZ" ? "" : placed));
+    });
+    CHECK(compared > 1000);
+    CHECK(country_of_number("+8613800138000") == "CN");
+    CHECK(country_of_number("+16135550123") == "CA");   // +1 is shared: the area code decides
+    CHECK(country_of_number("+16502530000") == "US");
+    for (const char* not_e164 : {"", "+", "85255311111", "+852 5531 1111", "+9991234567", "1234567890123456"})
+        CHECK(country_of_number(not_e164).empty());
 }
 
 TEST_CASE("phone numbers: supported regions", "[core][phone]") {

@@ -74,6 +74,7 @@ struct job {
 // One change to one recipient: what a vendor call's outcome (or validation) decides.
 struct recipient_update {
     std::int64_t index = 0;
+    std::string to;             // whom it is for: never changed by an update (weighted choices are drawn from it)
     recipient_state state = recipient_state::queued;
     int step = 0;
     int attempts = 0;

@@ -26,6 +26,10 @@ inline constexpr std::size_t longest_phone_number_text = 64;
 // libphonenumber's metadata are accepted. Thread safe.
 phone_number_verdict normalise_phone_number(std::string_view text, std::string_view default_region);
 
+// The country (ISO 3166-1 alpha-2, "CN") of a valid number in E.164 ("+8613800138000"), as
+// libphonenumber places it; empty when it cannot. Thread safe.
+std::string country_of_number(std::string_view e164);
+
 // Whether libphonenumber knows `region` ("HK", "CN", "US"..., either case), so a configured
 // default region can be checked once at start-up. Thread safe.
 bool is_supported_region(std::string_view region);

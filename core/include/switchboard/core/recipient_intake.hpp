@@ -22,6 +22,11 @@ using earlier_recipients = std::function<std::map<std::string, std::int64_t>(con
 // skipped_invalid with libphonenumber's reason.
 void normalise_numbers(std::vector<recipient>& recipients, const route& r, std::string_view region);
 
+// Sets each recipient not refused yet at the step it starts at: the first step of the chain its
+// number's country or prefix chooses (on a route with destination rules), or its weighted choice.
+// One no rule covers becomes skipped_invalid, code "no_rule".
+void choose_first_steps(std::vector<recipient>& recipients, const route& r);
+
 // Marks each repeat of an earlier recipient, in this list or (by `earlier`) in the job, as
 // skipped_duplicate: the first occurrence is the one sent. Recipients already refused (skipped)
 // neither count as a first occurrence nor are marked.
