@@ -273,7 +273,7 @@ function recipientRow(r) {
     h('td', {}, r.provider || ''),
     h('td', { class: 'num hide-narrow' }, number(r.attempts)),
     h('td', { class: 'text' }, (r.code ? '[' + r.code + '] ' : '') + (r.reason || '')),
-    h('td', { class: 'text' }, historyList(r.steps)));
+    h('td', { class: 'text' }, r.rule !== undefined && h('div', { class: 'muted' }, 'rule ' + r.rule), historyList(r.steps)));
 }
 
 function csvCell(value) {
@@ -287,13 +287,13 @@ function csvCell(value) {
 // Every recipient with its outcome, fetched page by page (the API's largest page), then saved.
 async function downloadCsv(jobId, button, status) {
   button.disabled = true;
-  const rows = ['index,to,ref,state,provider,attempts,message_id,code,reason,route'];
+  const rows = ['index,to,ref,state,provider,attempts,message_id,code,reason,rule,route'];
   try {
     let offset = 0;
     for (;;) {
       const answer = await api('GET', '/v1/jobs/' + encodeURIComponent(jobId) + '/recipients?limit=1000&offset=' + offset);
       for (const r of answer.recipients)
-        rows.push([r.index, r.to, r.ref, r.state, r.provider, r.attempts, r.message_id, r.code, r.reason,
+        rows.push([r.index, r.to, r.ref, r.state, r.provider, r.attempts, r.message_id, r.code, r.reason, r.rule,
           (r.steps || []).map(s => s.provider + ':' + s.result).join(' > ')].map(csvCell).join(','));
       status.textContent = 'Fetched ' + number(rows.length - 1) + ' recipients…';
       if (answer.next_offset === null || answer.next_offset === undefined) break;
@@ -606,9 +606,27 @@ async function submitPage(token) {
     const answer = await api('GET', '/v1/routes');
     if (!current(token)) return;
     routeSelect.replaceChildren(h('option', { value: '' }, 'choose a route'), ...answer.routes.map(r =>
-      h('option', { value: r.name }, r.name + ' — ' + r.steps.map(s => s.provider + ' (' + s.channel + ')').join(' → '))));
+      h('option', { value: r.name }, r.name + ' — ' + describeRoute(r.steps))));
     view.dataset.loaded = String(token);
   });
+}
+
+// "rule cn: smn-promo (sms) → vms-voice (voice); rule rest: ...": a weighted step's choices as "a 70 / b 30 (sms)".
+function describeRoute(steps) {
+  const rules = [];
+  for (const s of steps) {
+    if (rules.length === 0 || rules[rules.length - 1].name !== s.rule) rules.push({ name: s.rule, steps: [] });
+    rules[rules.length - 1].steps.push(s);
+  }
+  return rules.map(rule => {
+    const text = rule.steps.map((s, i) => {
+      const next = rule.steps[i + 1];
+      const choice = s.provider + (s.weight ? ' ' + s.weight : '');
+      const sameStep = s.weight && next && next.weight && next.channel === s.channel;
+      return choice + (sameStep ? ' / ' : ' (' + s.channel + ')' + (next ? ' → ' : ''));
+    }).join('');
+    return rule.name === undefined ? text : 'rule ' + rule.name + ': ' + text;
+  }).join('; ');
 }
 
 // One request for a small job; a large one is opened, sent in pages and started, as `switchboard send` does.

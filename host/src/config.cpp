@@ -200,13 +200,11 @@ void read_routes(const json::object& doc, daemon_config& out, checker& check) {
         const std::string path = "routes." + std::string(name);
         std::vector<std::string> problems;
         core::route r = core::read_route(std::string(name), value, path, problems);
-        for (std::size_t i = 0; i < r.steps.size(); ++i) {
-            const std::string& provider = r.steps[i].provider;
+        for (const core::route_step& step : r.steps) {
             const bool known = std::any_of(out.providers.begin(), out.providers.end(),
-                                           [&](const provider_config& p) { return p.name == provider; });
-            if (!provider.empty() && !known)
-                problems.push_back(path + "[" + std::to_string(i) + "].provider: no provider instance named '" +
-                                   provider + "'");
+                                           [&](const provider_config& p) { return p.name == step.provider; });
+            if (!step.provider.empty() && !known)
+                problems.push_back(path + step.where + ".provider: no provider instance named '" + step.provider + "'");
         }
         for (const std::string& p : problems)
             check.problem(p);

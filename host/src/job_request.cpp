@@ -144,8 +144,8 @@ job_request read_job_request(const http_server_request& request, std::int64_t no
     const json::object& doc = out.document;
     only_known_fields(doc, "", {"route", "recipients", "params", "region", "open", "idempotency_key", "send_at", "deadline"});
     const json::value* route = doc.if_contains("route");
-    if (route == nullptr || !(route->is_string() || route->is_array()))
-        throw bad_request{"route", "is required: the name of a configured route, or an array of steps"};
+    if (route == nullptr || !(route->is_string() || route->is_array() || route->is_object()))
+        throw bad_request{"route", "is required: the name of a configured route, an array of steps, or {\"rules\": [...]}"};
     out.route = *route;
     if (const json::value* given = doc.if_contains("region")) {
         if (!given->is_string() || !core::is_supported_region(given->get_string()))

@@ -77,9 +77,19 @@ json::object job_json(const core::job& j, const std::map<core::recipient_state, 
             {"counts", counts_json(counts)}};
 }
 
-json::object recipient_json(const core::recipient& r) {
+// The destination rule that chose the recipient's chain, when its route has rules and one did.
+std::optional<std::string> rule_of(const core::recipient& r, const core::route& rt) {
+    const bool chosen = !(r.state == core::recipient_state::skipped_invalid && (r.code == "to" || r.code == "no_rule"));
+    if (!chosen || !core::has_destination_rules(rt) || static_cast<std::size_t>(r.step) >= rt.steps.size())
+        return std::nullopt;
+    return core::chain_of(rt, static_cast<std::size_t>(r.step)).rule;
+}
+
+json::object recipient_json(const core::recipient& r, const core::route& rt) {
     json::object out{{"index", r.index}, {"to", r.to}, {"state", core::to_string(r.state)}, {"step", r.step},
                      {"attempts", r.attempts}};
+    if (const std::optional<std::string> rule = rule_of(r, rt))
+        out["rule"] = *rule;
     const auto maybe = [&out](const char* key, const std::string& value) {
         if (!value.empty())
             out[key] = value;
@@ -236,7 +246,9 @@ http_server_response jobs_api::handle(const http_server_request& request) {
 http_server_response jobs_api::submit(const http_server_request& request) {
     const std::int64_t now = now_ms();
     job_request submitted = read_job_request(request, now);
-    const core::route route = route_of(submitted.route);
+    core::route route = route_of(submitted.route);
+    const std::string job_id = new_job_id();
+    route.seed = core::choice_seed(job_id);
     const std::string region = submitted.region.empty() ? default_region_ : submitted.region;
     const bool paged = submitted.open;
 
@@ -269,7 +281,7 @@ http_server_response jobs_api::submit(const http_server_request& request) {
     core::mark_duplicates(recipients, {});
     for (core::recipient& r : recipients)
         r.next_attempt_at_ms = core::first_due_at(route, r, submitted.send_at_ms);  // a restart keeps it
-    core::job j{new_job_id(),
+    core::job j{job_id,
                 route.name,
                 now,
                 paged ? core::job_state::open : core::job_state::queued,
@@ -313,8 +325,7 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
                                                " recipients: this page would take it past " +
                                                std::to_string(limits_.max_recipients_per_job) + " (limits.max_recipients_per_job)",
                      "recipients");
-    const core::route route = j->route_json.empty() && routes_.count(j->route) != 0 ? routes_.find(j->route)->second
-                                                                                    : core::route_from_json(j->route_json);
+    const core::route route = stored_route(*j);
     // The slow part, before the lock: pages sent side by side are read side by side.
     if (auto refused = prepare(route, j->region, recipients))
         return *refused;
@@ -374,9 +385,15 @@ http_server_response jobs_api::cancel(const std::string& job_id, const std::stri
     return json_answer(200, body);
 }
 
+core::route jobs_api::stored_route(const core::job& j) const {
+    const auto configured = routes_.find(j.route);
+    return j.route_json.empty() && configured != routes_.end() ? configured->second : core::route_from_json(j.route_json);
+}
+
 std::optional<http_server_response> jobs_api::prepare(const core::route& r, const std::string& region,
                                                      std::vector<core::recipient>& recipients) {
     core::normalise_numbers(recipients, r, region);
+    core::choose_first_steps(recipients, r);
     std::vector<std::string> addresses;
     for (const core::recipient& rec : recipients)
         if (rec.state == core::recipient_state::queued)
@@ -432,9 +449,10 @@ http_server_response jobs_api::list_recipients(const std::string& job_id, const 
         provider = (*it).value;
     const std::vector<core::recipient> page =
         store_.recipients(job_id, static_cast<std::int64_t>(offset), limit, state, provider);
+    const core::route rt = stored_route(*j);
     json::array items;
     for (const core::recipient& r : page)
-        items.push_back(recipient_json(r));
+        items.push_back(recipient_json(r, rt));
     json::object body{{"job_id", job_id}, {"recipients", std::move(items)}};
     if (page.size() == limit && !page.empty())
         body["next_offset"] = page.back().index + 1;

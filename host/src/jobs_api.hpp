@@ -50,6 +50,9 @@ private:
     std::optional<http_server_response> over_limits(bool opens, std::size_t recipients) const;
     // The route a submission names, or gives inline as an array of steps.
     core::route route_of(const boost::json::value& route) const;
+    // The route a stored job follows: the one stored with it, or (jobs from before routes were
+    // stored) the configured one.
+    core::route stored_route(const core::job& j) const;
     http_server_response list(const std::string& target);
     http_server_response show(const std::string& job_id);
     http_server_response list_recipients(const std::string& job_id, const std::string& target);

@@ -102,8 +102,15 @@ http_server_response status_api::routes() const {
     json::array list;
     for (const auto& [name, r] : routes_) {
         json::array steps;
-        for (const core::route_step& step : r.steps)
-            steps.push_back({{"provider", step.provider}, {"channel", step.channel}});
+        for (std::size_t s = 0; s < r.steps.size(); ++s) {
+            const core::route_step& step = r.steps[s];
+            json::object item{{"provider", step.provider}, {"channel", step.channel}};
+            if (core::is_weighted_choice(r, s))
+                item["weight"] = step.weight;
+            if (core::has_destination_rules(r))
+                item["rule"] = core::chain_of(r, s).rule;
+            steps.push_back(std::move(item));
+        }
         list.push_back({{"name", name}, {"steps", std::move(steps)}});
     }
     return {200, "application/json", json::serialize(json::object{{"routes", std::move(list)}})};

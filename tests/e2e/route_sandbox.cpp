@@ -3,6 +3,7 @@
 #include "fetch.hpp"
 #include "sandbox.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
@@ -57,6 +58,27 @@ std::vector<vendor> vendors() {
 
 } // namespace
 
+json::object person(const std::string& to, const std::string& ref) {
+    return {{"to", to}, {"ref", ref}, {"params", {{"code", "123456"}}}};
+}
+
+// "cams-wa:undelivered,uspeedo-sms:failed,...": every step a recipient tried, in order.
+std::string steps_of(const json::object& recipient) {
+    std::string out;
+    if (const json::value* steps = recipient.if_contains("steps"))
+        for (const json::value& step : steps->as_array())
+            out += (out.empty() ? "" : ",") + std::string(step.at("provider").as_string()) + ":" +
+                   std::string(step.at("result").as_string());
+    return out;
+}
+
+std::map<std::string, json::object> by_ref(const std::vector<json::object>& recipients) {
+    std::map<std::string, json::object> out;
+    for (const json::object& r : recipients)
+        out[std::string(r.at("ref").as_string())] = r;
+    return out;
+}
+
 json::object cams_step(const std::string& receipt_wait) {
     json::object step{{"provider", "cams-wa"}, {"channel", "whatsapp"}, {"template_code", "otp_wa"},
                       {"language", "en"}, {"params", json::array{"code"}}};
@@ -88,8 +110,17 @@ route_sandbox::route_sandbox(const route_sandbox_options& options) {
     const int port = free_loopback_port();
     const std::string daemon_url = "http://127.0.0.1:" + std::to_string(port);
 
+    std::vector<vendor> simulated = vendors();
+    for (const auto& [instance, vendor_name] : options.more_instances) {
+        const auto original = std::find_if(simulated.begin(), simulated.end(), [&](const vendor& v) { return v.name == vendor_name; });
+        vendor more = *original;
+        more.name = instance;
+        more.instance = instance;
+        simulated.push_back(std::move(more));
+    }
     json::object providers;
-    for (const vendor& v : vendors()) {
+    for (const vendor& v : simulated) {
+        vendor_of_[v.name] = v.plugin;
         const auto faults = options.faults.find(v.name);
         std::vector<std::string> argv{v.simulator, "--listen", "127.0.0.1:0", "--faults",
                                       faults == options.faults.end() ? "{}" : faults->second};
@@ -172,8 +203,8 @@ std::map<std::string, int> route_sandbox::accepted_by(const std::string& vendor)
     const std::map<std::string, std::string> action{
         {"cams", "SendChatappMassMessage"}, {"uspeedo", "SendBatchUSMSMessage"}, {"vms", "SingleBatchAppend"}};
     // CAMS takes every number of a call it processed and reports refusals later, by receipt.
-    const char* list = vendor == "cams" ? "numbers" : "accepted";
-    for (const json::object& call : simulator_calls(simulator_urls_.at(vendor), action.at(vendor)))
+    const char* list = vendor_of_.at(vendor) == "cams" ? "numbers" : "accepted";
+    for (const json::object& call : simulator_calls(simulator_urls_.at(vendor), action.at(vendor_of_.at(vendor))))
         if (const json::value* numbers = call.if_contains(list))
             for (const json::value& number : numbers->as_array())
                 ++times[std::string(number.as_string())];

@@ -27,12 +27,22 @@ struct route_sandbox_options {
     std::map<std::string, std::string> receipt_tokens;   // instance -> the token its receipt URL carries
     bool durable = false;                        // jobs in an SQLite file, so the daemon can be killed and restarted
     boost::json::object api_keys;                // client -> key; none: the API is open (no key needed)
+    // More instances of a vendor ("uspeedo-b" -> "uspeedo"), each with a simulator of its own, named
+    // by the instance wherever a vendor is (faults, simulator_url, accepted_by).
+    std::map<std::string, std::string> more_instances;
 };
 
 // Route steps through the sandbox's instances "cams-wa", "uspeedo-sms" and "vms-voice".
 boost::json::object cams_step(const std::string& receipt_wait = {});
 boost::json::object uspeedo_step(const std::string& receipt_wait = {});
 boost::json::object vms_step(const std::string& receipt_wait = {});
+
+// A recipient of a job, with a code parameter for the sandbox's steps.
+boost::json::object person(const std::string& to, const std::string& ref);
+// "cams-wa:undelivered,uspeedo-sms:failed,...": every step a recipient tried, in order.
+std::string steps_of(const boost::json::object& recipient);
+// A job's recipients by their ref.
+std::map<std::string, boost::json::object> by_ref(const std::vector<boost::json::object>& recipients);
 
 class route_sandbox {
 public:
@@ -61,6 +71,7 @@ private:
     std::filesystem::path dir_;
     std::map<std::string, std::unique_ptr<child_process>> simulators_;
     std::map<std::string, std::string> simulator_urls_;
+    std::map<std::string, std::string> vendor_of_;   // simulator name -> its vendor
     std::unique_ptr<child_process> daemon_;
     std::string api_url_;
 };

@@ -66,7 +66,7 @@ TEST_CASE("api: a bad job is refused with the path of the bad field", "[e2e][api
     CHECK_THAT(std::string(not_json.body.at("message").as_string()), Catch::StartsWith("the body is not valid JSON"));
 
     check_bad_request(call(sandbox, "POST", "/v1/jobs", R"({"recipients": [{"to": "+85255311111"}]})"), "route",
-                      "is required: the name of a configured route, or an array of steps");
+                      "is required: the name of a configured route, an array of steps, or {\"rules\": [...]}");
     check_bad_request(call(sandbox, "POST", "/v1/jobs", R"({"route": "marketing", "recipients": [{"to": "+1"}]})"),
                       "route", "no route named 'marketing' is configured");
     check_bad_request(call(sandbox, "POST", "/v1/jobs", R"({"route": "otp", "recipients": []})"), "recipients",

@@ -666,6 +666,17 @@ TEST_CASE("openapi: the schema validator finds the first mismatch and its JSON p
                                {"recipients", one}},
                   request) == "conforms");
     CHECK(problem(json::object{{"route", 5}, {"recipients", one}}, request) == "$.route");
+    const json::array weighted{{{"channel", "sms"}, {"providers", json::array{{{"provider", "a"}, {"weight", 70}},
+                                                                           {{"provider", "b"}, {"weight", 30}}}}}};
+    CHECK(problem(json::object{{"route", weighted}, {"recipients", one}}, request) == "conforms");
+    CHECK(problem(json::object{{"route", {{"rules", json::array{{{"name", "cn"}, {"countries", json::array{"CN"}},
+                                                                 {"steps", weighted}}}}}},
+                               {"recipients", one}},
+                  request) == "conforms");
+    CHECK(problem(json::object{{"route", {{"rules", json::array{{{"name", "cn"}, {"prefixes", json::array{"86"}},
+                                                                 {"steps", weighted}}}}}},
+                               {"recipients", one}},
+                  request) == "$.route");
     CHECK(problem(json::object{{"route", json::array{{{"provider", "main"}}}}, {"recipients", one}}, request) == "$.route");
     CHECK(v.validate(json::object{{"route", json::array{{{"provider", "main"}}}}, {"recipients", one}}, request)->problem ==
           "matches none of oneOf (closest: $.route[0].channel: is required but missing)");
@@ -784,6 +795,27 @@ TEST_CASE("openapi: the server's answers conform to docs/openapi.json", "[openap
     api.call("POST", "/v1/jobs",
              job_body({{"route", inline_route}, {"params", {{"code", "7"}}}, {"recipients", json::array{{{"to", "+85261000010"}}}}}),
              202, conforming);
+    // An inline route with destination rules and a weighted step; its recipients carry their rule.
+    json::object weighted = inline_route.front().as_object();
+    weighted.erase("provider");
+    weighted["providers"] = json::array{{{"provider", "main"}, {"weight", 3}}};
+    const json::object rules{{"rules", json::array{{{"name", "hong-kong"}, {"countries", json::array{"HK"}}, {"steps", inline_route}},
+                                                   {{"name", "rest"}, {"steps", json::array{weighted}}}}}};
+    const answer by_rules = api.call(
+        "POST", "/v1/jobs",
+        job_body({{"route", rules}, {"params", {{"code", "7"}}}, {"recipients", json::array{{{"to", "+85261000011"}}, {{"to", "+447911123456"}}}}}),
+        202, conforming);
+    const std::string by_rules_job(by_rules.body.at("id").as_string());
+    // Chosen as the job came in: no need to wait for it.
+    const answer ruled = api.call("GET", "/v1/jobs/" + by_rules_job + "/recipients", "", 200, conforming);
+    CHECK(ruled.body.at("recipients").at(0).at("rule") == "hong-kong");
+    CHECK(ruled.body.at("recipients").at(1).at("rule") == "rest");
+    const answer bad_rule = api.call(
+        "POST", "/v1/jobs",
+        job_body({{"route", {{"rules", json::array{{{"name", "x"}, {"countries", json::array{"XX"}}, {"steps", inline_route}}}}}},
+                  {"open", true}}),
+        400, conforming);
+    CHECK(bad_rule.body.at("field") == "route.rules[0].countries[0]");
     const std::string keyed = job_body({{"route", "otp"}, {"idempotency_key", "order-7731"},
                                         {"recipients", json::array{{{"to", "+85261000020"}, {"params", {{"code", "1"}}}}}}});
     api.call("POST", "/v1/jobs", keyed, 202, conforming);

@@ -17,27 +17,6 @@ using namespace switchboard::testing;
 
 namespace {
 
-json::object person(const std::string& to, const std::string& ref) {
-    return {{"to", to}, {"ref", ref}, {"params", {{"code", "123456"}}}};
-}
-
-// "cams-wa:undelivered,uspeedo-sms:failed,...": every step a recipient tried, in order.
-std::string steps_of(const json::object& recipient) {
-    std::string out;
-    if (const json::value* steps = recipient.if_contains("steps"))
-        for (const json::value& step : steps->as_array())
-            out += (out.empty() ? "" : ",") + std::string(step.at("provider").as_string()) + ":" +
-                   std::string(step.at("result").as_string());
-    return out;
-}
-
-std::map<std::string, json::object> by_ref(const std::vector<json::object>& recipients) {
-    std::map<std::string, json::object> out;
-    for (const json::object& r : recipients)
-        out[std::string(r.at("ref").as_string())] = r;
-    return out;
-}
-
 int most_times(const std::map<std::string, int>& accepted) {
     int most = 0;
     for (const auto& [number, times] : accepted)
