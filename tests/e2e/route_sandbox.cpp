@@ -112,7 +112,10 @@ route_sandbox::route_sandbox(const route_sandbox_options& options) {
 
     std::vector<vendor> simulated = vendors();
     for (const auto& [instance, vendor_name] : options.more_instances) {
-        const auto original = std::find_if(simulated.begin(), simulated.end(), [&](const vendor& v) { return v.name == vendor_name; });
+        const std::string& of = vendor_name;   // clang cannot capture a structured binding
+        const auto original = std::find_if(simulated.begin(), simulated.end(), [&of](const vendor& v) { return v.name == of; });
+        if (original == simulated.end())
+            throw std::invalid_argument("more_instances: no vendor '" + of + "' in the sandbox");
         vendor more = *original;
         more.name = instance;
         more.instance = instance;
