@@ -131,22 +131,31 @@ struct http_client::impl : std::enable_shared_from_this<impl> {
     net::any_io_executor executor;
     http_client_options options;
     ssl::context tls_context{ssl::context::tls_client};
+    std::once_flag tls_loaded;
     std::string tls_setup_error;
 
     mutable std::mutex mutex;
     std::unordered_map<std::string, std::vector<std::unique_ptr<connection>>> idle;
 
-    impl(net::any_io_executor ex, http_client_options opts) : executor(std::move(ex)), options(std::move(opts)) {
-        boost::system::error_code ec;
-        tls_context.set_verify_mode(ssl::verify_peer, ec);
-        if (options.ca_file.empty())
-            tls_context.set_default_verify_paths(ec);
-        else
-            tls_context.load_verify_file(options.ca_file, ec);
-        if (ec)
-            tls_setup_error = "cannot load " + (options.ca_file.empty() ? std::string("the system CA store")
-                                                                        : "CA file " + options.ca_file) +
-                              ": " + ec.message();
+    impl(net::any_io_executor ex, http_client_options opts) : executor(std::move(ex)), options(std::move(opts)) {}
+
+    // Loads the CA store before the first TLS connection, not when the client is made: parsing the
+    // system's bundle costs some 5 ms of CPU, which a client that only speaks plain HTTP (loopback,
+    // a proxy that terminates TLS) never needs to pay. Every TLS connection comes through here first,
+    // so the context is complete before any connection uses it.
+    void load_tls_trust() {
+        std::call_once(tls_loaded, [this] {
+            boost::system::error_code ec;
+            tls_context.set_verify_mode(ssl::verify_peer, ec);
+            if (options.ca_file.empty())
+                tls_context.set_default_verify_paths(ec);
+            else
+                tls_context.load_verify_file(options.ca_file, ec);
+            if (ec)
+                tls_setup_error = "cannot load " + (options.ca_file.empty() ? std::string("the system CA store")
+                                                                            : "CA file " + options.ca_file) +
+                                  ": " + ec.message();
+        });
     }
 
     std::unique_ptr<connection> take_idle(const std::string& key) {
@@ -172,6 +181,8 @@ struct http_client::impl : std::enable_shared_from_this<impl> {
     // Opens a connection; returns why it could not, or an empty string.
     net::awaitable<std::string> open(connection& c, const endpoint_target& t) {
         const std::string where = t.host + ":" + t.port;
+        if (t.tls)
+            load_tls_trust();
         if (t.tls && !tls_setup_error.empty())
             co_return tls_setup_error;
         tcp::resolver resolver(c.strand);
