@@ -248,7 +248,8 @@ std::string dispatcher::unusable_route(const job& j, std::optional<route>& rt) c
     }
     for (const route_step& step : rt->steps)
         if (providers_.find(step.provider) == providers_.end())
-            return "its route's step " + step.where + " names provider instance '" + step.provider +
+            return "its route's step " + (step.where.starts_with('.') ? step.where.substr(1) : step.where) +
+                   " names provider instance '" + step.provider +
                    "', which is not configured";
     return {};
 }

@@ -165,6 +165,7 @@ void read_steps(const json::value& steps, const std::string& path, const std::st
         if (!s.contains("providers")) {
             r.steps.push_back(read_step(s, step_path, problems));
             r.steps.back().group = group;
+            r.steps.back().step_where = step_where;
             r.steps.back().where = step_where;
             continue;
         }
@@ -173,6 +174,7 @@ void read_steps(const json::value& steps, const std::string& path, const std::st
         common_settings["provider"] = "weighted";   // only the step's own settings are read here
         route_step common = read_step(common_settings, step_path, problems);
         common.group = group;
+        common.step_where = step_where;
         common.where = step_where;
         read_weighted_choices(s, common, step_path, r.steps, problems);
     }
@@ -250,7 +252,7 @@ void read_rule(const json::value& item, const std::string& path, std::size_t ind
         problems.push_back(rule_path + ".steps: is required: the steps recipients under this rule take");
     chain.end_step = r.steps.size();
     if (chain.end_step > chain.first_step && !addressed_by_phone_number(r.steps[chain.first_step].channel))
-        problems.push_back(path + r.steps[chain.first_step].where + ".channel: rules choose by phone number, but '" +
+        problems.push_back(path + r.steps[chain.first_step].step_where + ".channel: rules choose by phone number, but '" +
                            r.steps[chain.first_step].channel + "' addresses people by platform ids");
     r.chains.push_back(std::move(chain));
 }
@@ -376,43 +378,55 @@ std::optional<int> next_step(const route& r, std::size_t from, std::string_view 
 
 std::uint64_t choice_seed(std::string_view job_id) { return mixed(text_hash(job_id)); }
 
+namespace {
+
+// The choices of a weighted step share its settings: a problem with them is told once.
+void add_problem(std::vector<std::string>& problems, std::string problem) {
+    if (std::find(problems.begin(), problems.end(), problem) == problems.end())
+        problems.push_back(std::move(problem));
+}
+
+} // namespace
+
 void check_route_providers(const route& r, const provider_map& providers, const std::string& path,
                            std::vector<std::string>& problems) {
-    for (std::size_t i = 0; i < r.steps.size(); ++i) {
-        const route_step& step = r.steps[i];
-        const std::string step_path = path + step.where;
+    for (const route_step& step : r.steps) {
+        const std::string step_path = path + step.step_where;
         if (step.provider.empty())
             continue;  // reported as missing already
         const auto provider = providers.find(step.provider);
         if (provider == providers.end()) {
-            problems.push_back(step_path + ".provider: no provider instance named '" + excerpt(step.provider) + "'");
+            problems.push_back(path + step.where + ".provider: no provider instance named '" + excerpt(step.provider) + "'");
             continue;
         }
         const plugin_manifest& manifest = provider->second->owner().manifest();
         if (std::find(manifest.channels.begin(), manifest.channels.end(), step.channel) == manifest.channels.end())
-            problems.push_back(step_path + ".channel: provider '" + step.provider + "' has no channel '" +
-                               excerpt(step.channel) + "'");
+            add_problem(problems, step_path + ".channel: provider '" + step.provider + "' has no channel '" +
+                                      excerpt(step.channel) + "'");
         if (step.vendor_schedules && !manifest.vendor_scheduling)
-            problems.push_back(step_path + ".schedule: provider '" + step.provider + "' (plugin " + manifest.name +
-                               ") cannot have its vendor hold a call until send_at: remove \"schedule\": \"vendor\"");
+            add_problem(problems, step_path + ".schedule: provider '" + step.provider + "' (plugin " + manifest.name +
+                                      ") cannot have its vendor hold a call until send_at: remove \"schedule\": \"vendor\"");
         if (step.receipt_wait_ms > 0 && manifest.receipts == "none")
-            problems.push_back(step_path + ".receipt_wait: provider '" + step.provider + "' (plugin " + manifest.name +
-                               ") gets no delivery receipts, so every recipient would wait it out: remove it");
+            add_problem(problems, step_path + ".receipt_wait: provider '" + step.provider + "' (plugin " + manifest.name +
+                                      ") gets no delivery receipts, so every recipient would wait it out: remove it");
     }
 }
 
 void check_route_steps(const route& r, const provider_map& providers, const std::string& path,
                        std::vector<std::string>& problems) {
-    for (std::size_t i = 0; i < r.steps.size(); ++i) {
-        const route_step& step = r.steps[i];
-        const std::string step_path = path + step.where;
+    for (const route_step& step : r.steps) {
+        const std::string step_path = path + step.step_where;
         const auto provider = providers.find(step.provider);
         if (provider == providers.end())
             continue;
         const auto& channels = provider->second->owner().manifest().channels;
         if (std::find(channels.begin(), channels.end(), step.channel) == channels.end())
             continue;
-        if (!check_step_schema(step, provider->second->owner().manifest(), step_path, problems))
+        std::vector<std::string> schema_problems;
+        const bool schema_kept = check_step_schema(step, provider->second->owner().manifest(), step_path, schema_problems);
+        for (std::string& p : schema_problems)
+            add_problem(problems, std::move(p));
+        if (!schema_kept)
             continue;   // the plugin would only repeat the first of them
         // A sample recipient: only what the plugin says of the step's own fields counts here.
         recipient sample;
@@ -420,7 +434,7 @@ void check_route_steps(const route& r, const provider_map& providers, const std:
         const recipient* samples[] = {&sample};
         const plugin_call_result result = provider->second->validate(validation_document(step, samples));
         if (!result.ok()) {
-            problems.push_back(step_path + ": provider '" + step.provider + "' cannot check this step: " + result.error);
+            problems.push_back(path + step.where + ": provider '" + step.provider + "' cannot check this step: " + result.error);
             continue;
         }
         boost::system::error_code ec;
@@ -434,13 +448,19 @@ void check_route_steps(const route& r, const provider_map& providers, const std:
         const json::value* reason = verdict.if_contains("reason");
         if (field == nullptr || !field->is_string() || !field->get_string().starts_with("step."))
             continue;  // about the sample recipient, not the step
-        problems.push_back(step_path + "." + std::string(field->get_string().subview(5)) + ": " +
-                           (reason != nullptr && reason->is_string() ? std::string(reason->get_string()) : "refused"));
+        add_problem(problems, step_path + "." + std::string(field->get_string().subview(5)) + ": " +
+                                  (reason != nullptr && reason->is_string() ? std::string(reason->get_string()) : "refused"));
     }
 }
 
 std::string route_to_json(const route& r) {
-    return json::serialize(json::object{{"name", r.name}, {"definition", json::parse(r.definition_json)}, {"seed", r.seed}});
+    // A plain route keeps the form daemons before destination rules read ("steps"), so that one
+    // rolled back still sends the jobs a newer one accepted.
+    bool plain = !has_destination_rules(r);
+    for (std::size_t s = 0; plain && s < r.steps.size(); ++s)
+        plain = !is_weighted_choice(r, s);
+    return json::serialize(json::object{{"name", r.name}, {plain ? "steps" : "definition", json::parse(r.definition_json)},
+                                        {"seed", r.seed}});
 }
 
 route route_from_json(std::string_view text) {

@@ -62,6 +62,7 @@ TEST_CASE("route: rules and weighted steps are read into chains of steps", "[cor
     CHECK_FALSE(is_weighted_choice(r, 4));
     CHECK((r.chains[2].first_step == 4 && r.chains[2].end_step == 6));
     CHECK(r.steps[3].where == ".rules[1].steps[0].providers[1]");
+    CHECK(r.steps[3].step_where == ".rules[1].steps[0]");
     // The plugin sees the step as one provider's, with the step's own settings.
     const json::object plugin_step = json::parse(r.steps[3].step_json).as_object();
     CHECK(plugin_step.at("provider") == "uspeedo-b");
@@ -179,6 +180,13 @@ TEST_CASE("route: stored with a job, a route keeps its rules and seed, and one s
     CHECK(back.chains.size() == 3);
     CHECK(back.steps.size() == 6);
     CHECK(back.steps[3].step_json == r.steps[3].step_json);
+    // A plain route is stored as daemons before rules stored it, so that one rolled back still reads it.
+    route plain = read_good(R"([{"provider": "a", "channel": "sms"}])");
+    plain.seed = 5;
+    const json::object stored = json::parse(route_to_json(plain)).as_object();
+    CHECK(stored.at("steps").as_array().size() == 1);
+    CHECK_FALSE(stored.contains("definition"));
+    CHECK(route_from_json(route_to_json(plain)).seed == 5);
     const route old = route_from_json(R"({"name": "otp", "steps": [{"provider": "a", "channel": "sms"}]})");
     CHECK(old.name == "otp");
     CHECK(old.steps.size() == 1);

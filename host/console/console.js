@@ -622,7 +622,7 @@ function describeRoute(steps) {
     const text = rule.steps.map((s, i) => {
       const next = rule.steps[i + 1];
       const choice = s.provider + (s.weight ? ' ' + s.weight : '');
-      const sameStep = s.weight && next && next.weight && next.channel === s.channel;
+      const sameStep = s.group !== undefined && next && next.group === s.group;
       return choice + (sameStep ? ' / ' : ' (' + s.channel + ')' + (next ? ' → ' : ''));
     }).join('');
     return rule.name === undefined ? text : 'rule ' + rule.name + ': ' + text;

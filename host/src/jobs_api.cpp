@@ -77,15 +77,18 @@ json::object job_json(const core::job& j, const std::map<core::recipient_state, 
             {"counts", counts_json(counts)}};
 }
 
-// The destination rule that chose the recipient's chain, when its route has rules and one did.
-std::optional<std::string> rule_of(const core::recipient& r, const core::route& rt) {
-    const bool chosen = !(r.state == core::recipient_state::skipped_invalid && (r.code == "to" || r.code == "no_rule"));
-    if (!chosen || !core::has_destination_rules(rt) || static_cast<std::size_t>(r.step) >= rt.steps.size())
+// The destination rule that chose the recipient's chain, when its route has rules and one did: one
+// refused at intake before any step (not a number, no rule took it) has none.
+std::optional<std::string> rule_of(const core::recipient& r, const core::route* rt) {
+    const bool no_step_tried = r.history_json.empty() || r.history_json == "[]";
+    const bool chosen = !(r.state == core::recipient_state::skipped_invalid && no_step_tried);
+    if (!chosen || rt == nullptr || !core::has_destination_rules(*rt) || static_cast<std::size_t>(r.step) >= rt->steps.size())
         return std::nullopt;
-    return core::chain_of(rt, static_cast<std::size_t>(r.step)).rule;
+    return core::chain_of(*rt, static_cast<std::size_t>(r.step)).rule;
 }
 
-json::object recipient_json(const core::recipient& r, const core::route& rt) {
+// `rt`: the job's route, for each recipient's rule; null when it cannot be read.
+json::object recipient_json(const core::recipient& r, const core::route* rt) {
     json::object out{{"index", r.index}, {"to", r.to}, {"state", core::to_string(r.state)}, {"step", r.step},
                      {"attempts", r.attempts}};
     if (const std::optional<std::string> rule = rule_of(r, rt))
@@ -449,10 +452,16 @@ http_server_response jobs_api::list_recipients(const std::string& job_id, const 
         provider = (*it).value;
     const std::vector<core::recipient> page =
         store_.recipients(job_id, static_cast<std::int64_t>(offset), limit, state, provider);
-    const core::route rt = stored_route(*j);
+    // The route only names each recipient's rule: a job whose route cannot be read any more (its
+    // configured route removed) still lists its recipients.
+    std::optional<core::route> rt;
+    try {
+        rt = stored_route(*j);
+    } catch (const std::runtime_error&) {
+    }
     json::array items;
     for (const core::recipient& r : page)
-        items.push_back(recipient_json(r, rt));
+        items.push_back(recipient_json(r, rt ? &*rt : nullptr));
     json::object body{{"job_id", job_id}, {"recipients", std::move(items)}};
     if (page.size() == limit && !page.empty())
         body["next_offset"] = page.back().index + 1;

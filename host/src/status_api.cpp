@@ -105,8 +105,10 @@ http_server_response status_api::routes() const {
         for (std::size_t s = 0; s < r.steps.size(); ++s) {
             const core::route_step& step = r.steps[s];
             json::object item{{"provider", step.provider}, {"channel", step.channel}};
-            if (core::is_weighted_choice(r, s))
+            if (core::is_weighted_choice(r, s)) {
                 item["weight"] = step.weight;
+                item["group"] = step.group;
+            }
             if (core::has_destination_rules(r))
                 item["rule"] = core::chain_of(r, s).rule;
             steps.push_back(std::move(item));

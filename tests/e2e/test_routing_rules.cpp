@@ -90,6 +90,18 @@ TEST_CASE("routes: a 70/30 weighted step splits 10,000 recipients within 3 % and
         {{{"provider", "uspeedo-sms"}, {"weight", 70}}, {{"provider", "uspeedo-b"}, {"weight", 30}}})};
     route_sandbox box(options);
 
+    // GET /v1/routes says which instances make up the one weighted step, and their weights.
+    const json::value routes = fetch_json("GET", box.api_url() + "/v1/routes");
+    for (const json::value& route : routes.at("routes").as_array()) {
+        if (route.at("name") != "split")
+            continue;
+        const json::array& steps = route.at("steps").as_array();
+        REQUIRE(steps.size() == 2);
+        CHECK(steps[0].at("weight") == 70);
+        CHECK(steps[1].at("weight") == 30);
+        CHECK(steps[0].at("group") == steps[1].at("group"));
+    }
+
     constexpr int people_count = 10'000;
     json::array people;
     for (int i = 0; i < people_count; ++i)

@@ -37,7 +37,8 @@ struct route_step {
     bool vendor_schedules = false;   // "schedule": "vendor": a job's send_at goes to the vendor, which holds the call
     int group = 0;             // the configured step it belongs to: the choices of a weighted step share it
     int weight = 1;            // its share of the group's recipients
-    std::string where;         // its place in the route as configured: "[1]", ".rules[0].steps[1].providers[0]"
+    std::string step_where;    // the configured step's place in the route: "[1]", ".rules[0].steps[1]"
+    std::string where;         // this instance's: step_where, or ".rules[0].steps[1].providers[0]" for a weighted choice
 };
 
 // The steps one recipient may take: a route's whole chain, or one destination rule's. A recipient
@@ -54,7 +55,7 @@ struct route {
     std::string name;
     std::vector<route_step> steps;     // every chain's, one after another
     std::vector<route_chain> chains;   // at least one when read without problems
-    std::uint64_t seed = 0;            // a job's own: weighted choices are drawn from it and each recipient's index
+    std::uint64_t seed = 0;            // a job's own: weighted choices are drawn from it and each recipient's address
     std::string definition_json;       // the steps or rules as configured or given
 };
 
