@@ -246,11 +246,8 @@ std::string dispatcher::unusable_route(const job& j, std::optional<route>& rt) c
     } catch (const std::runtime_error& e) {
         return e.what();
     }
-    for (const route_step& step : rt->steps)
-        if (providers_.find(step.provider) == providers_.end())
-            return "its route's step " + (step.where.starts_with('.') ? step.where.substr(1) : step.where) +
-                   " names provider instance '" + step.provider +
-                   "', which is not configured";
+    if (std::string missing = missing_provider(*rt, providers_); !missing.empty())
+        return "its route's " + missing;
     return {};
 }
 

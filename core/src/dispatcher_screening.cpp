@@ -94,7 +94,10 @@ void screen_recipients(const provider_map& providers, const route& r, std::vecto
     for (bool moved = true; moved;) {
         moved = false;
         for (std::size_t s = 0; s < r.steps.size(); ++s) {
-            const provider_instance& provider = *providers.find(r.steps[s].provider)->second;
+            const auto found = providers.find(r.steps[s].provider);
+            if (found == providers.end())
+                throw std::runtime_error("the route's " + missing_provider(r, providers));
+            const provider_instance& provider = *found->second;
             std::vector<std::size_t> at_step;
             for (std::size_t i = 0; i < recipients.size(); ++i) {
                 recipient& rec = recipients[i];

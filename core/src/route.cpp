@@ -412,6 +412,14 @@ void check_route_providers(const route& r, const provider_map& providers, const 
     }
 }
 
+std::string missing_provider(const route& r, const provider_map& providers) {
+    for (const route_step& step : r.steps)
+        if (providers.find(step.provider) == providers.end())
+            return "step " + (step.where.starts_with('.') ? step.where.substr(1) : step.where) +
+                   " names provider instance '" + step.provider + "', which is not configured";
+    return {};
+}
+
 void check_route_steps(const route& r, const provider_map& providers, const std::string& path,
                        std::vector<std::string>& problems) {
     for (const route_step& step : r.steps) {

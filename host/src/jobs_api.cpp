@@ -329,6 +329,9 @@ http_server_response jobs_api::append(const std::string& job_id, const http_serv
                                                std::to_string(limits_.max_recipients_per_job) + " (limits.max_recipients_per_job)",
                      "recipients");
     const core::route route = stored_route(*j);
+    if (const std::string missing = core::missing_provider(route, providers_); !missing.empty())
+        return error_answer(409, "conflict", "job " + job_id + " cannot take recipients: its route's " + missing +
+                                                 " any more; nothing was accepted (cancel the job, or configure that instance again)");
     // The slow part, before the lock: pages sent side by side are read side by side.
     if (auto refused = prepare(route, j->region, recipients))
         return *refused;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 #include <arpa/inet.h>
@@ -170,6 +171,15 @@ void route_sandbox::start_daemon() {
         std::vector<std::string>{SWITCHBOARD_BINARY, "serve", "--config", (dir_ / "switchboard.json").string()},
         (dir_ / "daemon.log").string());
     api_url_ = wait_for_listening(*daemon_);
+}
+
+void route_sandbox::change_config(const std::function<void(json::object&)>& change) {
+    const fs::path file = dir_ / "switchboard.json";
+    std::ifstream in(file);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    json::object config = json::parse(text).as_object();
+    change(config);
+    std::ofstream(file, std::ios::trunc) << json::serialize(config);
 }
 
 void route_sandbox::kill_daemon() {

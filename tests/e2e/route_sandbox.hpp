@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -66,6 +67,8 @@ public:
     // port (the simulators' receipt URL) and store.
     void kill_daemon();
     void start_daemon();
+    // Rewrites the daemon's configuration file (for the next start_daemon()) through `change`.
+    void change_config(const std::function<void(boost::json::object&)>& change);
 
 private:
     std::filesystem::path dir_;

@@ -172,3 +172,48 @@ TEST_CASE("routes: when one weighted choice's circuit opens, its recipients go t
     std::cout << "weighted choice with an open circuit: " << moved_at_once << " of 200 recipients moved to the other "
               << "choice without a call, " << failing_calls << " calls reached the failing instance\n";
 }
+
+TEST_CASE("routes: a job whose route names an instance no longer configured takes no more pages and fails what it "
+          "cannot send, saying which step and instance", "[e2e][routes][unroutable]") {
+    route_sandbox_options options;
+    options.durable = true;
+    options.push_receipts = false;
+    options.routes["whatsapp"] = json::array{cams_step()};
+    options.routes["sms"] = json::array{uspeedo_step()};
+    route_sandbox box(options);
+    const json::value opened = fetch_json("POST", box.api_url() + "/v1/jobs",
+                                          json::serialize(json::object{{"route", "whatsapp"}, {"open", true}}));
+    const std::string job(opened.at("id").as_string());
+    const std::string pages = box.api_url() + "/v1/jobs/" + job + "/recipients";
+    const auto page = [](const std::string& to) {
+        return json::serialize(json::object{{"recipients", json::array{person(to, to)}}});
+    };
+    REQUIRE(fetch("POST", pages, page("+85255310051")).response.status == 200);
+
+    // The operator drops the CAMS instance and the route on it, and restarts the daemon.
+    box.kill_daemon();
+    box.change_config([](json::object& config) {
+        config.at("providers").as_object().erase("cams-wa");
+        config.at("routes").as_object().erase("whatsapp");
+    });
+    box.start_daemon();
+
+    const auto refused = fetch("POST", pages, page("+85255310052"));
+    REQUIRE(refused.ok());
+    CHECK(refused.response.status == 409);
+    CHECK(refused.response.body.find("step [0] names provider instance 'cams-wa', which is not configured") !=
+          std::string::npos);
+    CHECK(fetch("GET", box.api_url() + "/healthz").response.status == 200);   // the daemon is still there
+
+    // Started anyway, it fails what it holds, with the reason, and finishes.
+    const auto started = fetch("POST", box.api_url() + "/v1/jobs/" + job + "/start");
+    REQUIRE(started.ok());
+    CHECK(started.response.status / 100 == 2);
+    box.wait_finished(job);
+    const std::vector<json::object> held = box.recipients(job);
+    REQUIRE(held.size() == 1);
+    CHECK(text(held.front(), "state") == "failed");
+    CHECK(text(held.front(), "code") == "unroutable");
+    CHECK(text(held.front(), "reason").find("'cams-wa', which is not configured") != std::string::npos);
+    CHECK(box.accepted_by("cams").empty());
+}

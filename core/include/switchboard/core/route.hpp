@@ -99,6 +99,11 @@ std::uint64_t choice_seed(std::string_view job_id);
 void check_route_providers(const route& r, const provider_map& providers, const std::string& path,
                            std::vector<std::string>& problems);
 
+// Why a route cannot be followed with these providers ("step rules[0].steps[1] names provider
+// instance 'x', which is not configured"), or empty when every step's provider is there: a job
+// outlives the configuration it was accepted under.
+std::string missing_provider(const route& r, const provider_map& providers);
+
 // Asks each step's plugin whether it can work with the step as written (its template, sender,
 // params...), by validating one sample recipient; adds a problem "<path>[i].<field>: <reason>"
 // for each step field the plugin refuses. Steps whose provider or channel is wrong are skipped
