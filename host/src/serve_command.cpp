@@ -90,7 +90,7 @@ int run_daemon(daemon_config& config) {
         // an API read never queues behind a job's writes.
         const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
         const unsigned io_threads = std::max(1u, cores / 2);
-        net::io_context io(static_cast<int>(io_threads));
+        shutdown_io_context io(static_cast<int>(io_threads));
         worker_pool work(std::max(4u, cores), 5);
         worker_pool api_workers(std::max(2u, cores), 0);
         core::http_client http(io.get_executor(), config.http);
@@ -186,6 +186,11 @@ int run_daemon(daemon_config& config) {
             // They stay recorded as in a call, and the next start makes them unknown all the same.
             spdlog::error("recipients still in a vendor call could not be recorded as unknown now: {}", e.what());
         }
+        // Handlers still queued (a vendor call the grace period cut short, a request in progress) go
+        // now, while every context and everything they point to is still there.
+        io.shutdown();
+        api_workers.shut_down();
+        work.shut_down();
         spdlog::info("stopped");
         return 0;
     }
