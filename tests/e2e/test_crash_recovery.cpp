@@ -39,6 +39,16 @@ vendor_view what_the_vendor_took(uspeedo_sandbox& sandbox) {
     return view;
 }
 
+// SIGTERM as soon as the vendor has the first call; checks that the daemon exits 0.
+void stop_once_sending(uspeedo_sandbox& sandbox) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (sandbox.send_calls().empty() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const int status = sandbox.stop_daemon(SIGTERM);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
 } // namespace
 
 TEST_CASE("crash: a job accepted with 202 survives SIGKILL, resumes, and nobody is sent twice", "[e2e][crash]") {
@@ -104,13 +114,7 @@ TEST_CASE("shutdown: SIGTERM lets the calls in flight finish and exits 0, and th
     options.faults_json = R"({"delay": 1, "delay_ms": 300})";
     uspeedo_sandbox sandbox(options);
     const std::string job = sandbox.submit(numbered_recipients(10'000));
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (sandbox.send_calls().empty() && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-
-    const int status = sandbox.stop_daemon(SIGTERM);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
+    stop_once_sending(sandbox);
     const std::size_t calls_before_restart = sandbox.send_calls().size();
     CHECK(calls_before_restart < 10);
 
@@ -133,13 +137,7 @@ TEST_CASE("shutdown: SIGTERM with a call slower than the grace period exits 0, t
     options.config["shutdown_grace_ms"] = 100;
     uspeedo_sandbox sandbox(options);
     const std::string job = sandbox.submit(numbered_recipients(3000));
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (sandbox.send_calls().empty() && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-
-    const int status = sandbox.stop_daemon(SIGTERM);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
+    stop_once_sending(sandbox);
     sandbox.start_daemon();
     const json::object finished = sandbox.wait_finished(job);
     CHECK(finished.at("counts").at("unknown").as_int64() > 0);   // the calls cut short: never sent again
