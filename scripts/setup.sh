@@ -10,10 +10,11 @@ set -euo pipefail
 packages=(
     cmake ninja-build g++ ccache binutils openssl dpkg-dev curl
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-    libssl-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev catch2
+    libssl-dev libsqlite3-dev libpq-dev libspdlog-dev libfmt-dev libcli11-dev catch2
     libphonenumber8 libprotobuf-dev libabsl-dev prometheus-cpp-dev
     clang-14 libclang-rt-14-dev llvm-14
     wrk gnuplot-nox
+    postgresql-15
     chromium fonts-dejavu-core
 )
 

@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include "postgres_settings.hpp"
+
 #include <switchboard/core/excerpt.hpp>
 #include <switchboard/core/phone_numbers.hpp>
 
@@ -138,6 +140,40 @@ std::string store_path_problem(const fs::path& file) {
     if (fs::exists(file, ec) && (!fs::is_regular_file(file, ec) || ::access(file.c_str(), R_OK | W_OK) != 0))
         return file.string() + " is not a file this user can read and write";
     return {};
+}
+
+// store.postgres, its TLS settings and its number of connections; the settings that apply to an
+// SQLite store only are refused beside it.
+void read_postgres_store(const json::object& store, daemon_config& out, const fs::path& file, checker& check) {
+    const std::string url = check.string(store, "postgres", "store", false);
+    const json::object* tls = check.object(store.if_contains("tls"), "store.tls");
+    const auto connections = static_cast<std::size_t>(check.integer(store, "connections", "store", 4, 1, 100));
+    if (url.empty()) {
+        for (const char* key : {"tls", "connections"})
+            if (store.contains(key))
+                check.problem(std::string("store.") + key, "applies to a PostgreSQL store only (store.postgres)");
+        return;
+    }
+    if (store.contains("sqlite"))
+        check.problem("store", "set either sqlite (one daemon, a file) or postgres (a database server), not both");
+    if (store.contains("max_size_mb"))
+        check.problem("store.max_size_mb", "applies to an SQLite store only: limit a PostgreSQL database on its server");
+    postgres_tls settings;
+    if (tls) {
+        check.unknown_keys(*tls, "store.tls", {"mode", "ca_file", "cert_file", "key_file"});
+        settings.mode = check.string(*tls, "mode", "store.tls", false);
+        std::string* files[] = {&settings.ca_file, &settings.cert_file, &settings.key_file};
+        const char* keys[] = {"ca_file", "cert_file", "key_file"};
+        for (int i = 0; i < 3; ++i) {
+            const fs::path p(check.string(*tls, keys[i], "store.tls", false));
+            *files[i] = p.empty() || p.is_absolute() ? p.string() : (file.parent_path() / p).string();
+        }
+    }
+    try {
+        out.postgres_store = postgres_settings(url, settings, connections);
+    } catch (const std::invalid_argument& e) {
+        check.problem("store.postgres", e.what());
+    }
 }
 
 std::string read_file(const fs::path& file) {
@@ -478,7 +514,7 @@ daemon_config read_config(std::string_view text, const fs::path& file) {
     out.shutdown_grace = std::chrono::milliseconds(
         check.integer(top, "shutdown_grace_ms", "", out.shutdown_grace.count(), 0, 600'000));
     if (const json::object* store = check.object(top.if_contains("store"), "store")) {
-        check.unknown_keys(*store, "store", {"sqlite", "retention_hours", "max_size_mb"});
+        check.unknown_keys(*store, "store", {"sqlite", "postgres", "tls", "connections", "retention_hours", "max_size_mb"});
         out.store_max_bytes = check.integer(*store, "max_size_mb", "store", 0, 0, 64LL * 1024 * 1024) * 1024 * 1024;
         out.retention = std::chrono::hours(check.integer(*store, "retention_hours", "store", out.retention.count(), 1, 24 * 3650));
         const fs::path db(check.string(*store, "sqlite", "store", false));
@@ -486,6 +522,7 @@ daemon_config read_config(std::string_view text, const fs::path& file) {
             out.sqlite_store = db.is_absolute() ? db : file.parent_path() / db;
         if (const std::string why = db.empty() ? "" : store_path_problem(out.sqlite_store); !why.empty())
             check.problem("store.sqlite", why);
+        read_postgres_store(*store, out, file, check);
     }
     read_api_access(top, out, check);
     read_providers(top, out, check);

@@ -9,9 +9,11 @@
 
 #include <switchboard/core/dispatcher.hpp>
 #include <switchboard/core/http_client.hpp>
+#include <switchboard/core/postgres_job_store.hpp>
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -36,7 +38,8 @@ struct daemon_config {
     job_limits jobs;
     core::dispatch_options dispatch;
     std::size_t max_request_bytes = 16 * 1024 * 1024;
-    std::filesystem::path sqlite_store;    // empty: jobs live in memory only
+    std::filesystem::path sqlite_store;    // empty: jobs live in memory only (or in PostgreSQL)
+    std::optional<core::postgres_store_settings> postgres_store;   // store.postgres
     std::int64_t store_max_bytes = 0;      // the store refuses to grow past this (503 store_full); 0: the disk's size
     std::chrono::hours retention{24 * 7};           // finished jobs are deleted this long after they finished
     std::map<std::string, std::string> api_keys;   // client name -> key (a secret)

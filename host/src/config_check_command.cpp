@@ -32,6 +32,13 @@ std::string describe_steps(const core::route& r, const core::route_chain& chain)
     return out;
 }
 
+// Where jobs are kept, as the check reports it; never with a password (the server is not contacted).
+std::string store_of(const daemon_config& config) {
+    if (config.postgres_store)
+        return "store PostgreSQL at " + config.postgres_store->where;
+    return config.sqlite_store.empty() ? std::string("jobs in memory only") : "store " + config.sqlite_store.string();
+}
+
 void describe_routes(const core::route_map& routes, std::ostream& out) {
     for (const auto& [name, r] : routes) {
         if (!core::has_destination_rules(r)) {
@@ -65,8 +72,7 @@ int check_config(const std::filesystem::path& file, std::ostream& out, std::ostr
         const core::provider_map providers = create_providers(*config);
         out << file.string() << ": ok: " << providers.size() << " provider(s), " << config->routes.size()
             << " route(s), listening on " << config->listen << ", "
-            << (config->sqlite_store.empty() ? std::string("jobs in memory only") : "store " + config->sqlite_store.string())
-            << '\n';
+            << store_of(*config) << '\n';
         describe_routes(config->routes, out);
         return 0;
     } catch (const config_error& e) {

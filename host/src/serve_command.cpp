@@ -17,6 +17,7 @@
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/job_store.hpp>
 #include <switchboard/core/plugin.hpp>
+#include <switchboard/core/postgres_job_store.hpp>
 #include <switchboard/core/sqlite_job_store.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -41,6 +42,12 @@ namespace net = boost::asio;
 namespace {
 
 std::unique_ptr<core::job_store> open_store(const daemon_config& config) {
+    if (config.postgres_store) {
+        std::unique_ptr<core::job_store> store = core::open_postgres_job_store(*config.postgres_store);
+        spdlog::info("store: PostgreSQL at {}, {} connection(s)", config.postgres_store->where,
+                     config.postgres_store->connections);
+        return store;
+    }
     if (config.sqlite_store.empty()) {
         spdlog::warn("no store configured: jobs live in memory and are lost when the daemon stops "
                      "(set \"store\": {{\"sqlite\": \"FILE\"}} to keep them)");

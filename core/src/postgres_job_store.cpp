@@ -1,0 +1,691 @@
+// The job store on PostgreSQL. The same contract as the SQLite store, written for many writers: a
+// page of recipients, a call's claim and a call's outcomes are one statement each (arrays
+// unnested on the server), every write that depends on what it read locks those rows first (the
+// job's row, then its recipients in index order, then its counts in state order, so that two
+// writers never wait on each other in a circle), and per-state counts are kept by the store's code.
+#include <switchboard/core/postgres_job_store.hpp>
+
+#include "postgres_connection_pool.hpp"
+#include "postgres_schema.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <set>
+#include <tuple>
+
+namespace switchboard::core {
+namespace {
+
+using postgres::arg;
+using postgres::array_of;
+using postgres::connection;
+using postgres::connection_pool;
+using postgres::result;
+using postgres::transaction;
+
+// Held for as long as a daemon uses the database, in every database: one key for this purpose.
+constexpr std::int64_t daemon_lock_key = 0x5357'4244'0000'0002;   // "SWBD", 2
+constexpr std::size_t rows_per_statement = 10'000;   // a page's recipients go in statements of this many at most
+
+constexpr const char* recipient_columns =
+    "idx, recipient, ref, params, state, step, attempts, next_attempt_at_ms, provider, message_id, code, reason, "
+    "history";
+
+recipient read_recipient(const result& r, int row, int first = 0) {
+    recipient out;
+    out.index = r.integer(row, first);
+    out.to = r.text(row, first + 1);
+    out.ref = r.text(row, first + 2);
+    out.params_json = r.text(row, first + 3);
+    out.state = static_cast<recipient_state>(r.integer(row, first + 4));
+    out.step = static_cast<int>(r.integer(row, first + 5));
+    out.attempts = static_cast<int>(r.integer(row, first + 6));
+    out.next_attempt_at_ms = r.integer(row, first + 7);
+    out.provider = r.text(row, first + 8);
+    out.message_id = r.text(row, first + 9);
+    out.code = r.text(row, first + 10);
+    out.reason = r.text(row, first + 11);
+    out.history_json = r.text(row, first + 12);
+    return out;
+}
+
+std::vector<recipient> read_recipients(const result& r) {
+    std::vector<recipient> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int row = 0; row < r.rows(); ++row)
+        out.push_back(read_recipient(r, row));
+    return out;
+}
+
+constexpr const char* job_columns =
+    "id, route, created_at_ms, state, recipient_count, finished_at_ms, COALESCE(idempotency_key, ''), request_hash, "
+    "deadline_ms, route_json, region, cancelled::int, send_at_ms";
+
+std::vector<job> read_jobs(const result& r) {
+    std::vector<job> out;
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back(job{r.text(i, 0), r.text(i, 1), r.integer(i, 2), static_cast<job_state>(r.integer(i, 3)),
+                          r.integer(i, 4), r.integer(i, 5), r.text(i, 6), r.text(i, 7), r.integer(i, 8), r.text(i, 9),
+                          r.text(i, 10), r.integer(i, 11) != 0, r.integer(i, 12)});
+    return out;
+}
+
+std::int64_t number(recipient_state state) { return static_cast<std::int64_t>(state); }
+std::string literal(recipient_state state) { return std::to_string(number(state)); }
+
+std::int64_t clamp(std::size_t n) { return static_cast<std::int64_t>(std::min<std::size_t>(n, INT64_MAX)); }
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// How a write changed a job's counts: state -> recipients gained (negative: lost).
+using count_changes = std::map<std::int64_t, std::int64_t>;
+
+// One column of a page of rows, as an array parameter.
+template <class T, class F>
+std::string column(const std::vector<T>& rows, std::size_t first, std::size_t last, F field) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(field(rows[0]))>, std::string>) {
+        std::vector<std::string> values;
+        for (std::size_t i = first; i < last; ++i)
+            values.push_back(field(rows[i]));
+        return array_of(values);
+    } else {
+        std::vector<std::int64_t> values;
+        for (std::size_t i = first; i < last; ++i)
+            values.push_back(static_cast<std::int64_t>(field(rows[i])));
+        return array_of(values);
+    }
+}
+
+class postgres_job_store final : public job_store {
+public:
+    explicit postgres_job_store(const postgres_store_settings& settings)
+        : where_(settings.where), holder_(settings.conninfo, settings.where),
+          pool_(settings.conninfo, settings.where, settings.connections, [this] { keep_hold(); }) {
+        // The schema first, under its own lock: daemons starting together on a new database all
+        // find it made once, and then all but one are refused.
+        postgres::migrate(*pool_.take());
+        take_hold();
+    }
+
+    std::string write_problem() override {
+        std::lock_guard probing(probe_mutex_);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_probe_ < std::chrono::seconds(1))
+            return last_problem_;
+        // A probe must not wait behind the writes it would vouch for: with every connection busy,
+        // the store is evidently answering.
+        try {
+            const std::optional<connection_pool::lease> c = pool_.try_take();
+            if (!c)
+                return last_problem_;
+            last_probe_ = now;
+            last_problem_.clear();
+            keep_hold();
+            (*c)->exec("UPDATE health SET probed_at_ms = $1", {now_ms()});
+        } catch (const store_error& e) {
+            last_probe_ = now;
+            last_problem_ = e.what();
+        }
+        return last_problem_;
+    }
+
+    void create_job(const job& j, const std::vector<recipient>& recipients) override {
+        auto c = writer();
+        transaction tx(*c);
+        try {
+            c->exec("INSERT INTO jobs (id, route, created_at_ms, state, recipient_count, idempotency_key, request_hash, "
+                    "deadline_ms, route_json, region, send_at_ms) VALUES ($1,$2,$3,$4,$5,NULLIF($6, ''),$7,$8,$9,$10,$11)",
+                    {j.id, j.route, j.created_at_ms, static_cast<int>(j.state), j.recipient_count, j.idempotency_key,
+                     j.request_hash, j.deadline_ms, j.route_json, j.region, j.send_at_ms});
+        } catch (const postgres::duplicate_key&) {
+            throw std::invalid_argument("job " + j.id + " or idempotency key '" + j.idempotency_key + "' exists already");
+        }
+        insert_recipients(*c, j.id, recipients);
+        tx.commit();
+    }
+
+    void append_recipients(const std::string& job_id, const std::vector<recipient>& recipients) override {
+        auto c = writer();
+        transaction tx(*c);
+        const result counted = c->exec("UPDATE jobs SET recipient_count = recipient_count + $1 WHERE id = $2",
+                                       {clamp(recipients.size()), job_id});
+        if (counted.changed() != 1)
+            throw std::out_of_range("no job " + job_id);
+        insert_recipients(*c, job_id, recipients);
+        tx.commit();
+    }
+
+    std::optional<job> find_job(const std::string& id) const override {
+        return one_job(std::string("SELECT ") + job_columns + " FROM jobs WHERE id = $1", id);
+    }
+
+    std::optional<job> find_job_by_idempotency_key(const std::string& key) const override {
+        return one_job(std::string("SELECT ") + job_columns + " FROM jobs WHERE idempotency_key = $1", key);
+    }
+
+    std::vector<job> recent_jobs(std::size_t limit, std::size_t offset, std::optional<job_state> state) const override {
+        const std::string only = state ? " WHERE state = " + std::to_string(static_cast<int>(*state)) : "";
+        return read_jobs(reader()->exec(std::string("SELECT ") + job_columns + " FROM jobs" + only +
+                                            " ORDER BY created_at_ms DESC, id DESC LIMIT $1 OFFSET $2",
+                                        {clamp(limit), clamp(offset)}));
+    }
+
+    std::vector<job> unfinished_jobs() const override {
+        return read_jobs(reader()->exec(std::string("SELECT ") + job_columns +
+                                        " FROM jobs WHERE state != $1 OR id IN (SELECT job_id FROM job_counts "
+                                        "WHERE state IN (0, 1, 9) AND count > 0) ORDER BY created_at_ms, id",
+                                        {static_cast<int>(job_state::finished)}));
+    }
+
+    void set_job_state(const std::string& id, job_state state) override {
+        writer()->exec("UPDATE jobs SET state = $1 WHERE id = $2", {static_cast<int>(state), id});
+    }
+
+    void finish_job(const std::string& id, std::int64_t at_ms) override {
+        writer()->exec("UPDATE jobs SET state = $1, finished_at_ms = $2 WHERE id = $3",
+                       {static_cast<int>(job_state::finished), at_ms, id});
+    }
+
+    std::size_t delete_finished_before(std::int64_t before_ms) override {
+        const result deleted = writer()->exec("DELETE FROM jobs WHERE state = $1 AND finished_at_ms < $2",
+                                              {static_cast<int>(job_state::finished), before_ms});
+        return static_cast<std::size_t>(deleted.changed());
+    }
+
+    std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
+                                      std::optional<recipient_state> state, const std::string& provider) const override {
+        const std::string in_state = state ? " AND state = " + literal(*state) : "";
+        return read_recipients(reader()->exec(std::string("SELECT ") + recipient_columns +
+                                                  " FROM recipients WHERE job_id = $1" + in_state +
+                                                  " AND idx >= $2 AND ($3 = '' OR provider = $3) ORDER BY idx LIMIT $4",
+                                              {job_id, from_index, provider, clamp(limit)}));
+    }
+
+    std::size_t add_suppressions(const std::vector<suppression>& entries) override {
+        // One row per address and channel, the last entry winning as if they came one by one: a
+        // statement may not change one row twice.
+        std::map<std::pair<std::string, std::string>, const suppression*> latest;
+        for (const suppression& e : entries)
+            latest[{e.address, e.channel}] = &e;
+        std::vector<suppression> rows;
+        for (const auto& [key, e] : latest)
+            rows.push_back(*e);
+        std::size_t added = 0;
+        auto c = writer();
+        transaction tx(*c);
+        for (std::size_t first = 0; first < rows.size(); first += rows_per_statement) {
+            const std::size_t last = std::min(rows.size(), first + rows_per_statement);
+            const result r = c->exec(
+                "INSERT INTO suppressions (address, channel, reason, created_at_ms) "
+                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) "
+                "ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, created_at_ms = excluded.created_at_ms "
+                "RETURNING (xmax = 0)",
+                {column(rows, first, last, [](const suppression& s) { return s.address; }),
+                 column(rows, first, last, [](const suppression& s) { return s.channel; }),
+                 column(rows, first, last, [](const suppression& s) { return s.reason; }),
+                 column(rows, first, last, [](const suppression& s) { return s.created_at_ms; })});
+            for (int i = 0; i < r.rows(); ++i)
+                added += r.text(i, 0) == "t" ? 1 : 0;
+        }
+        tx.commit();
+        return added;
+    }
+
+    bool remove_suppression(const std::string& address, const std::string& channel) override {
+        return writer()->exec("DELETE FROM suppressions WHERE address = $1 AND channel = $2", {address, channel}).changed() > 0;
+    }
+
+    std::vector<suppression> suppressions(std::size_t offset, std::size_t limit) const override {
+        return read_suppressions(reader()->exec("SELECT address, channel, reason, created_at_ms FROM suppressions "
+                                                "ORDER BY address, channel LIMIT $1 OFFSET $2",
+                                                {clamp(limit), clamp(offset)}));
+    }
+
+    suppression_index find_suppressions(const std::vector<std::string>& addresses) const override {
+        suppression_index out;
+        for (suppression& s : read_suppressions(reader()->exec(
+                 "SELECT address, channel, reason, created_at_ms FROM suppressions WHERE address = ANY($1::text[]) "
+                 "ORDER BY address, channel",
+                 {array_of(addresses)})))
+            out[s.address].push_back(std::move(s));
+        return out;
+    }
+
+    std::vector<failure_group> failure_groups(const std::string& job_id, std::size_t limit) const override {
+        const result r = reader()->exec(
+            "SELECT state, code, reason, COUNT(*) AS n FROM recipients WHERE job_id = $1 AND state >= 4 "
+            "AND state IN (4, 5, 6, 7, 8, 10) GROUP BY state, code, reason "
+            "ORDER BY n DESC, state, code COLLATE \"C\", reason COLLATE \"C\" LIMIT $2",
+            {job_id, clamp(limit)});
+        std::vector<failure_group> out;
+        for (int i = 0; i < r.rows(); ++i)
+            out.push_back({static_cast<recipient_state>(r.integer(i, 0)), r.text(i, 1), r.text(i, 2), r.integer(i, 3)});
+        return out;
+    }
+
+    std::vector<recipient> due_recipients(const std::string& job_id, std::int64_t now, std::size_t limit,
+                                          recipient_state state) const override {
+        if (state != recipient_state::queued && state != recipient_state::awaiting_receipt)
+            throw std::invalid_argument(std::string("recipients in state ") + to_string(state) + " are never due");
+        return read_recipients(reader()->exec(std::string("SELECT ") + recipient_columns +
+                                                  " FROM recipients WHERE job_id = $1 AND state = " + literal(state) +
+                                                  " AND next_attempt_at_ms <= $2 ORDER BY next_attempt_at_ms, idx LIMIT $3",
+                                              {job_id, now, clamp(limit)}));
+    }
+
+    std::optional<std::int64_t> next_due_at(const std::string& job_id) const override {
+        const result r = reader()->exec(
+            "SELECT LEAST((SELECT MIN(next_attempt_at_ms) FROM recipients WHERE job_id = $1 AND state = 0), "
+            "(SELECT MIN(next_attempt_at_ms) FROM recipients WHERE job_id = $1 AND state = 9))",
+            {job_id});
+        if (r.rows() == 0 || r.is_null(0, 0))
+            return std::nullopt;
+        return r.integer(0, 0);
+    }
+
+    std::map<std::string, std::int64_t> first_indexes(const std::string& job_id,
+                                                      const std::vector<std::string>& addresses) const override {
+        const result r = reader()->exec("SELECT recipient, MIN(idx) FROM recipients WHERE job_id = $1 AND state NOT IN (" +
+                                            literal(recipient_state::skipped_invalid) + ", " +
+                                            literal(recipient_state::skipped_duplicate) +
+                                            ") AND recipient = ANY($2::text[]) GROUP BY recipient",
+                                        {job_id, array_of(addresses)});
+        std::map<std::string, std::int64_t> out;
+        for (int i = 0; i < r.rows(); ++i)
+            out.emplace(r.text(i, 0), r.integer(i, 1));
+        return out;
+    }
+
+    std::vector<std::pair<std::string, recipient>> find_by_message_id(const std::string& provider,
+                                                                     const std::string& message_id,
+                                                                     const std::string& to) const override {
+        const result r = reader()->exec(std::string("SELECT job_id, ") + recipient_columns +
+                                            " FROM recipients WHERE provider = $1 AND message_id = $2 AND message_id != ''"
+                                            " AND ($3 = '' OR ltrim(recipient, '+') = ltrim($3, '+')) ORDER BY job_id, idx",
+                                        {provider, message_id, to});
+        std::vector<std::pair<std::string, recipient>> out;
+        for (int i = 0; i < r.rows(); ++i)
+            out.emplace_back(r.text(i, 0), read_recipient(r, i, 1));
+        return out;
+    }
+
+    std::size_t keep_early_receipts(const std::string& provider, const std::vector<delivery_receipt>& receipts,
+                                    std::int64_t forget_before_ms, std::size_t most_kept) override {
+        auto c = writer();
+        transaction tx(*c);
+        // Keepers take turns, so that together they never keep more than most_kept.
+        c->exec("LOCK TABLE early_receipts IN SHARE ROW EXCLUSIVE MODE");
+        c->exec("DELETE FROM early_receipts WHERE received_at_ms < $1", {forget_before_ms});
+        const auto held = static_cast<std::size_t>(c->exec("SELECT COUNT(*) FROM early_receipts").integer(0, 0));
+        const std::size_t kept = std::min(most_kept > held ? most_kept - held : 0, receipts.size());
+        for (std::size_t first = 0; first < kept; first += rows_per_statement) {
+            const std::size_t last = std::min(kept, first + rows_per_statement);
+            c->exec("INSERT INTO early_receipts (provider, message_id, recipient, status, code, reason, received_at_ms) "
+                    "SELECT $1, m, t, s, c, w, at FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+                    "$7::bigint[]) WITH ORDINALITY AS r(m, t, s, c, w, at, n) ORDER BY n",
+                    {provider, column(receipts, first, last, [](const delivery_receipt& r) { return r.message_id; }),
+                     column(receipts, first, last, [](const delivery_receipt& r) { return r.to; }),
+                     column(receipts, first, last, [](const delivery_receipt& r) { return r.status; }),
+                     column(receipts, first, last, [](const delivery_receipt& r) { return r.code; }),
+                     column(receipts, first, last, [](const delivery_receipt& r) { return r.reason; }),
+                     column(receipts, first, last, [](const delivery_receipt& r) { return r.received_at_ms; })});
+        }
+        tx.commit();
+        return kept;
+    }
+
+    std::vector<delivery_receipt> take_early_receipts(const std::string& provider,
+                                                      const std::vector<std::string>& message_ids) override {
+        if (reader()->exec("SELECT 1 FROM early_receipts WHERE provider = $1 LIMIT 1", {provider}).rows() == 0)
+            return {};  // as almost always: no write after every call for nothing
+        const result r = writer()->exec(
+            "DELETE FROM early_receipts WHERE provider = $1 AND message_id = ANY($2::text[]) "
+            "RETURNING message_id, recipient, status, code, reason, received_at_ms, seq",
+            {provider, array_of(message_ids)});
+        // In the order asked for, and as they came for each message.
+        std::map<std::string, std::size_t> asked;
+        for (std::size_t i = 0; i < message_ids.size(); ++i)
+            asked.emplace(message_ids[i], i);
+        std::vector<std::tuple<std::size_t, std::int64_t, delivery_receipt>> taken;
+        for (int i = 0; i < r.rows(); ++i)
+            taken.emplace_back(asked[r.text(i, 0)], r.integer(i, 6),
+                               delivery_receipt{r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3), r.text(i, 4),
+                                                r.integer(i, 5)});
+        std::sort(taken.begin(), taken.end(),
+                  [](const auto& a, const auto& b) { return std::tie(std::get<0>(a), std::get<1>(a)) < std::tie(std::get<0>(b), std::get<1>(b)); });
+        std::vector<delivery_receipt> out;
+        for (auto& t : taken)
+            out.push_back(std::move(std::get<2>(t)));
+        return out;
+    }
+
+    std::vector<std::string> awaiting_message_ids(const std::string& provider, const std::string& after,
+                                                  std::size_t limit) const override {
+        const result r = reader()->exec("SELECT DISTINCT message_id FROM recipients WHERE provider = $1 AND state = 9 "
+                                        "AND message_id > $2 ORDER BY message_id LIMIT $3",
+                                        {provider, after, clamp(limit)});
+        std::vector<std::string> out;
+        for (int i = 0; i < r.rows(); ++i)
+            out.push_back(r.text(i, 0));
+        return out;
+    }
+
+    std::map<recipient_state, std::int64_t> count_by_state(const std::string& job_id) const override {
+        return recipient_counts(reader()->exec("SELECT state, count FROM job_counts WHERE job_id = $1", {job_id}));
+    }
+
+    std::map<job_state, std::int64_t> jobs_by_state() const override {
+        const result r = reader()->exec("SELECT state, COUNT(*) FROM jobs GROUP BY state");
+        std::map<job_state, std::int64_t> counts;
+        for (int i = 0; i < r.rows(); ++i)
+            counts[static_cast<job_state>(r.integer(i, 0))] = r.integer(i, 1);
+        return counts;
+    }
+
+    std::map<recipient_state, std::int64_t> recipients_by_state() const override {
+        return recipient_counts(reader()->exec("SELECT state, SUM(count) FROM job_counts GROUP BY state"));
+    }
+
+    std::size_t cancel_job(const std::string& job_id) override {
+        auto c = writer();
+        transaction tx(*c);
+        c->exec("UPDATE jobs SET cancelled = true WHERE id = $1", {job_id});
+        std::size_t cancelled = 0;
+        for (const auto& [from, to] : {std::pair{recipient_state::queued, recipient_state::cancelled},
+                                       std::pair{recipient_state::awaiting_receipt, recipient_state::accepted}}) {
+            recipient_update example;
+            example.state = from;
+            stop_at_cancel(example);
+            const std::size_t moved = move_all(*c, job_id, from, to, example.code, example.reason);
+            if (to == recipient_state::cancelled)
+                cancelled = moved;
+        }
+        tx.commit();
+        return cancelled;
+    }
+
+    std::size_t settle_all(const std::string& job_id, recipient_state from, recipient_state to,
+                           const std::string& code, const std::string& reason) override {
+        auto c = writer();
+        transaction tx(*c);
+        lock_job(*c, job_id);
+        const std::size_t settled = move_all(*c, job_id, from, to, code, reason);
+        tx.commit();
+        return settled;
+    }
+
+    std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<std::int64_t>& indexes,
+                                    const std::string& provider) override {
+        auto c = writer();
+        transaction tx(*c);
+        if (lock_job(*c, job_id).value_or(true))
+            return {};  // cancelled, or gone
+        std::vector<std::int64_t> sorted = indexes;
+        std::sort(sorted.begin(), sorted.end());
+        const result r = c->exec("UPDATE recipients SET state = 1, attempts = attempts + 1, provider = $2 WHERE idx IN "
+                                 "(SELECT idx FROM recipients WHERE job_id = $1 AND idx = ANY($3::bigint[]) AND state = 0 "
+                                 "ORDER BY idx FOR UPDATE) AND job_id = $1 RETURNING idx",
+                                 {job_id, provider, array_of(sorted)});
+        std::set<std::int64_t> taken;
+        for (int i = 0; i < r.rows(); ++i)
+            taken.insert(r.integer(i, 0));
+        const auto n = static_cast<std::int64_t>(taken.size());
+        add_counts(*c, job_id, {{number(recipient_state::queued), -n}, {number(recipient_state::sending), n}});
+        tx.commit();
+        std::vector<std::int64_t> claimed;
+        for (std::int64_t index : indexes)
+            if (taken.count(index) != 0)
+                claimed.push_back(index);
+        return claimed;
+    }
+
+    void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {
+        auto c = writer();
+        transaction tx(*c);
+        for (std::int64_t changed : update(*c, job_id, updates, std::nullopt))
+            if (changed < 0)
+                throw std::out_of_range("job " + job_id + " has no recipient " + std::to_string(-changed - 1));
+        tx.commit();
+    }
+
+    std::vector<std::int64_t> apply_if(const std::string& job_id, recipient_state expected,
+                                       const std::vector<recipient_update>& updates) override {
+        auto c = writer();
+        transaction tx(*c);
+        std::vector<std::int64_t> changed;
+        for (std::int64_t index : update(*c, job_id, updates, expected))
+            if (index >= 0)
+                changed.push_back(index);
+        tx.commit();
+        return changed;
+    }
+
+private:
+    connection_pool::lease reader() const { return pool_.take(); }
+
+    // A connection for a write: refused once another daemon has taken the database.
+    connection_pool::lease writer() const {
+        if (hold_lost_)
+            throw store_error(hold_lost_reason());
+        return pool_.take();
+    }
+
+    std::string hold_lost_reason() const {
+        return "another switchboard daemon took the PostgreSQL store at " + where_ +
+               " while this one's connection was lost: this daemon writes nothing more; stop one of them";
+    }
+
+    // Takes the database for this daemon, or says who has it.
+    void take_hold() {
+        if (holder_.exec("SELECT pg_try_advisory_lock($1)", {daemon_lock_key}).text(0, 0) == "t")
+            return;
+        const result who = holder_.exec("SELECT a.client_addr, a.pid, a.application_name FROM pg_locks l "
+                                        "JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted "
+                                        "AND l.classid::bigint = ($1::bigint >> 32) AND l.objid::bigint = ($1::bigint & 4294967295) LIMIT 1",
+                                        {daemon_lock_key});
+        const std::string holder = who.rows() == 0 ? "another session"
+                                                   : "server process " + who.text(0, 1) + " (client " +
+                                                         (who.is_null(0, 0) ? "on a local socket" : who.text(0, 0)) + ")";
+        throw store_error("the PostgreSQL store at " + where_ + " is in use by another switchboard daemon (" + holder +
+                          "): a PostgreSQL store belongs to one daemon at a time for now; stop the other one, or give "
+                          "this one its own database");
+    }
+
+    // After a lost connection: the hold may have gone with the server's restart; takes it again,
+    // and stops every write when another daemon took it meanwhile.
+    void keep_hold() {
+        std::lock_guard lock(hold_mutex_);
+        if (hold_lost_)
+            throw store_error(hold_lost_reason());
+        try {
+            holder_.exec("SELECT 1");
+            return;   // still connected: still held
+        } catch (const store_error&) {
+        }
+        holder_.reconnect();
+        try {
+            take_hold();
+        } catch (const store_error&) {
+            hold_lost_ = true;
+            throw store_error(hold_lost_reason());
+        }
+    }
+
+    std::optional<job> one_job(const std::string& sql, const std::string& key) const {
+        std::vector<job> found = read_jobs(reader()->exec(sql, {key}));
+        if (found.empty())
+            return std::nullopt;
+        return std::move(found.front());
+    }
+
+    static std::vector<suppression> read_suppressions(const result& r) {
+        std::vector<suppression> out;
+        for (int i = 0; i < r.rows(); ++i)
+            out.push_back({r.text(i, 0), r.text(i, 1), r.text(i, 2), r.integer(i, 3)});
+        return out;
+    }
+
+    static std::map<recipient_state, std::int64_t> recipient_counts(const result& r) {
+        std::map<recipient_state, std::int64_t> counts;
+        for (recipient_state state : all_recipient_states)
+            counts[state] = 0;
+        for (int i = 0; i < r.rows(); ++i)
+            counts[static_cast<recipient_state>(r.integer(i, 0))] = r.integer(i, 1);
+        return counts;
+    }
+
+    // Locks the job's row against a cancel for the rest of the transaction; whether it is
+    // cancelled, or nothing when there is no such job.
+    static std::optional<bool> lock_job(connection& c, const std::string& job_id) {
+        const result r = c.exec("SELECT cancelled FROM jobs WHERE id = $1 FOR SHARE", {job_id});
+        if (r.rows() == 0)
+            return std::nullopt;
+        return r.text(0, 0) == "t";
+    }
+
+    // Moves every recipient of the job in state `from` to `to`, inside the caller's transaction.
+    static std::size_t move_all(connection& c, const std::string& job_id, recipient_state from, recipient_state to,
+                                const std::string& code, const std::string& reason) {
+        const std::int64_t moved =
+            c.exec("UPDATE recipients SET state = $2, code = $3, reason = $4 WHERE job_id = $1 AND state = " + literal(from),
+                   {job_id, number(to), code, reason})
+                .changed();
+        add_counts(c, job_id, {{number(from), -moved}, {number(to), moved}});
+        return static_cast<std::size_t>(moved);
+    }
+
+    // Writes the updates that find their recipient (in state `expected`, when given; held to the
+    // cancel when the job is cancelled); per update, its index when it was written, or
+    // -(index + 1) when not. The recipients are locked before their states are read.
+    static std::vector<std::int64_t> update(connection& c, const std::string& job_id,
+                                            const std::vector<recipient_update>& updates,
+                                            std::optional<recipient_state> expected) {
+        const bool cancelled = lock_job(c, job_id).value_or(false);
+        std::vector<std::int64_t> indexes;
+        for (const recipient_update& u : updates)
+            indexes.push_back(u.index);
+        std::sort(indexes.begin(), indexes.end());
+        indexes.erase(std::unique(indexes.begin(), indexes.end()), indexes.end());
+        const result found_states = c.exec("SELECT idx, state FROM recipients WHERE job_id = $1 AND idx = ANY($2::bigint[]) "
+                                           "ORDER BY idx FOR UPDATE",
+                                           {job_id, array_of(indexes)});
+        std::map<std::int64_t, std::int64_t> states;
+        for (int i = 0; i < found_states.rows(); ++i)
+            states.emplace(found_states.integer(i, 0), found_states.integer(i, 1));
+
+        std::map<std::int64_t, recipient_update> writes;   // by index: the last update of a recipient wins
+        std::vector<std::int64_t> changed;
+        count_changes counts;
+        for (recipient_update u : updates) {
+            const auto found = states.find(u.index);
+            if (found == states.end() || (expected && found->second != number(*expected)) ||
+                (cancelled && !stop_at_cancel(u))) {
+                changed.push_back(-(u.index + 1));
+                continue;
+            }
+            --counts[found->second];
+            ++counts[number(u.state)];
+            found->second = number(u.state);  // a second update of the same recipient sees this one
+            changed.push_back(u.index);
+            writes.insert_or_assign(u.index, std::move(u));
+        }
+        std::vector<recipient_update> rows;
+        for (auto& [index, u] : writes)
+            rows.push_back(std::move(u));
+        write_rows(c, job_id, rows);
+        add_counts(c, job_id, counts);
+        return changed;
+    }
+
+    static void write_rows(connection& c, const std::string& job_id, const std::vector<recipient_update>& rows) {
+        using u = recipient_update;
+        for (std::size_t first = 0; first < rows.size(); first += rows_per_statement) {
+            const std::size_t last = std::min(rows.size(), first + rows_per_statement);
+            c.exec("UPDATE recipients AS r SET state = u.state, step = u.step, attempts = u.attempts, "
+                   "next_attempt_at_ms = u.next, provider = u.provider, message_id = u.message_id, code = u.code, "
+                   "reason = u.reason, history = u.history "
+                   "FROM unnest($2::bigint[], $3::smallint[], $4::int[], $5::int[], $6::bigint[], $7::text[], $8::text[], "
+                   "$9::text[], $10::text[], $11::text[]) "
+                   "AS u(idx, state, step, attempts, next, provider, message_id, code, reason, history) "
+                   "WHERE r.job_id = $1 AND r.idx = u.idx",
+                   {job_id, column(rows, first, last, [](const u& x) { return x.index; }),
+                    column(rows, first, last, [](const u& x) { return number(x.state); }),
+                    column(rows, first, last, [](const u& x) { return x.step; }),
+                    column(rows, first, last, [](const u& x) { return x.attempts; }),
+                    column(rows, first, last, [](const u& x) { return x.next_attempt_at_ms; }),
+                    column(rows, first, last, [](const u& x) { return x.provider; }),
+                    column(rows, first, last, [](const u& x) { return x.message_id; }),
+                    column(rows, first, last, [](const u& x) { return x.code; }),
+                    column(rows, first, last, [](const u& x) { return x.reason; }),
+                    column(rows, first, last, [](const u& x) { return x.history_json; })});
+        }
+    }
+
+    static void add_counts(connection& c, const std::string& job_id, const count_changes& changes) {
+        std::vector<std::int64_t> states;
+        std::vector<std::int64_t> counts;
+        for (const auto& [state, n] : changes) {   // in state order: writers lock count rows in one order
+            if (n == 0)
+                continue;
+            states.push_back(state);
+            counts.push_back(n);
+        }
+        if (states.empty())
+            return;
+        c.exec("INSERT INTO job_counts (job_id, state, count) SELECT $1, s, n FROM unnest($2::smallint[], $3::bigint[]) "
+               "AS t(s, n) ON CONFLICT (job_id, state) DO UPDATE SET count = job_counts.count + excluded.count",
+               {job_id, array_of(states), array_of(counts)});
+    }
+
+    static void insert_recipients(connection& c, const std::string& job_id, const std::vector<recipient>& recipients) {
+        using r = recipient;
+        count_changes arrived;
+        for (std::size_t first = 0; first < recipients.size(); first += rows_per_statement) {
+            const std::size_t last = std::min(recipients.size(), first + rows_per_statement);
+            c.exec("INSERT INTO recipients (job_id, idx, recipient, ref, params, state, step, attempts, next_attempt_at_ms, "
+                   "provider, message_id, code, reason, history) SELECT $1, * FROM unnest($2::bigint[], $3::text[], "
+                   "$4::text[], $5::text[], $6::smallint[], $7::int[], $8::int[], $9::bigint[], $10::text[], $11::text[], "
+                   "$12::text[], $13::text[], $14::text[])",
+                   {job_id, column(recipients, first, last, [](const r& x) { return x.index; }),
+                    column(recipients, first, last, [](const r& x) { return x.to; }),
+                    column(recipients, first, last, [](const r& x) { return x.ref; }),
+                    column(recipients, first, last, [](const r& x) { return x.params_json; }),
+                    column(recipients, first, last, [](const r& x) { return number(x.state); }),
+                    column(recipients, first, last, [](const r& x) { return x.step; }),
+                    column(recipients, first, last, [](const r& x) { return x.attempts; }),
+                    column(recipients, first, last, [](const r& x) { return x.next_attempt_at_ms; }),
+                    column(recipients, first, last, [](const r& x) { return x.provider; }),
+                    column(recipients, first, last, [](const r& x) { return x.message_id; }),
+                    column(recipients, first, last, [](const r& x) { return x.code; }),
+                    column(recipients, first, last, [](const r& x) { return x.reason; }),
+                    column(recipients, first, last, [](const r& x) { return x.history_json; })});
+        }
+        for (const recipient& x : recipients)
+            ++arrived[number(x.state)];
+        add_counts(c, job_id, arrived);
+    }
+
+    std::string where_;
+    connection holder_;                  // holds the daemon's advisory lock for the store's life
+    std::mutex hold_mutex_;              // guards holder_
+    std::atomic<bool> hold_lost_{false};
+    mutable connection_pool pool_;
+    std::mutex probe_mutex_;             // guards the two below
+    std::chrono::steady_clock::time_point last_probe_{};
+    std::string last_problem_;           // what the last write probe found
+};
+
+} // namespace
+
+std::unique_ptr<job_store> open_postgres_job_store(const postgres_store_settings& settings) {
+    return std::make_unique<postgres_job_store>(settings);
+}
+
+} // namespace switchboard::core
