@@ -6,6 +6,7 @@
 // receipt, a cancel): an idle job costs no CPU.
 #include <switchboard/core/dispatcher.hpp>
 
+#include <switchboard/core/cluster.hpp>
 #include <switchboard/core/dispatch_observer.hpp>
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/job_store.hpp>
@@ -40,6 +41,9 @@ namespace {
 
 constexpr std::size_t waits_closed_at_once = 1000;      // receipt waits ended per look
 constexpr std::int64_t longest_sleep_ms = 3600'000;     // a waiting job looks again at least this often
+// On a shared store a job also looks at least this often: other daemons change it (a receipt, a
+// share of its work after one of them stopped) without waking it here.
+constexpr std::int64_t shared_look_ms = 1000;
 
 void log_failure(const std::string& what, std::exception_ptr error) {
     if (!error)
@@ -49,6 +53,11 @@ void log_failure(const std::string& what, std::exception_ptr error) {
     } catch (const std::exception& e) {
         spdlog::error("{}: {}", what, e.what());
     }
+}
+
+// Whether any recipient of these counts is not final yet.
+bool unfinished(const std::map<recipient_state, std::int64_t>& counts) {
+    return std::any_of(counts.begin(), counts.end(), [](const auto& c) { return c.second > 0 && !is_final(c.first); });
 }
 
 } // namespace
@@ -147,7 +156,7 @@ route dispatcher::route_of(const job& j) const {
     return configured->second;
 }
 
-std::size_t dispatcher::settle_in_flight_as_unknown(const job& j) {
+std::size_t dispatcher::settle_in_flight_as_unknown(const job& j, bool mine_too) {
     std::optional<route> rt;
     try {
         rt = route_of(j);
@@ -155,8 +164,7 @@ std::size_t dispatcher::settle_in_flight_as_unknown(const job& j) {
         spdlog::error("job {}: {}; its recipients in flight become unknown without their step's policy", j.id, e.what());
     }
     std::vector<recipient_update> in_flight;
-    for (const recipient& r :
-         store_.recipients(j.id, 0, std::numeric_limits<std::size_t>::max(), recipient_state::sending)) {
+    for (const recipient& r : store_.orphaned_in_flight(j.id, mine_too)) {
         recipient_update u = update_of(r);
         const std::string reason = "the daemon stopped while this recipient's call was in flight";
         if (rt) {
@@ -168,8 +176,8 @@ std::size_t dispatcher::settle_in_flight_as_unknown(const job& j) {
         }
         in_flight.push_back(std::move(u));
     }
-    store_.apply(j.id, in_flight);
-    return in_flight.size();
+    // Only those still in a call: another daemon may settle the same orphans at the same time.
+    return store_.apply_if(j.id, recipient_state::sending, in_flight).size();
 }
 
 std::size_t dispatcher::resume_unfinished() {
@@ -184,6 +192,23 @@ std::size_t dispatcher::resume_unfinished() {
         start(j.id);
     }
     return resumed;
+}
+
+std::size_t dispatcher::adopt_shared_work() {
+    std::size_t settled = 0;
+    for (const std::string& id : store_.shared()->jobs_with_orphans())
+        if (const std::optional<job> j = store_.find_job(id)) {
+            const std::size_t n = settle_in_flight_as_unknown(*j, false);
+            if (n > 0)
+                spdlog::warn("job {}: {} recipient(s) were in a call of a daemon whose lease ended; settled as "
+                             "after a restart", id, n);
+            settled += n;
+        }
+    if (!stopping_)
+        for (const job& j : store_.unfinished_jobs())
+            if (j.state != job_state::open)
+                start(j.id);
+    return settled;
 }
 
 std::size_t dispatcher::abandon_in_flight() {
@@ -211,6 +236,10 @@ net::awaitable<void> dispatcher::until_stored(const std::string& job_id, std::st
             write();
             if (failures > 0)
                 spdlog::info("job {}: {} is recorded, after {} failed attempt(s)", job_id, what, failures);
+            co_return;
+        } catch (const lease_lost& e) {
+            // The other daemons have settled what this one had in flight: nothing to record any more.
+            spdlog::error("job {}: {} is not recorded: {}", job_id, what, e.what());
             co_return;
         } catch (const store_error& e) {
             if (failures == 0)
@@ -364,14 +393,20 @@ net::awaitable<void> dispatcher::start_call(std::shared_ptr<const job_plan> plan
 }
 
 net::awaitable<bool> dispatcher::wait_for_work(const job_plan& plan, running_job& self) {
-    const std::optional<std::int64_t> next = store_.next_due_at(plan.j.id);
+    std::optional<std::int64_t> next = store_.next_due_at(plan.j.id);
     if (self.calls_out == 0 && !next) {
-        // Nothing due, nothing waiting, nothing out: over, unless a lost write left some "in a call".
-        co_return settle_orphans(plan.j) > 0;
+        // Nothing due, nothing waiting, nothing out: over, unless a lost write left some "in a call"
+        // or, on a shared store, other daemons still hold some of the job.
+        if (settle_orphans(plan.j) > 0)
+            co_return true;
+        if (!store_.shared() || !unfinished(store_.count_by_state(plan.j.id)))
+            co_return false;
     }
     std::int64_t wake_at = next.value_or(INT64_MAX);
     if (plan.j.deadline_ms > 0)
         wake_at = std::min(wake_at, plan.j.deadline_ms);
+    if (store_.shared())
+        wake_at = std::min(wake_at, unix_now_ms() + shared_look_ms);
     co_await sleep(self, wake_at);
     co_return true;
 }
@@ -421,8 +456,20 @@ std::pair<double, double> dispatcher::pace_of(const std::string& provider) const
     return found == paces_.end() ? std::pair{0.0, 0.0} : found->second;
 }
 
+void dispatcher::hold_provider(const std::string& provider, std::chrono::milliseconds wait) {
+    if (cluster* shared = store_.shared())
+        shared->hold(provider, wait);
+    else
+        limiters_.at(provider)->hold(wait);
+}
+
 net::awaitable<void> dispatcher::pace(const std::string& provider, std::size_t recipients) {
-    const auto wait = limiters_.at(provider)->reserve(recipients);
+    // On a shared store the turns are taken in the database: the rate is the total over all daemons.
+    cluster* shared = store_.shared();
+    const auto [requests, per_recipient] = pace_of(provider);
+    const auto wait = shared ? std::chrono::duration_cast<token_bucket::clock::duration>(
+                                   shared->reserve_turn(provider, requests, per_recipient, recipients))
+                             : limiters_.at(provider)->reserve(recipients);
     if (wait.count() <= 0)
         co_return;
     if (dispatch_observer* observer = observer_.load())
@@ -464,6 +511,15 @@ net::awaitable<void> dispatcher::send_batch(std::shared_ptr<const job_plan> plan
         co_return;
     }
 
+    if (const cluster* shared = store_.shared(); shared && !shared->lease_current()) {
+        // Paused past this daemon's lease: the others may have taken these recipients over already.
+        const std::vector<recipient_update> updates =
+            settle_batch(rt, batch, call_outcome::transient, "lease_lapsed",
+                         "not sent: this daemon's lease on the shared store lapsed before the call", 0);
+        const std::function<void()> write = [&] { store_.apply(j.id, updates); };
+        co_await until_stored(j.id, "a call not sent for a lapsed lease", write);
+        co_return;
+    }
     const auto started = std::chrono::steady_clock::now();
     const http_result sent = co_await http_.send(*encoded.request);
     const std::vector<recipient_update> updates =

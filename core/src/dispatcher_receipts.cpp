@@ -2,6 +2,7 @@
 // on (delivered, or undelivered and on along the route), and wakes the job it belongs to.
 #include <switchboard/core/dispatcher.hpp>
 
+#include <switchboard/core/cluster.hpp>
 #include <switchboard/core/dispatch_observer.hpp>
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/job_store.hpp>
@@ -273,11 +274,26 @@ void dispatcher::take_receipt_answer(const provider_instance& provider, const re
     }
 }
 
+bool dispatcher::leads_receipt_polls(const std::string& provider) {
+    cluster* shared = store_.shared();
+    if (shared == nullptr)
+        return true;
+    try {
+        // Two poll intervals: a leader that stops asking hands over after at most that.
+        return shared->lead("receipt polls of " + provider, options_.receipt_poll * 2);
+    } catch (const store_error& e) {
+        spdlog::error("provider {}: receipt polling: {}", provider, e.what());
+        return false;
+    }
+}
+
 net::awaitable<void> dispatcher::poll_receipts(const provider_instance& provider) {
     net::steady_timer timer(co_await net::this_coro::executor);
     while (!stopping_) {
         timer.expires_after(options_.receipt_poll);
         co_await timer.async_wait(net::use_awaitable);
+        if (!leads_receipt_polls(provider.name()))
+            continue;   // another daemon on the shared store polls this instance
         // Every message id awaiting a receipt, a query's worth at a time, at the provider's pace.
         std::string after;
         for (bool more = true; more && !stopping_;) {

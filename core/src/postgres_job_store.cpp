@@ -3,7 +3,15 @@
 // unnested on the server), every write that depends on what it read locks those rows first (the
 // job's row, then its recipients in index order, then its counts in state order, so that two
 // writers never wait on each other in a circle), and per-state counts are kept by the store's code.
+//
+// Several daemons may share the database: each holds a lease (a row in daemons) that it renews, and
+// every write it makes is fenced by it — checked in the same transaction, so a daemon that was
+// paused or cut off past its lease writes nothing more, and the recipients it had in a call are
+// settled by the others as after a crash. Work due is split among the live daemons by recipient
+// index, calls are paced over all of them (rate_turns), and tasks that run once have one leader.
 #include <switchboard/core/postgres_job_store.hpp>
+
+#include <switchboard/core/cluster.hpp>
 
 #include "postgres_connection_pool.hpp"
 #include "postgres_schema.hpp"
@@ -14,8 +22,13 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <tuple>
+
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
 
 namespace switchboard::core {
 namespace {
@@ -27,13 +40,31 @@ using postgres::connection_pool;
 using postgres::result;
 using postgres::transaction;
 
-// Held for as long as a daemon uses the database, in every database: one key for this purpose.
-constexpr std::int64_t daemon_lock_key = 0x5357'4244'0000'0002;   // "SWBD", 2
 constexpr std::size_t rows_per_statement = 10'000;   // a page's recipients go in statements of this many at most
 
 constexpr const char* recipient_columns =
     "idx, recipient, ref, params, state, step, attempts, next_attempt_at_ms, provider, message_id, code, reason, "
     "history";
+// Calls are spaced at this share of a provider's rate, as one daemon's rate_limiter spaces them.
+constexpr double pacing_margin = 0.95;
+
+// A lease id no other daemon has: 128 random bits.
+std::string new_daemon_id() {
+    std::random_device random;
+    std::string id;
+    for (int i = 0; i < 4; ++i) {
+        char part[9];
+        std::snprintf(part, sizeof part, "%08x", random());
+        id += part;
+    }
+    return id;
+}
+
+std::string host_name() {
+    char name[256] = {};
+    ::gethostname(name, sizeof name - 1);
+    return name;
+}
 
 recipient read_recipient(const result& r, int row, int first = 0) {
     recipient out;
@@ -103,15 +134,108 @@ std::string column(const std::vector<T>& rows, std::size_t first, std::size_t la
     }
 }
 
-class postgres_job_store final : public job_store {
+class postgres_job_store final : public job_store, public cluster {
 public:
     explicit postgres_job_store(const postgres_store_settings& settings)
-        : where_(settings.where), holder_(settings.conninfo, settings.where),
-          pool_(settings.conninfo, settings.where, settings.connections, [this] { keep_hold(); }) {
-        // The schema first, under its own lock: daemons starting together on a new database all
-        // find it made once, and then all but one are refused.
+        : where_(settings.where), lease_(settings.lease), id_(new_daemon_id()),
+          pool_(settings.conninfo, settings.where, settings.connections, [] {}) {
+        // The schema first, under its own lock: daemons starting together find it made once.
         postgres::migrate(*pool_.take());
-        take_hold();
+        join();
+    }
+
+    ~postgres_job_store() override {
+        // Leaves at once rather than after its lease: its calls in flight were settled at the stop.
+        try {
+            if (!lease_lost_)
+                pool_.take()->exec("DELETE FROM daemons WHERE id = $1", {id_});
+        } catch (const store_error& e) {
+            spdlog::warn("store: could not leave the daemons on {}: {}; the lease ends by itself", where_, e.what());
+        }
+    }
+
+    cluster* shared() noexcept override { return this; }
+    const std::string& daemon_id() const noexcept override { return id_; }
+    bool lease_current() const noexcept override { return std::chrono::steady_clock::now() < lease_until(); }
+    std::size_t daemons() const noexcept override { return members_.load(); }
+
+    void renew() override {
+        if (lease_lost_)
+            throw lease_lost(lease_lost_reason());
+        const auto asked = std::chrono::steady_clock::now();
+        auto c = pool_.take();
+        transaction tx(*c);
+        if (c->exec("UPDATE daemons SET expires_at = now() + $2 * interval '1 millisecond' WHERE id = $1 "
+                    "AND expires_at > now() RETURNING 1",
+                    {id_, lease_.count()})
+                .rows() == 0) {
+            lease_lost_ = true;
+            throw lease_lost(lease_lost_reason());
+        }
+        const result ended = c->exec("DELETE FROM daemons WHERE expires_at < now() RETURNING id, host, pid");
+        for (int i = 0; i < ended.rows(); ++i)
+            spdlog::warn("store: daemon {} (host {}, pid {}) stopped renewing its lease: its calls in flight are "
+                         "settled as unknown and its work taken over",
+                         ended.text(i, 0), ended.text(i, 1), ended.text(i, 2));
+        count_members(*c);
+        tx.commit();
+        lease_until_ns_ = (asked + lease_).time_since_epoch().count();
+    }
+
+    std::vector<std::string> jobs_with_orphans() const override {
+        const result r = reader()->exec("SELECT DISTINCT job_id FROM recipients WHERE state = 1 AND daemon NOT IN "
+                                        "(SELECT id FROM daemons)");
+        std::vector<std::string> out;
+        for (int i = 0; i < r.rows(); ++i)
+            out.push_back(r.text(i, 0));
+        return out;
+    }
+
+    std::vector<recipient> orphaned_in_flight(const std::string& job_id, bool mine_too) const override {
+        return read_recipients(reader()->exec(std::string("SELECT ") + recipient_columns +
+                                                  " FROM recipients WHERE job_id = $1 AND state = 1 AND (daemon NOT IN "
+                                                  "(SELECT id FROM daemons) OR ($2 AND daemon = $3)) ORDER BY idx",
+                                              {job_id, mine_too ? "true" : "false", id_}));
+    }
+
+    std::chrono::milliseconds reserve_turn(const std::string& provider, double requests_per_second,
+                                           double recipients_per_second, std::size_t recipients) override {
+        const auto interval_us = [](double rate, double units) -> std::int64_t {
+            return rate > 0 ? static_cast<std::int64_t>(units * 1e6 / (rate * pacing_margin)) : 0;
+        };
+        const std::int64_t call_us = interval_us(requests_per_second, 1);
+        const std::int64_t recipients_us = interval_us(recipients_per_second, static_cast<double>(recipients));
+        if (call_us == 0 && recipients_us == 0)
+            return std::chrono::milliseconds{0};
+        auto c = pool_.take();
+        ensure_turns(*c, provider);
+        // One statement: the row's lock orders the daemons, and each turn starts where the last ended.
+        const result r = c->exec(
+            "UPDATE rate_turns SET next_call_us = GREATEST(next_call_us, next_recipient_us, " + std::string(db_now_us) +
+                ") + $2, next_recipient_us = GREATEST(next_call_us, next_recipient_us, " + db_now_us +
+                ") + $3 WHERE provider = $1 RETURNING next_call_us - $2 - " + db_now_us,
+            {provider, call_us, recipients_us});
+        const std::int64_t wait_us = r.rows() == 0 ? 0 : r.integer(0, 0);
+        return std::chrono::milliseconds(std::max<std::int64_t>(wait_us, 0) / 1000);
+    }
+
+    void hold(const std::string& provider, std::chrono::milliseconds wait) override {
+        auto c = pool_.take();
+        ensure_turns(*c, provider);
+        c->exec("UPDATE rate_turns SET next_call_us = GREATEST(next_call_us, " + std::string(db_now_us) +
+                    " + $2) WHERE provider = $1",
+                {provider, static_cast<std::int64_t>(wait.count()) * 1000});
+    }
+
+    bool lead(const std::string& task, std::chrono::milliseconds term) override {
+        fenced_write c(*this);
+        const bool leads = c->exec("INSERT INTO leads (task, daemon, until) VALUES ($1, $2, now() + $3 * interval '1 millisecond') "
+                              "ON CONFLICT (task) DO UPDATE SET daemon = excluded.daemon, until = excluded.until "
+                              "WHERE leads.daemon = excluded.daemon OR leads.until < now() RETURNING 1",
+                              {task, id_, term.count()})
+                               .rows() == 1;
+        c.commit();
+        return leads;
     }
 
     std::string write_problem() override {
@@ -127,7 +251,8 @@ public:
                 return last_problem_;
             last_probe_ = now;
             last_problem_.clear();
-            keep_hold();
+            if (lease_lost_)
+                throw lease_lost(lease_lost_reason());
             (*c)->exec("UPDATE health SET probed_at_ms = $1", {now_ms()});
         } catch (const store_error& e) {
             last_probe_ = now;
@@ -137,8 +262,7 @@ public:
     }
 
     void create_job(const job& j, const std::vector<recipient>& recipients) override {
-        auto c = writer();
-        transaction tx(*c);
+        fenced_write c(*this);
         try {
             c->exec("INSERT INTO jobs (id, route, created_at_ms, state, recipient_count, idempotency_key, request_hash, "
                     "deadline_ms, route_json, region, send_at_ms) VALUES ($1,$2,$3,$4,$5,NULLIF($6, ''),$7,$8,$9,$10,$11)",
@@ -148,18 +272,17 @@ public:
             throw std::invalid_argument("job " + j.id + " or idempotency key '" + j.idempotency_key + "' exists already");
         }
         insert_recipients(*c, j.id, recipients);
-        tx.commit();
+        c.commit();
     }
 
     void append_recipients(const std::string& job_id, const std::vector<recipient>& recipients) override {
-        auto c = writer();
-        transaction tx(*c);
+        fenced_write c(*this);
         const result counted = c->exec("UPDATE jobs SET recipient_count = recipient_count + $1 WHERE id = $2",
                                        {clamp(recipients.size()), job_id});
         if (counted.changed() != 1)
             throw std::out_of_range("no job " + job_id);
         insert_recipients(*c, job_id, recipients);
-        tx.commit();
+        c.commit();
     }
 
     std::optional<job> find_job(const std::string& id) const override {
@@ -185,18 +308,19 @@ public:
     }
 
     void set_job_state(const std::string& id, job_state state) override {
-        writer()->exec("UPDATE jobs SET state = $1 WHERE id = $2", {static_cast<int>(state), id});
+        // A finished job stays finished: another daemon may have ended it while this one started it.
+        write_one("UPDATE jobs SET state = $1 WHERE id = $2 AND (state != $3 OR $1 = $3)",
+                  {static_cast<int>(state), id, static_cast<int>(job_state::finished)});
     }
 
     void finish_job(const std::string& id, std::int64_t at_ms) override {
-        writer()->exec("UPDATE jobs SET state = $1, finished_at_ms = $2 WHERE id = $3",
-                       {static_cast<int>(job_state::finished), at_ms, id});
+        write_one("UPDATE jobs SET state = $1, finished_at_ms = $2 WHERE id = $3",
+                  {static_cast<int>(job_state::finished), at_ms, id});
     }
 
     std::size_t delete_finished_before(std::int64_t before_ms) override {
-        const result deleted = writer()->exec("DELETE FROM jobs WHERE state = $1 AND finished_at_ms < $2",
-                                              {static_cast<int>(job_state::finished), before_ms});
-        return static_cast<std::size_t>(deleted.changed());
+        return static_cast<std::size_t>(write_one("DELETE FROM jobs WHERE state = $1 AND finished_at_ms < $2",
+                                                  {static_cast<int>(job_state::finished), before_ms}));
     }
 
     std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
@@ -218,8 +342,7 @@ public:
         for (const auto& [key, e] : latest)
             rows.push_back(*e);
         std::size_t added = 0;
-        auto c = writer();
-        transaction tx(*c);
+        fenced_write c(*this);
         for (std::size_t first = 0; first < rows.size(); first += rows_per_statement) {
             const std::size_t last = std::min(rows.size(), first + rows_per_statement);
             const result r = c->exec(
@@ -234,12 +357,12 @@ public:
             for (int i = 0; i < r.rows(); ++i)
                 added += r.text(i, 0) == "t" ? 1 : 0;
         }
-        tx.commit();
+        c.commit();
         return added;
     }
 
     bool remove_suppression(const std::string& address, const std::string& channel) override {
-        return writer()->exec("DELETE FROM suppressions WHERE address = $1 AND channel = $2", {address, channel}).changed() > 0;
+        return write_one("DELETE FROM suppressions WHERE address = $1 AND channel = $2", {address, channel}) > 0;
     }
 
     std::vector<suppression> suppressions(std::size_t offset, std::size_t limit) const override {
@@ -274,17 +397,20 @@ public:
                                           recipient_state state) const override {
         if (state != recipient_state::queued && state != recipient_state::awaiting_receipt)
             throw std::invalid_argument(std::string("recipients in state ") + to_string(state) + " are never due");
+        const auto [members, position] = my_share();
         return read_recipients(reader()->exec(std::string("SELECT ") + recipient_columns +
                                                   " FROM recipients WHERE job_id = $1 AND state = " + literal(state) +
-                                                  " AND next_attempt_at_ms <= $2 ORDER BY next_attempt_at_ms, idx LIMIT $3",
-                                              {job_id, now, clamp(limit)}));
+                                                  " AND next_attempt_at_ms <= $2 AND idx % $4 = $5"
+                                                  " ORDER BY next_attempt_at_ms, idx LIMIT $3",
+                                              {job_id, now, clamp(limit), members, position}));
     }
 
     std::optional<std::int64_t> next_due_at(const std::string& job_id) const override {
+        const auto [members, position] = my_share();
         const result r = reader()->exec(
-            "SELECT LEAST((SELECT MIN(next_attempt_at_ms) FROM recipients WHERE job_id = $1 AND state = 0), "
-            "(SELECT MIN(next_attempt_at_ms) FROM recipients WHERE job_id = $1 AND state = 9))",
-            {job_id});
+            "SELECT LEAST((SELECT MIN(next_attempt_at_ms) FROM recipients WHERE job_id = $1 AND state = 0 AND idx % $2 = $3), "
+            "(SELECT MIN(next_attempt_at_ms) FROM recipients WHERE job_id = $1 AND state = 9 AND idx % $2 = $3))",
+            {job_id, members, position});
         if (r.rows() == 0 || r.is_null(0, 0))
             return std::nullopt;
         return r.integer(0, 0);
@@ -318,8 +444,7 @@ public:
 
     std::size_t keep_early_receipts(const std::string& provider, const std::vector<delivery_receipt>& receipts,
                                     std::int64_t forget_before_ms, std::size_t most_kept) override {
-        auto c = writer();
-        transaction tx(*c);
+        fenced_write c(*this);
         // Keepers take turns, so that together they never keep more than most_kept.
         c->exec("LOCK TABLE early_receipts IN SHARE ROW EXCLUSIVE MODE");
         c->exec("DELETE FROM early_receipts WHERE received_at_ms < $1", {forget_before_ms});
@@ -337,7 +462,7 @@ public:
                      column(receipts, first, last, [](const delivery_receipt& r) { return r.reason; }),
                      column(receipts, first, last, [](const delivery_receipt& r) { return r.received_at_ms; })});
         }
-        tx.commit();
+        c.commit();
         return kept;
     }
 
@@ -345,10 +470,12 @@ public:
                                                       const std::vector<std::string>& message_ids) override {
         if (reader()->exec("SELECT 1 FROM early_receipts WHERE provider = $1 LIMIT 1", {provider}).rows() == 0)
             return {};  // as almost always: no write after every call for nothing
-        const result r = writer()->exec(
+        fenced_write c(*this);
+        const result r = c->exec(
             "DELETE FROM early_receipts WHERE provider = $1 AND message_id = ANY($2::text[]) "
             "RETURNING message_id, recipient, status, code, reason, received_at_ms, seq",
             {provider, array_of(message_ids)});
+        c.commit();
         // In the order asked for, and as they came for each message.
         std::map<std::string, std::size_t> asked;
         for (std::size_t i = 0; i < message_ids.size(); ++i)
@@ -394,8 +521,7 @@ public:
     }
 
     std::size_t cancel_job(const std::string& job_id) override {
-        auto c = writer();
-        transaction tx(*c);
+        fenced_write c(*this);
         c->exec("UPDATE jobs SET cancelled = true WHERE id = $1", {job_id});
         std::size_t cancelled = 0;
         for (const auto& [from, to] : {std::pair{recipient_state::queued, recipient_state::cancelled},
@@ -407,38 +533,36 @@ public:
             if (to == recipient_state::cancelled)
                 cancelled = moved;
         }
-        tx.commit();
+        c.commit();
         return cancelled;
     }
 
     std::size_t settle_all(const std::string& job_id, recipient_state from, recipient_state to,
                            const std::string& code, const std::string& reason) override {
-        auto c = writer();
-        transaction tx(*c);
+        fenced_write c(*this);
         lock_job(*c, job_id);
         const std::size_t settled = move_all(*c, job_id, from, to, code, reason);
-        tx.commit();
+        c.commit();
         return settled;
     }
 
     std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<std::int64_t>& indexes,
                                     const std::string& provider) override {
-        auto c = writer();
-        transaction tx(*c);
+        fenced_write c(*this);
         if (lock_job(*c, job_id).value_or(true))
             return {};  // cancelled, or gone
         std::vector<std::int64_t> sorted = indexes;
         std::sort(sorted.begin(), sorted.end());
-        const result r = c->exec("UPDATE recipients SET state = 1, attempts = attempts + 1, provider = $2 WHERE idx IN "
-                                 "(SELECT idx FROM recipients WHERE job_id = $1 AND idx = ANY($3::bigint[]) AND state = 0 "
-                                 "ORDER BY idx FOR UPDATE) AND job_id = $1 RETURNING idx",
-                                 {job_id, provider, array_of(sorted)});
+        const result r = c->exec("UPDATE recipients SET state = 1, attempts = attempts + 1, provider = $2, daemon = $4 "
+                                 "WHERE idx IN (SELECT idx FROM recipients WHERE job_id = $1 AND idx = ANY($3::bigint[]) "
+                                 "AND state = 0 ORDER BY idx FOR UPDATE) AND job_id = $1 RETURNING idx",
+                                 {job_id, provider, array_of(sorted), id_});
         std::set<std::int64_t> taken;
         for (int i = 0; i < r.rows(); ++i)
             taken.insert(r.integer(i, 0));
         const auto n = static_cast<std::int64_t>(taken.size());
         add_counts(*c, job_id, {{number(recipient_state::queued), -n}, {number(recipient_state::sending), n}});
-        tx.commit();
+        c.commit();
         std::vector<std::int64_t> claimed;
         for (std::int64_t index : indexes)
             if (taken.count(index) != 0)
@@ -447,76 +571,108 @@ public:
     }
 
     void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {
-        auto c = writer();
-        transaction tx(*c);
+        fenced_write c(*this);
         for (std::int64_t changed : update(*c, job_id, updates, std::nullopt))
             if (changed < 0)
                 throw std::out_of_range("job " + job_id + " has no recipient " + std::to_string(-changed - 1));
-        tx.commit();
+        c.commit();
     }
 
     std::vector<std::int64_t> apply_if(const std::string& job_id, recipient_state expected,
                                        const std::vector<recipient_update>& updates) override {
-        auto c = writer();
-        transaction tx(*c);
+        fenced_write c(*this);
         std::vector<std::int64_t> changed;
         for (std::int64_t index : update(*c, job_id, updates, expected))
             if (index >= 0)
                 changed.push_back(index);
-        tx.commit();
+        c.commit();
         return changed;
     }
 
 private:
     connection_pool::lease reader() const { return pool_.take(); }
 
-    // A connection for a write: refused once another daemon has taken the database.
+    // A write of this daemon: a transaction that holds this daemon's lease row to its end (a daemon
+    // ending the lease waits for it), refused when the lease has ended.
+    class fenced_write {
+    public:
+        explicit fenced_write(const postgres_job_store& store) : c_(store.writer()), tx_(*c_) { store.check_lease(*c_); }
+        connection& operator*() const noexcept { return *c_; }
+        connection* operator->() const noexcept { return &*c_; }
+        void commit() { tx_.commit(); }
+
+    private:
+        connection_pool::lease c_;
+        transaction tx_;
+    };
+
     connection_pool::lease writer() const {
-        if (hold_lost_)
-            throw store_error(hold_lost_reason());
+        if (lease_lost_)
+            throw lease_lost(lease_lost_reason());
         return pool_.take();
     }
 
-    std::string hold_lost_reason() const {
-        return "another switchboard daemon took the PostgreSQL store at " + where_ +
-               " while this one's connection was lost: this daemon writes nothing more; stop one of them";
+    // One statement as a fenced write; the rows it changed.
+    std::int64_t write_one(const std::string& sql, const std::vector<arg>& args) {
+        fenced_write c(*this);
+        const std::int64_t changed = c->exec(sql, args).changed();
+        c.commit();
+        return changed;
     }
 
-    // Takes the database for this daemon, or says who has it.
-    void take_hold() {
-        if (holder_.exec("SELECT pg_try_advisory_lock($1)", {daemon_lock_key}).text(0, 0) == "t")
+    void check_lease(connection& c) const {
+        if (c.exec("SELECT 1 FROM daemons WHERE id = $1 AND expires_at > now() FOR SHARE", {id_}).rows() == 0) {
+            lease_lost_ = true;
+            throw lease_lost(lease_lost_reason());
+        }
+    }
+
+    std::string lease_lost_reason() const {
+        return "this daemon's lease (" + id_ + ") on the PostgreSQL store at " + where_ + " has ended: it was paused or "
+               "cut off from the database for longer than store.lease_ms (" + std::to_string(lease_.count()) +
+               " ms), and the other daemons have taken over its calls in flight; it writes and sends nothing more "
+               "(start it again to rejoin)";
+    }
+
+    // Registers this daemon with a lease of its own.
+    void join() {
+        const auto asked = std::chrono::steady_clock::now();
+        auto c = pool_.take();
+        transaction tx(*c);
+        c->exec("INSERT INTO daemons (id, host, pid, expires_at) VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')",
+                {id_, host_name(), static_cast<std::int64_t>(::getpid()), lease_.count()});
+        count_members(*c);
+        tx.commit();
+        lease_until_ns_ = (asked + lease_).time_since_epoch().count();
+    }
+
+    // The live daemons, and this one's place among them: work due is split by recipient index.
+    void count_members(connection& c) {
+        const result r = c.exec("SELECT COUNT(*), COUNT(*) FILTER (WHERE id < $1) FROM daemons WHERE expires_at > now()",
+                                {id_});
+        members_ = static_cast<std::size_t>(std::max<std::int64_t>(r.integer(0, 0), 1));
+        position_ = static_cast<std::size_t>(r.integer(0, 1)) % members_;
+    }
+
+    std::pair<std::int64_t, std::int64_t> my_share() const {
+        const std::size_t members = members_.load();
+        return {static_cast<std::int64_t>(members), static_cast<std::int64_t>(position_.load() % members)};
+    }
+
+    std::chrono::steady_clock::time_point lease_until() const noexcept {
+        return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(lease_until_ns_.load()));
+    }
+
+    void ensure_turns(connection& c, const std::string& provider) {
+        std::lock_guard lock(turns_mutex_);
+        if (turns_made_.count(provider) != 0)
             return;
-        const result who = holder_.exec("SELECT a.client_addr, a.pid, a.application_name FROM pg_locks l "
-                                        "JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted "
-                                        "AND l.classid::bigint = ($1::bigint >> 32) AND l.objid::bigint = ($1::bigint & 4294967295) LIMIT 1",
-                                        {daemon_lock_key});
-        const std::string holder = who.rows() == 0 ? "another session"
-                                                   : "server process " + who.text(0, 1) + " (client " +
-                                                         (who.is_null(0, 0) ? "on a local socket" : who.text(0, 0)) + ")";
-        throw store_error("the PostgreSQL store at " + where_ + " is in use by another switchboard daemon (" + holder +
-                          "): a PostgreSQL store belongs to one daemon at a time for now; stop the other one, or give "
-                          "this one its own database");
+        c.exec("INSERT INTO rate_turns (provider) VALUES ($1) ON CONFLICT DO NOTHING", {provider});
+        turns_made_.insert(provider);
     }
 
-    // After a lost connection: the hold may have gone with the server's restart; takes it again,
-    // and stops every write when another daemon took it meanwhile.
-    void keep_hold() {
-        std::lock_guard lock(hold_mutex_);
-        if (hold_lost_)
-            throw store_error(hold_lost_reason());
-        try {
-            holder_.exec("SELECT 1");
-            return;   // still connected: still held
-        } catch (const store_error&) {
-        }
-        holder_.reconnect();
-        try {
-            take_hold();
-        } catch (const store_error&) {
-            hold_lost_ = true;
-            throw store_error(hold_lost_reason());
-        }
-    }
+    // The database's clock in microseconds: one clock for every daemon's turns.
+    static constexpr const char* db_now_us = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint";
 
     std::optional<job> one_job(const std::string& sql, const std::string& key) const {
         std::vector<job> found = read_jobs(reader()->exec(sql, {key}));
@@ -673,9 +829,14 @@ private:
     }
 
     std::string where_;
-    connection holder_;                  // holds the daemon's advisory lock for the store's life
-    std::mutex hold_mutex_;              // guards holder_
-    std::atomic<bool> hold_lost_{false};
+    std::chrono::milliseconds lease_;
+    std::string id_;                                  // this daemon's lease
+    mutable std::atomic<bool> lease_lost_{false};
+    std::atomic<std::int64_t> lease_until_ns_{0};     // steady clock: when the lease ends by this daemon's clock
+    std::atomic<std::size_t> members_{1};             // live daemons at the last renewal
+    std::atomic<std::size_t> position_{0};            // this daemon's place among them
+    std::mutex turns_mutex_;                          // guards turns_made_
+    std::set<std::string> turns_made_;                // providers whose rate_turns row exists
     mutable connection_pool pool_;
     std::mutex probe_mutex_;             // guards the two below
     std::chrono::steady_clock::time_point last_probe_{};

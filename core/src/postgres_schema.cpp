@@ -89,7 +89,32 @@ CREATE TABLE health (probed_at_ms BIGINT NOT NULL);
 INSERT INTO health VALUES (0);
 )sql";
 
-constexpr std::array migrations{schema_v1};
+// Version 2: several daemons on one database. Each holds a lease (daemons) and stamps the
+// recipients it puts in a call with it; calls are paced over all daemons (rate_turns), and work that
+// must run once at a time has one leader (leads).
+constexpr const char* schema_v2 = R"sql(
+ALTER TABLE recipients ADD COLUMN daemon TEXT COLLATE "C" NOT NULL DEFAULT '';
+CREATE INDEX recipients_in_flight ON recipients (job_id, daemon) WHERE state = 1;
+CREATE TABLE daemons (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE rate_turns (
+    provider TEXT PRIMARY KEY,
+    next_call_us BIGINT NOT NULL DEFAULT 0,
+    next_recipient_us BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE leads (
+    task TEXT PRIMARY KEY,
+    daemon TEXT NOT NULL,
+    until TIMESTAMPTZ NOT NULL
+);
+)sql";
+
+constexpr std::array migrations{schema_v1, schema_v2};
 static_assert(migrations.size() == postgres_schema_version);
 
 } // namespace

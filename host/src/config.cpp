@@ -148,8 +148,9 @@ void read_postgres_store(const json::object& store, daemon_config& out, const fs
     const std::string url = check.string(store, "postgres", "store", false);
     const json::object* tls = check.object(store.if_contains("tls"), "store.tls");
     const auto connections = static_cast<std::size_t>(check.integer(store, "connections", "store", 4, 1, 100));
+    const std::chrono::milliseconds lease(check.integer(store, "lease_ms", "store", 10'000, 1'000, 600'000));
     if (url.empty()) {
-        for (const char* key : {"tls", "connections"})
+        for (const char* key : {"tls", "connections", "lease_ms"})
             if (store.contains(key))
                 check.problem(std::string("store.") + key, "applies to a PostgreSQL store only (store.postgres)");
         return;
@@ -171,6 +172,7 @@ void read_postgres_store(const json::object& store, daemon_config& out, const fs
     }
     try {
         out.postgres_store = postgres_settings(url, settings, connections);
+        out.postgres_store->lease = lease;
     } catch (const std::invalid_argument& e) {
         check.problem("store.postgres", e.what());
     }
@@ -514,7 +516,7 @@ daemon_config read_config(std::string_view text, const fs::path& file) {
     out.shutdown_grace = std::chrono::milliseconds(
         check.integer(top, "shutdown_grace_ms", "", out.shutdown_grace.count(), 0, 600'000));
     if (const json::object* store = check.object(top.if_contains("store"), "store")) {
-        check.unknown_keys(*store, "store", {"sqlite", "postgres", "tls", "connections", "retention_hours", "max_size_mb"});
+        check.unknown_keys(*store, "store", {"sqlite", "postgres", "tls", "connections", "lease_ms", "retention_hours", "max_size_mb"});
         out.store_max_bytes = check.integer(*store, "max_size_mb", "store", 0, 0, 64LL * 1024 * 1024) * 1024 * 1024;
         out.retention = std::chrono::hours(check.integer(*store, "retention_hours", "store", out.retention.count(), 1, 24 * 3650));
         const fs::path db(check.string(*store, "sqlite", "store", false));

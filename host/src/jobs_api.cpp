@@ -303,7 +303,14 @@ http_server_response jobs_api::submit(const http_server_request& request) {
         if (!key.empty())
             if (auto answer = earlier_answer())
                 return *answer;
-        store_.create_job(j, recipients);
+        try {
+            store_.create_job(j, recipients);
+        } catch (const std::invalid_argument&) {
+            // Another daemon on the shared store took the same key a moment ago: its job answers.
+            if (auto answer = key.empty() ? std::nullopt : earlier_answer())
+                return *answer;
+            throw;
+        }
     }
     if (!paged)
         dispatcher_.start(j.id);

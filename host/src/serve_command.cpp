@@ -15,6 +15,7 @@
 #include "worker_pool.hpp"
 
 #include <switchboard/core/http_client.hpp>
+#include <switchboard/core/cluster.hpp>
 #include <switchboard/core/job_store.hpp>
 #include <switchboard/core/plugin.hpp>
 #include <switchboard/core/postgres_job_store.hpp>
@@ -22,6 +23,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -29,6 +31,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <optional>
 
 #include <sys/prctl.h>
@@ -59,16 +63,44 @@ std::unique_ptr<core::job_store> open_store(const daemon_config& config) {
 }
 
 // Deletes finished jobs older than the retention, now and every hour, so the store stays bounded.
+// On a shared store one daemon at a time does it.
 net::awaitable<void> keep_retention(core::job_store& store, std::chrono::hours retention) {
     net::steady_timer hourly(co_await net::this_coro::executor);
     for (;;) {
         const auto cutoff = std::chrono::system_clock::now() - retention;
         const std::int64_t cutoff_ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(cutoff.time_since_epoch()).count();
-        if (const std::size_t deleted = store.delete_finished_before(cutoff_ms); deleted > 0)
-            spdlog::info("retention: deleted {} job(s) finished more than {} h ago", deleted, retention.count());
+        try {
+            core::cluster* shared = store.shared();
+            if (shared == nullptr || shared->lead("retention", std::chrono::hours(2)))
+                if (const std::size_t deleted = store.delete_finished_before(cutoff_ms); deleted > 0)
+                    spdlog::info("retention: deleted {} job(s) finished more than {} h ago", deleted, retention.count());
+        } catch (const core::store_error& e) {
+            spdlog::error("retention: {}; trying again in an hour", e.what());
+        }
         hourly.expires_after(std::chrono::hours(1));
         co_await hourly.async_wait(net::use_awaitable);
+    }
+}
+
+// On a shared store: renews this daemon's lease four times a lease, and takes up the work of
+// daemons whose lease ended. When its own lease has ended it calls `lost` (the daemon stops).
+net::awaitable<void> keep_lease(core::cluster& shared, core::dispatcher& dispatcher, std::chrono::milliseconds lease,
+                                std::function<void()> lost) {
+    net::steady_timer tick(co_await net::this_coro::executor);
+    for (;;) {
+        try {
+            shared.renew();
+            dispatcher.adopt_shared_work();
+        } catch (const core::lease_lost& e) {
+            spdlog::critical("{}", e.what());
+            lost();
+            co_return;
+        } catch (const core::store_error& e) {
+            spdlog::error("store: cannot renew this daemon's lease: {}; trying again", e.what());
+        }
+        tick.expires_after(lease / 4);
+        co_await tick.async_wait(net::use_awaitable);
     }
 }
 
@@ -146,7 +178,7 @@ int run_daemon(daemon_config& config) {
         http_server server(io.get_executor(), api_workers.executor(), config.listen, quick, route_request, limits);
         dispatcher.resume_unfinished();
         dispatcher.start_receipt_polling();
-        net::co_spawn(io, keep_retention(*store, config.retention), [](std::exception_ptr error) {
+        net::co_spawn(work.executor(), keep_retention(*store, config.retention), [](std::exception_ptr error) {
             if (error)
                 spdlog::error("retention stopped: the store failed");
         });
@@ -162,16 +194,37 @@ int run_daemon(daemon_config& config) {
         hangups.async_wait(on_hangup);
 
         net::signal_set signals(io, SIGINT, SIGTERM);
+        std::atomic<bool> stopping{false};
+        const std::function<void()> stop = [&] {
+            if (stopping.exchange(true))
+                return;
+            server.stop();
+            hangups.cancel();
+            signals.cancel();
+            dispatcher.stop_sending();
+            net::co_spawn(io, wait_for_calls(dispatcher, config.shutdown_grace), [&io](std::exception_ptr) { io.stop(); });
+        };
         signals.async_wait([&](const boost::system::error_code& ec, int signal) {
             if (ec)
                 return;
             spdlog::info("signal {}: stopping; calls in flight get up to {} ms to finish", signal,
                          config.shutdown_grace.count());
-            server.stop();
-            hangups.cancel();
-            dispatcher.stop_sending();
-            net::co_spawn(io, wait_for_calls(dispatcher, config.shutdown_grace), [&io](std::exception_ptr) { io.stop(); });
+            net::post(io, stop);
         });
+        // A daemon whose lease on the shared store ended stops, and exits 75 (EX_TEMPFAIL): its
+        // supervisor starts it again, and it rejoins with a new lease.
+        int exit_code = 0;
+        if (core::cluster* shared = store->shared())
+            net::co_spawn(work.executor(),
+                          keep_lease(*shared, dispatcher, config.postgres_store->lease,
+                                     [&] {
+                                         exit_code = 75;
+                                         net::post(io, stop);
+                                     }),
+                          [](std::exception_ptr error) {
+                              if (error)
+                                  spdlog::error("the lease keeper stopped: the daemon no longer renews its lease");
+                          });
         std::cout << "listening on " << server.url() << std::endl;
         if (config.console)
             std::cout << "console at " << server.url() << "/console/" << std::endl;
@@ -199,7 +252,7 @@ int run_daemon(daemon_config& config) {
         api_workers.shut_down();
         work.shut_down();
         spdlog::info("stopped");
-        return 0;
+        return exit_code;
     }
 }
 

@@ -103,6 +103,12 @@ public:
 
     // Graceful stop: no job starts another vendor call; calls already out run to their end.
     void stop_sending();
+    // For daemons sharing the store, after each renewal of this one's lease: settles the calls in
+    // flight of daemons whose lease ended (by their step's unknown-outcome policy, as after a
+    // restart) and sends every unfinished job that does not run here yet. Returns how many
+    // recipients it settled.
+    std::size_t adopt_shared_work();
+
     // Vendor calls under way right now.
     int calls_in_flight() const noexcept { return *in_flight_; }
     // Marks every recipient still inside a vendor call as `unknown` (for a stop whose grace
@@ -187,8 +193,13 @@ private:
     std::string unusable_route(const job& j, std::optional<route>& rt) const;
     // Fails what is left of a job whose route cannot be followed, and finishes it.
     void end_unroutable(const job& j, const std::string& why);
-    // Settles the recipients a stopped process left inside a vendor call by their step's unknown-outcome policy.
-    std::size_t settle_in_flight_as_unknown(const job& j);
+    // Settles the recipients a stopped process left inside a vendor call by their step's unknown-outcome
+    // policy: those of daemons whose lease ended, and this daemon's own when `mine_too`.
+    std::size_t settle_in_flight_as_unknown(const job& j, bool mine_too = true);
+    // Whether this daemon polls the receipts of `provider` now (on a shared store, one daemon does).
+    bool leads_receipt_polls(const std::string& provider);
+    // The vendor throttles: no call to `provider` before `wait` from now, from any job (or daemon).
+    void hold_provider(const std::string& provider, std::chrono::milliseconds wait);
     // For a job with no call out: settles, as above, any recipient still marked as in one. Returns how many.
     std::size_t settle_orphans(const job& j);
     // Runs `write` until the store takes it, once a second while it fails (a full or failing disk):

@@ -5,12 +5,15 @@
 #include <switchboard/core/job.hpp>
 #include <switchboard/core/suppression.hpp>
 
+#include <limits>
 #include <map>
 #include <memory>
 #include <stdexcept>
 #include <vector>
 
 namespace switchboard::core {
+
+class cluster;
 
 // Why the store cannot be used: names the file and what to do.
 class store_error : public std::runtime_error {
@@ -152,6 +155,17 @@ public:
     // its wait, say); returns the indexes it changed.
     virtual std::vector<std::int64_t> apply_if(const std::string& job_id, recipient_state expected,
                                                const std::vector<recipient_update>& updates) = 0;
+
+    // The daemons that share this store, or nullptr when it belongs to one daemon.
+    virtual cluster* shared() noexcept { return nullptr; }
+
+    // Recipients of the job inside a vendor call that no running daemon will finish: those of
+    // daemons whose lease ended, and this daemon's own when `mine_too` (it has no call out for the
+    // job, or stops). A store of one daemon has only its own: every recipient in a call.
+    virtual std::vector<recipient> orphaned_in_flight(const std::string& job_id, bool mine_too) const {
+        (void)mine_too;
+        return recipients(job_id, 0, std::numeric_limits<std::size_t>::max(), recipient_state::sending);
+    }
 };
 
 // A store that keeps everything in this process's memory (lost on exit).
