@@ -6,6 +6,8 @@
 #
 #   bash scripts/postgres_cluster.sh start DIR   makes and starts it; writes DIR/url, the URL the
 #                                                store takes (postgresql://switchboard:…@127.0.0.1:PORT/postgres)
+#   bash scripts/postgres_cluster.sh restart DIR starts it again on its port (after its postmaster
+#                                                was killed, as a test of a database crash does)
 #   bash scripts/postgres_cluster.sh stop DIR    stops it by the PID in its postmaster.pid, removes
 #                                                its folder and DIR
 set -euo pipefail
@@ -72,6 +74,7 @@ start() {
         if as_owner "$bin/pg_ctl" --pgdata="$cluster/data" --log="$cluster/server.log" --wait --timeout=60 \
             -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster/socket -c max_connections=200" start >/dev/null; then
             printf 'postgresql://switchboard:%s@127.0.0.1:%s/postgres\n' "$password" "$port" > "$dir/url"
+            printf '%s\n' "$port" > "$dir/port"
             echo "postgres_cluster: PostgreSQL 15 on 127.0.0.1:$port, data in $cluster/data"
             return
         fi
@@ -81,8 +84,27 @@ start() {
     exit 1
 }
 
+# After a crash the old server's processes may hold its shared memory for a moment: tried a while.
+restart() {
+    local cluster port
+    cluster=$(cat "$dir/cluster")
+    port=$(cat "$dir/port")
+    for _ in $(seq 60); do
+        if as_owner "$bin/pg_ctl" --pgdata="$cluster/data" --log="$cluster/server.log" --wait --timeout=60 \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster/socket -c max_connections=200" start >/dev/null; then
+            echo "postgres_cluster: PostgreSQL 15 on 127.0.0.1:$port again"
+            return
+        fi
+        sleep 0.5
+    done
+    tail -n 20 "$cluster/server.log" >&2 || true
+    echo "postgres_cluster: the server did not start again (its log above)" >&2
+    exit 1
+}
+
 case "$command" in
     start) start ;;
+    restart) restart ;;
     stop) stop ;;
     *) usage ;;
 esac

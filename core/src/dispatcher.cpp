@@ -464,18 +464,40 @@ void dispatcher::hold_provider(const std::string& provider, std::chrono::millise
 }
 
 net::awaitable<void> dispatcher::pace(const std::string& provider, std::size_t recipients) {
-    // On a shared store the turns are taken in the database: the rate is the total over all daemons.
-    cluster* shared = store_.shared();
-    const auto [requests, per_recipient] = pace_of(provider);
-    const auto wait = shared ? std::chrono::duration_cast<token_bucket::clock::duration>(
-                                   shared->reserve_turn(provider, requests, per_recipient, recipients))
-                             : limiters_.at(provider)->reserve(recipients);
+    if (store_.shared()) {
+        co_await pace_over_daemons(provider, recipients);
+        co_return;
+    }
+    const auto wait = limiters_.at(provider)->reserve(recipients);
     if (wait.count() <= 0)
         co_return;
     if (dispatch_observer* observer = observer_.load())
         observer->rate_wait(provider, wait);
     net::steady_timer pause(co_await net::this_coro::executor, wait);
     co_await pause.async_wait(net::use_awaitable);
+}
+
+net::awaitable<void> dispatcher::pace_over_daemons(const std::string& provider, std::size_t recipients) {
+    // Turns are taken in the database, so the rate is the total over all daemons; and a turn woken
+    // up late (a busy machine) is given up for a new one, as the next daemon's turn may be close
+    // behind it: calls then reach the vendor no closer together than their turns.
+    const auto [requests, per_recipient] = pace_of(provider);
+    const auto spacing = requests > 0 ? std::chrono::duration<double>(1.0 / requests) : std::chrono::duration<double>(0);
+    const auto allowed_lateness = std::chrono::duration_cast<std::chrono::steady_clock::duration>(spacing / 4);
+    net::steady_timer pause(co_await net::this_coro::executor);
+    for (int late_turns = 0;; ++late_turns) {
+        const auto asked = std::chrono::steady_clock::now();
+        const auto wait = store_.shared()->reserve_turn(provider, requests, per_recipient, recipients);
+        if (wait.count() <= 0)
+            co_return;
+        if (dispatch_observer* observer = observer_.load())
+            observer->rate_wait(provider, wait);
+        pause.expires_at(asked + wait);
+        co_await pause.async_wait(net::use_awaitable);
+        // A machine too busy to wake anyone on time would give up turns forever: a few, then it goes.
+        if (std::chrono::steady_clock::now() - (asked + wait) <= allowed_lateness || late_turns == 3)
+            co_return;
+    }
 }
 
 net::awaitable<void> dispatcher::send_batch(std::shared_ptr<const job_plan> plan, const provider_instance& provider,

@@ -73,7 +73,8 @@ std::int64_t result::changed() const {
     return *n == '\0' ? 0 : std::stoll(n);
 }
 
-connection::connection(std::string conninfo, std::string where) : conninfo_(std::move(conninfo)), where_(std::move(where)) {
+connection::connection(std::string conninfo, std::string where, std::string session)
+    : conninfo_(std::move(conninfo)), where_(std::move(where)), session_(std::move(session)) {
     reconnect();
 }
 
@@ -87,6 +88,10 @@ void connection::reconnect() {
     if (PQstatus(conn_) != CONNECTION_OK)
         throw store_error("cannot connect to the PostgreSQL store at " + where_ + ": " + one_line(PQerrorMessage(conn_)) +
                           " (check that the server runs, and the URL, user, password and TLS settings of store.postgres)");
+    // The server's notices ("relation already exists, skipping") are for psql users, not the daemon's stderr.
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    if (!session_.empty())
+        exec_script(session_);
 }
 
 bool connection::broken() const noexcept { return conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK; }

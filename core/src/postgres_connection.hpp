@@ -58,8 +58,9 @@ private:
 // One connection to the server at `where` (the URL without its password, for messages).
 class connection {
 public:
-    // Connects; throws store_error naming `where` and libpq's reason when it cannot.
-    connection(std::string conninfo, std::string where);
+    // Connects, and runs `session` (SET statements) on each new session; throws store_error naming
+    // `where` and libpq's reason when it cannot.
+    connection(std::string conninfo, std::string where, std::string session = {});
     ~connection();
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
@@ -81,6 +82,7 @@ private:
 
     std::string conninfo_;
     std::string where_;
+    std::string session_;
     pg_conn* conn_ = nullptr;
 };
 

@@ -9,11 +9,11 @@ constexpr std::chrono::milliseconds first_backoff{100};
 constexpr std::chrono::milliseconds longest_backoff{5000};
 } // namespace
 
-connection_pool::connection_pool(const std::string& conninfo, const std::string& where, std::size_t count,
-                                 std::function<void()> after_reconnect)
+connection_pool::connection_pool(const std::string& conninfo, const std::string& where, const std::string& session,
+                                 std::size_t count, std::function<void()> after_reconnect)
     : after_reconnect_(std::move(after_reconnect)) {
     for (std::size_t i = 0; i < std::max<std::size_t>(count, 1); ++i)
-        idle_.push_back(std::make_unique<connection>(conninfo, where));
+        idle_.push_back(std::make_unique<connection>(conninfo, where, session));
 }
 
 connection_pool::lease::~lease() {

@@ -18,10 +18,11 @@ namespace switchboard::core::postgres {
 
 class connection_pool {
 public:
-    // Opens `count` connections; throws store_error when the first cannot be made. `after_reconnect`
+    // Opens `count` connections (each running `session` on each new session); throws store_error
+    // when the first cannot be made. `after_reconnect`
     // runs after a lost connection was made again, before it is lent (it may throw to refuse it).
-    connection_pool(const std::string& conninfo, const std::string& where, std::size_t count,
-                    std::function<void()> after_reconnect);
+    connection_pool(const std::string& conninfo, const std::string& where, const std::string& session,
+                    std::size_t count, std::function<void()> after_reconnect);
 
     // A connection lent for as long as it lives.
     class lease {

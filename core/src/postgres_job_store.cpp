@@ -48,6 +48,15 @@ constexpr const char* recipient_columns =
 // Calls are spaced at this share of a provider's rate, as one daemon's rate_limiter spaces them.
 constexpr double pacing_margin = 0.95;
 
+// Every session's limits. A daemon paused in the middle of a transaction (SIGSTOP, a stall) holds
+// its row locks until its session ends: the server ends a session idle inside a transaction after
+// half a lease, so that the others can take its work over, and a statement waits no longer than
+// `lock_wait` for a lock before it fails (and is tried again) rather than hang.
+std::string session_settings(std::chrono::milliseconds lease, std::chrono::milliseconds lock_wait) {
+    return "SET idle_in_transaction_session_timeout = " + std::to_string(std::max<std::int64_t>(lease.count() / 2, 500)) +
+           "; SET lock_timeout = " + std::to_string(lock_wait.count());
+}
+
 // A lease id no other daemon has: 128 random bits.
 std::string new_daemon_id() {
     std::random_device random;
@@ -138,7 +147,8 @@ class postgres_job_store final : public job_store, public cluster {
 public:
     explicit postgres_job_store(const postgres_store_settings& settings)
         : where_(settings.where), lease_(settings.lease), id_(new_daemon_id()),
-          pool_(settings.conninfo, settings.where, settings.connections, [] {}) {
+          lease_connection_(settings.conninfo, settings.where, session_settings(settings.lease, settings.lease / 4)),
+          pool_(settings.conninfo, settings.where, session_settings(settings.lease, settings.lease), settings.connections, [] {}) {
         // The schema first, under its own lock: daemons starting together find it made once.
         postgres::migrate(*pool_.take());
         join();
@@ -162,24 +172,35 @@ public:
     void renew() override {
         if (lease_lost_)
             throw lease_lost(lease_lost_reason());
+        // On a connection of its own: a renewal never waits for the pool, whatever the daemon is busy with.
+        std::lock_guard lock(lease_mutex_);
+        if (lease_connection_.broken())
+            lease_connection_.reconnect();
         const auto asked = std::chrono::steady_clock::now();
-        auto c = pool_.take();
-        transaction tx(*c);
-        if (c->exec("UPDATE daemons SET expires_at = now() + $2 * interval '1 millisecond' WHERE id = $1 "
-                    "AND expires_at > now() RETURNING 1",
-                    {id_, lease_.count()})
+        // Renewing takes no lock a fenced write holds (those hold the row FOR KEY SHARE): it never
+        // waits behind a large page of recipients being written.
+        if (lease_connection_
+                .exec("UPDATE daemons SET expires_at = now() + $2 * interval '1 millisecond' WHERE id = $1 "
+                      "AND expires_at > now() RETURNING 1",
+                      {id_, lease_.count()})
                 .rows() == 0) {
             lease_lost_ = true;
             throw lease_lost(lease_lost_reason());
         }
-        const result ended = c->exec("DELETE FROM daemons WHERE expires_at < now() RETURNING id, host, pid");
-        for (int i = 0; i < ended.rows(); ++i)
-            spdlog::warn("store: daemon {} (host {}, pid {}) stopped renewing its lease: its calls in flight are "
-                         "settled as unknown and its work taken over",
-                         ended.text(i, 0), ended.text(i, 1), ended.text(i, 2));
-        count_members(*c);
-        tx.commit();
         lease_until_ns_ = (asked + lease_).time_since_epoch().count();
+        // Ending a lease waits for the writes under way under it (the others then see what it wrote),
+        // for a quarter of a lease at most: a renewal is never held up for long.
+        try {
+            const result ended =
+                lease_connection_.exec("DELETE FROM daemons WHERE expires_at < now() RETURNING id, host, pid");
+            for (int i = 0; i < ended.rows(); ++i)
+                spdlog::warn("store: daemon {} (host {}, pid {}) stopped renewing its lease: its calls in flight are "
+                             "settled as unknown and its work taken over",
+                             ended.text(i, 0), ended.text(i, 1), ended.text(i, 2));
+        } catch (const store_error& e) {
+            spdlog::warn("store: leases that ended are not cleared yet: {}", e.what());
+        }
+        count_members(lease_connection_);
     }
 
     std::vector<std::string> jobs_with_orphans() const override {
@@ -592,8 +613,8 @@ public:
 private:
     connection_pool::lease reader() const { return pool_.take(); }
 
-    // A write of this daemon: a transaction that holds this daemon's lease row to its end (a daemon
-    // ending the lease waits for it), refused when the lease has ended.
+    // A write of this daemon: a transaction that holds this daemon's lease row to its end, FOR KEY
+    // SHARE (a daemon ending the lease waits for it; a renewal does not), refused when the lease has ended.
     class fenced_write {
     public:
         explicit fenced_write(const postgres_job_store& store) : c_(store.writer()), tx_(*c_) { store.check_lease(*c_); }
@@ -621,7 +642,7 @@ private:
     }
 
     void check_lease(connection& c) const {
-        if (c.exec("SELECT 1 FROM daemons WHERE id = $1 AND expires_at > now() FOR SHARE", {id_}).rows() == 0) {
+        if (c.exec("SELECT 1 FROM daemons WHERE id = $1 AND expires_at > now() FOR KEY SHARE", {id_}).rows() == 0) {
             lease_lost_ = true;
             throw lease_lost(lease_lost_reason());
         }
@@ -835,6 +856,8 @@ private:
     std::atomic<std::int64_t> lease_until_ns_{0};     // steady clock: when the lease ends by this daemon's clock
     std::atomic<std::size_t> members_{1};             // live daemons at the last renewal
     std::atomic<std::size_t> position_{0};            // this daemon's place among them
+    std::mutex lease_mutex_;                          // guards lease_connection_
+    connection lease_connection_;                     // renewals only
     std::mutex turns_mutex_;                          // guards turns_made_
     std::set<std::string> turns_made_;                // providers whose rate_turns row exists
     mutable connection_pool pool_;

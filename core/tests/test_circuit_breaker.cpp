@@ -48,7 +48,7 @@ TEST_CASE("circuit breaker: a refusal of the credentials opens it at once", "[co
     CHECK(b.record("authentication", 2) == circuit_state::open);
 }
 
-TEST_CASE("circuit breaker: after the cool-down one probe goes out; it closes the circuit or opens it again",
+TEST_CASE("circuit breaker: after the cool-down one probe goes out, it closes the circuit or opens it again",
           "[core][circuit]") {
     circuit_breaker b(half_of_ten());
     REQUIRE(b.record("authentication", 0) == circuit_state::open);

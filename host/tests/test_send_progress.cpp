@@ -66,7 +66,7 @@ TEST_CASE("the summary table lists the states that have recipients, aligned, the
                                        "total                       2\n");
 }
 
-TEST_CASE("a live status line redraws in place; a plain one prints now and then, and when forced", "[host][progress]") {
+TEST_CASE("a live status line redraws in place, a plain one prints now and then, and when forced", "[host][progress]") {
     std::ostringstream live_err;
     {
         status_line live(live_err, true);

@@ -114,7 +114,7 @@ TEST_CASE("without a key it asks for one, the API answers 401, and a wrong key i
 }
 
 TEST_CASE("a job submitted from a CSV shows its counts, a recipient's fallback, its failures as text, and "
-          "downloads as CSV; every page renders on a laptop and a phone", "[console]") {
+          "downloads as CSV, and every page renders on a laptop and a phone", "[console]") {
     route_sandbox box(console_sandbox());
     const fs::path dir = scratch_dir("job");
     const fs::path shots(CONSOLE_SCREENSHOT_DIR);

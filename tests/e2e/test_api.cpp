@@ -338,7 +338,7 @@ TEST_CASE("api: an idempotency key returns the first job for the same request an
     CHECK(sandbox.send_calls().size() == 1);  // sent once
 }
 
-TEST_CASE("api: the same request with its fields in another order is the same request; keys count characters",
+TEST_CASE("api: the same request with its fields in another order is the same request, keys count characters",
           "[e2e][api]") {
     uspeedo_sandbox sandbox;
     std::string accented;
@@ -357,7 +357,7 @@ TEST_CASE("api: the same request with its fields in another order is the same re
     CHECK(json::parse(reordered.response.body).at("id") == json::parse(first.response.body).at("id"));
 }
 
-TEST_CASE("api: a key given twice is refused with its path; a body not declared as JSON is 415", "[e2e][api]") {
+TEST_CASE("api: a key given twice is refused with its path, a body not declared as JSON is 415", "[e2e][api]") {
     uspeedo_sandbox sandbox;
     check_bad_request(call(sandbox, "POST", "/v1/jobs",
                            R"({"route": "otp", "recipients": [{"to": "+85261000001", "to": "+85261000002"}]})"),

@@ -62,7 +62,7 @@ TEST_CASE("http server: malformed and oversized requests are answered with what 
     CHECK(status_of(send_and_read(url, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) == 200);
 }
 
-TEST_CASE("http server: a request begun must arrive within header_timeout; an idle connection may wait longer",
+TEST_CASE("http server: a request begun must arrive within header_timeout, an idle connection may wait longer",
           "[e2e][http]") {
     sandbox_options options;
     options.config = {{"http_server", {{"header_timeout_ms", 800}, {"idle_timeout_ms", 5000}}}};
@@ -80,7 +80,7 @@ TEST_CASE("http server: a request begun must arrive within header_timeout; an id
     CHECK(status_of(idle.read_until_closed(4s)) == 200);
 }
 
-TEST_CASE("http server: connections past max_connections are answered 503 and closed; the others are served",
+TEST_CASE("http server: connections past max_connections are answered 503 and closed, the others are served",
           "[e2e][http]") {
     sandbox_options options;
     options.config = {{"http_server", {{"max_connections", 5}}}};

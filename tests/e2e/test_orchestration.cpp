@@ -143,7 +143,7 @@ TEST_CASE("routes: a recipient one vendor took and the next refused names the ve
     CHECK(r.at("message_id").as_string().starts_with(std::string(job)));  // CAMS's TaskId/To, for late receipts
 }
 
-TEST_CASE("receipts: a call whose answer was lost is settled by its late receipts; an undelivered one moves on",
+TEST_CASE("receipts: a call whose answer was lost is settled by its late receipts, an undelivered one moves on",
           "[e2e][routes][receipts]") {
     // CAMS takes every call, then drops the connection before answering; its receipts still come.
     route_sandbox_options options;
@@ -226,7 +226,7 @@ TEST_CASE("routes: with 20% of calls failing for a passing reason on every vendo
               << " recipient-attempts in all, duplicates accepted by any vendor: 0\n";
 }
 
-TEST_CASE("routes: numbers are read into E.164 in the job's region; invalid ones and repeats are skipped",
+TEST_CASE("routes: numbers are read into E.164 in the job's region, invalid ones and repeats are skipped",
           "[e2e][routes][numbers]") {
     route_sandbox_options options;
     options.routes["sms"] = json::array{uspeedo_step()};
@@ -361,7 +361,7 @@ TEST_CASE("routes: a step that may resend after an unknown outcome (VMS) gets ev
     CHECK(calls.size() - calls_before == 2);  // 12 recipients, 10 a call, each call once
 }
 
-TEST_CASE("crash: a daemon killed while receipts arrive resumes; nobody is taken twice and the counts add up",
+TEST_CASE("crash: a daemon killed while receipts arrive resumes, nobody is taken twice and the counts add up",
           "[e2e][crash][receipts]") {
     route_sandbox_options options;
     options.durable = true;
@@ -415,7 +415,7 @@ TEST_CASE("crash: a daemon killed while receipts arrive resumes; nobody is taken
               << " (of them by SMS after a lost receipt: " << sms.size() << "), unknown " << unknown << "\n";
 }
 
-TEST_CASE("receipts: a URL with a receipt_token takes only callbacks that carry it; forged VMS callbacks are refused",
+TEST_CASE("receipts: a URL with a receipt_token takes only callbacks that carry it, forged VMS callbacks are refused",
           "[e2e][routes][receipts][auth]") {
     route_sandbox_options options;
     options.receipt_tokens["cams-wa"] = "cams-receipt-token-0123456789";

@@ -18,6 +18,7 @@ std::string query(const std::string& url, const std::string& sql) {
     const std::unique_ptr<PGconn, decltype(&PQfinish)> c(PQconnectdb(url.c_str()), &PQfinish);
     if (PQstatus(c.get()) != CONNECTION_OK)
         throw std::runtime_error("cannot connect to the test cluster: " + std::string(PQerrorMessage(c.get())));
+    PQsetNoticeProcessor(c.get(), [](void*, const char*) {}, nullptr);
     const std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(c.get(), sql.c_str()), &PQclear);
     const ExecStatusType status = PQresultStatus(r.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)

@@ -238,6 +238,8 @@ private:
     std::size_t batch_limit(const std::string& name, const provider_instance& provider) const;
     // Waits until the provider's rate limits let a call with `recipients` go out.
     boost::asio::awaitable<void> pace(const std::string& provider, std::size_t recipients);
+    // The same, on a store shared by several daemons: turns taken in the database.
+    boost::asio::awaitable<void> pace_over_daemons(const std::string& provider, std::size_t recipients);
 
     boost::asio::any_io_executor work_;
     job_store& store_;
