@@ -4,7 +4,9 @@
 #      by wrk, at 1 connection and at the daemon's calls in flight, no daemon involved;
 #   2. the daemon end to end with its SQLite store: accept, send, recipients/s and the ratio to the
 #      reference at the same connection count, peak RSS, p50/p99 of GET /v1/jobs/{id} while it sends;
-#   3. each plugin's codec: validate, encode and decode of one full call through the C ABI.
+#   3. several daemons (1, 2, 3) sharing one PostgreSQL store (a private cluster the script starts
+#      and stops), sending one job: accept, send, recipients/s;
+#   4. each plugin's codec: validate, encode and decode of one full call through the C ABI.
 # Prints one table and writes OUT/benchmarks.md with a chart (OUT/benchmarks.svg) of recipients/s
 # over the send. Figures are this machine's, at the time of the run: compare them with the
 # reference beside them, not with another day's.
@@ -13,6 +15,7 @@
 #   bash scripts/bench.sh --large          10,000,000 recipients
 #   bash scripts/bench.sh --smoke          20,000 recipients, 1 s per wrk run, into build/bench-smoke/
 #   options: --recipients N  --seconds S  --connections C  --out DIR  --no-build
+#            --shared-recipients N (the PostgreSQL runs; default: the smaller of 200,000 and --recipients)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,11 +24,13 @@ seconds=10
 connections=4
 out=docs
 build=1
+shared_recipients=
 while [ $# -gt 0 ]; do
     case "$1" in
         --large) recipients=10000000 ;;
         --smoke) recipients=20000; seconds=1; out=build/bench-smoke ;;
         --recipients) recipients=$2; shift ;;
+        --shared-recipients) shared_recipients=$2; shift ;;
         --seconds) seconds=$2; shift ;;
         --connections) connections=$2; shift ;;
         --out) out=$2; shift ;;
@@ -35,12 +40,13 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+[ -n "$shared_recipients" ] || shared_recipients=$(( recipients < 200000 ? recipients : 200000 ))
 bin=${SWITCHBOARD_BUILD_DIR:-build}/bin
 if [ $build -eq 1 ]; then
     bash scripts/setup.sh
     bash scripts/build.sh >/dev/null
 fi
-for tool in wrk gnuplot curl; do
+for tool in wrk gnuplot curl psql; do
     command -v $tool >/dev/null || { echo "bench: $tool is missing: run scripts/setup.sh as root" >&2; exit 1; }
 done
 mkdir -p "$out"
@@ -48,6 +54,7 @@ work=$(mktemp -d)
 simulator_pid=
 cleanup() {
     [ -n "$simulator_pid" ] && kill "$simulator_pid" 2>/dev/null || true
+    [ -f "$work/postgres/cluster" ] && bash scripts/postgres_cluster.sh stop "$work/postgres" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -96,7 +103,19 @@ echo "bench: the daemon, $recipients recipients..." >&2
     >"$work/daemon.txt"
 figure() { sed -n "s/^$1=//p" "$work/daemon.txt"; }
 
-# ---- 3. the codecs ------------------------------------------------------------------------------
+# ---- 3. several daemons on one PostgreSQL ------------------------------------------------------
+echo "bench: 1, 2 and 3 daemons on one PostgreSQL, $shared_recipients recipients each..." >&2
+bash scripts/postgres_cluster.sh start "$work/postgres" >&2
+pg_url=$(cat "$work/postgres/url")
+for n in 1 2 3; do
+    psql -q "$pg_url" -c "CREATE DATABASE bench_$n"
+    "$bin/bench_large_job" --recipients "$shared_recipients" --calls-in-flight "$connections" \
+        --postgres "${pg_url%/*}/bench_$n" --daemons "$n" >"$work/shared-$n.txt"
+done
+bash scripts/postgres_cluster.sh stop "$work/postgres" >&2
+shared() { sed -n "s/^$2=//p" "$work/shared-$1.txt"; }
+
+# ---- 4. the codecs ------------------------------------------------------------------------------
 echo "bench: the codecs..." >&2
 "$bin/bench_codec" >"$work/codec.tsv"
 
@@ -150,6 +169,18 @@ PLOT
     echo "| GET /v1/jobs/{id} while it sends: p50 / p99 ($(figure get_job_samples) requests) | $(figure get_job_p50_ms) ms / $(figure get_job_p99_ms) ms |"
     echo "| the web console's reads of the sent job (the job, failures by reason, pages of 50 anywhere in it, by state and by provider, the jobs list): p50 / p99 ($(figure console_read_samples) requests) | $(figure console_read_p50_ms) ms / $(figure console_read_p99_ms) ms |"
     echo
+    echo "## Several daemons on one PostgreSQL ($shared_recipients recipients, $connections calls in flight each)"
+    echo
+    echo "Every daemon, the PostgreSQL server (a private cluster, default settings, synchronous_commit on) and the"
+    echo "simulator share this machine's $(nproc) cores: more daemons here only share the same CPUs. On separate hosts"
+    echo "each daemon brings its own cores, and the database's writes (two short transactions per call) are the limit."
+    echo
+    echo "| daemons | accept | send | recipients/s | ratio to 1 daemon | ratio to the reference at $connections connections |"
+    echo "|---|---|---|---|---|---|"
+    for n in 1 2 3; do
+        echo "| $n | $(shared $n accept_s) s | $(shared $n send_s) s | $(shared $n send_per_s) | $(ratio "$(shared $n send_per_s)" "$(shared 1 send_per_s)") | $(ratio "$(shared $n send_per_s)" "$reference_c") |"
+    done
+    echo
     echo "## Codecs: one full call through the C ABI (median ms)"
     echo
     echo "| plugin | recipients per call | validate | encode | decode | total |"
@@ -165,6 +196,10 @@ PLOT
     printf '%-58s %s MiB\n' "daemon peak RSS" "$(figure peak_rss_mib)"
     printf '%-58s %s / %s ms\n' "GET /v1/jobs/{id} p50 / p99 while sending" "$(figure get_job_p50_ms)" "$(figure get_job_p99_ms)"
     printf '%-58s %s / %s ms\n' "the console's reads of the sent job, p50 / p99" "$(figure console_read_p50_ms)" "$(figure console_read_p99_ms)"
+    for n in 1 2 3; do
+        printf '%-58s %s  (ratio %s)\n' "$n daemon(s) on PostgreSQL, send (recipients/s)" "$(shared $n send_per_s)" \
+            "$(ratio "$(shared $n send_per_s)" "$reference_c")"
+    done
     tail -n +2 "$work/codec.tsv" | awk -F'\t' '{ printf "%-58s %s ms (validate %s, encode %s, decode %s)\n", "codec " $1 " (" $2 " recipients)", $6, $3, $4, $5 }'
 } | tee "$out/benchmarks.txt"
 echo "bench: wrote $out/benchmarks.md and $out/benchmarks.svg" >&2

@@ -2,6 +2,7 @@
 
 #include <switchboard/core/excerpt.hpp>
 #include <switchboard/core/job.hpp>
+#include <switchboard/core/cluster.hpp>
 #include <switchboard/core/job_store.hpp>
 
 #include <prometheus/counter.h>
@@ -79,11 +80,15 @@ struct metrics::families {
         .Register(registry);
     prometheus::Family<prometheus::Gauge>& queue = prometheus::BuildGauge()
         .Name("switchboard_queue_depth")
-        .Help("Recipients waiting for a vendor call (queued)")
+        .Help("Recipients waiting for a vendor call (queued), over every daemon sharing the store")
+        .Register(registry);
+    prometheus::Family<prometheus::Gauge>& daemons = prometheus::BuildGauge()
+        .Name("switchboard_daemons")
+        .Help("Daemons holding a lease on the shared store at this daemon's last renewal (1 with a store of its own)")
         .Register(registry);
 };
 
-metrics::metrics(const core::job_store& store) : store_(store), families_(std::make_unique<families>()) {}
+metrics::metrics(core::job_store& store) : store_(store), families_(std::make_unique<families>()) {}
 
 metrics::~metrics() = default;
 
@@ -137,6 +142,8 @@ std::string metrics::exposition() {
     for (const auto& [state, count] : recipients)
         families_->recipients.Add({{"state", core::to_string(state)}}).Set(static_cast<double>(count));
     families_->queue.Add({}).Set(static_cast<double>(recipients.at(core::recipient_state::queued)));
+    const core::cluster* shared = store_.shared();
+    families_->daemons.Add({}).Set(shared ? static_cast<double>(shared->daemons()) : 1.0);
     return prometheus::TextSerializer().Serialize(families_->registry.Collect());
 }
 

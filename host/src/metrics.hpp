@@ -38,7 +38,7 @@ struct provider_health {
 
 class metrics final : public core::dispatch_observer {
 public:
-    explicit metrics(const core::job_store& store);
+    explicit metrics(core::job_store& store);
     ~metrics() override;
 
     void vendor_call(const std::string& provider, std::size_t recipients, std::string_view outcome,
@@ -60,7 +60,7 @@ private:
         bool ok;
     };
 
-    const core::job_store& store_;
+    core::job_store& store_;
     std::unique_ptr<families> families_;
     mutable std::mutex recent_mutex_;
     std::map<std::string, std::deque<recent_call>> recent_;   // provider -> its last calls, oldest first

@@ -5,6 +5,7 @@
 #include "console_site.hpp"
 #include "http_server.hpp"
 #include "jobs_api.hpp"
+#include "lease_keeper.hpp"
 #include "logging.hpp"
 #include "plugins_command.hpp"
 #include "provider_setup.hpp"
@@ -80,27 +81,6 @@ net::awaitable<void> keep_retention(core::job_store& store, std::chrono::hours r
         }
         hourly.expires_after(std::chrono::hours(1));
         co_await hourly.async_wait(net::use_awaitable);
-    }
-}
-
-// On a shared store: renews this daemon's lease four times a lease, and takes up the work of
-// daemons whose lease ended. When its own lease has ended it calls `lost` (the daemon stops).
-net::awaitable<void> keep_lease(core::cluster& shared, core::dispatcher& dispatcher, std::chrono::milliseconds lease,
-                                std::function<void()> lost) {
-    net::steady_timer tick(co_await net::this_coro::executor);
-    for (;;) {
-        try {
-            shared.renew();
-            dispatcher.adopt_shared_work();
-        } catch (const core::lease_lost& e) {
-            spdlog::critical("{}", e.what());
-            lost();
-            co_return;
-        } catch (const core::store_error& e) {
-            spdlog::error("store: cannot renew this daemon's lease: {}; trying again", e.what());
-        }
-        tick.expires_after(lease / 4);
-        co_await tick.async_wait(net::use_awaitable);
     }
 }
 
@@ -213,18 +193,13 @@ int run_daemon(daemon_config& config) {
         });
         // A daemon whose lease on the shared store ended stops, and exits 75 (EX_TEMPFAIL): its
         // supervisor starts it again, and it rejoins with a new lease.
-        int exit_code = 0;
+        std::atomic<int> exit_code{0};
+        std::optional<lease_keeper> keeper;
         if (core::cluster* shared = store->shared())
-            net::co_spawn(work.executor(),
-                          keep_lease(*shared, dispatcher, config.postgres_store->lease,
-                                     [&] {
-                                         exit_code = 75;
-                                         net::post(io, stop);
-                                     }),
-                          [](std::exception_ptr error) {
-                              if (error)
-                                  spdlog::error("the lease keeper stopped: the daemon no longer renews its lease");
-                          });
+            keeper.emplace(*shared, dispatcher, config.postgres_store->lease, [&] {
+                exit_code = 75;
+                net::post(io, stop);
+            });
         std::cout << "listening on " << server.url() << std::endl;
         if (config.console)
             std::cout << "console at " << server.url() << "/console/" << std::endl;
@@ -236,6 +211,7 @@ int run_daemon(daemon_config& config) {
         io.run();
         for (std::thread& t : pool)
             t.join();
+        keeper.reset();
         api_workers.stop();
         work.stop();
         try {
@@ -252,7 +228,7 @@ int run_daemon(daemon_config& config) {
         api_workers.shut_down();
         work.shut_down();
         spdlog::info("stopped");
-        return exit_code;
+        return exit_code.load();
     }
 }
 

@@ -5,7 +5,10 @@
 // Prints `name=value` lines (then a table for people) and, with --series, writes the progress of
 // the send as CSV (seconds, recipients done, recipients/s over the last interval). Asserts nothing.
 //
-//   bench_large_job [--recipients N] [--calls-in-flight C] [--series FILE]
+// With --postgres, the store is that PostgreSQL database, and with --daemons N as many daemons
+// share it (all on this machine), the job accepted through the first.
+//
+//   bench_large_job [--recipients N] [--calls-in-flight C] [--series FILE] [--postgres URL [--daemons N]]
 #include "sandbox.hpp"
 
 #include <algorithm>
@@ -28,6 +31,8 @@ struct options {
     int recipients = 1'000'000;
     int calls_in_flight = 4;
     std::string series_file;
+    std::string postgres;   // empty: SQLite
+    int daemons = 1;
 };
 
 options read_options(int argc, char** argv) {
@@ -40,11 +45,16 @@ options read_options(int argc, char** argv) {
             o.calls_in_flight = std::stoi(argv[i + 1]);
         else if (flag == "--series")
             o.series_file = argv[i + 1];
+        else if (flag == "--postgres")
+            o.postgres = argv[i + 1];
+        else if (flag == "--daemons")
+            o.daemons = std::stoi(argv[i + 1]);
         else
             throw std::invalid_argument("unknown option " + flag);
     }
     if (argc % 2 == 0)
-        throw std::invalid_argument("usage: bench_large_job [--recipients N] [--calls-in-flight C] [--series FILE]");
+        throw std::invalid_argument("usage: bench_large_job [--recipients N] [--calls-in-flight C] [--series FILE] "
+                                    "[--postgres URL [--daemons N]]");
     return o;
 }
 
@@ -184,9 +194,18 @@ int main(int argc, char** argv) try {
     const options o = read_options(argc, argv);
     constexpr int page_size = 10'000;
     sandbox_options sandbox;
-    sandbox.durable = true;
+    sandbox.durable = o.postgres.empty();
     sandbox.calls_in_flight = o.calls_in_flight;
+    if (!o.postgres.empty())
+        sandbox.config = {{"store", {{"postgres", o.postgres}}}};
     uspeedo_sandbox box(sandbox);
+    std::vector<std::unique_ptr<child_process>> more_daemons;
+    for (int i = 1; i < o.daemons; ++i) {
+        more_daemons.push_back(std::make_unique<child_process>(
+            std::vector<std::string>{SWITCHBOARD_BINARY, "serve", "--config", box.config_file().string()},
+            (box.config_file().parent_path() / ("daemon-" + std::to_string(i + 1) + ".log")).string()));
+        wait_for_listening(*more_daemons.back());
+    }
 
     const auto accept_start = steady::now();
     const json::value opened = fetch_json("POST", box.api_url() + "/v1/jobs",
@@ -211,10 +230,10 @@ int main(int argc, char** argv) try {
     const std::vector<double> console_ms = time_console_reads(box.api_url(), job, o.recipients, 50);
 
     const std::int64_t accepted = last.at("counts").at("accepted").as_int64();
-    std::printf("recipients=%d\ncalls_in_flight=%d\naccept_s=%.3f\naccept_per_s=%.0f\nsend_s=%.3f\nsend_per_s=%.0f\n"
+    std::printf("daemons=%d\nrecipients=%d\ncalls_in_flight=%d\naccept_s=%.3f\naccept_per_s=%.0f\nsend_s=%.3f\nsend_per_s=%.0f\n"
                 "accepted=%lld\npeak_rss_mib=%.1f\nget_job_p50_ms=%.2f\nget_job_p99_ms=%.2f\nget_job_samples=%zu\n"
                 "console_read_p50_ms=%.2f\nconsole_read_p99_ms=%.2f\nconsole_read_samples=%zu\n",
-                o.recipients, o.calls_in_flight, accept_s, o.recipients / accept_s, send_s, o.recipients / send_s,
+                o.daemons, o.recipients, o.calls_in_flight, accept_s, o.recipients / accept_s, send_s, o.recipients / send_s,
                 static_cast<long long>(accepted), peak_rss_mib(box.daemon_pid()), percentile(seen.latencies_ms, 0.5),
                 percentile(seen.latencies_ms, 0.99), seen.latencies_ms.size(), percentile(console_ms, 0.5),
                 percentile(console_ms, 0.99), console_ms.size());

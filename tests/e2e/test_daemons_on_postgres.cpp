@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -25,7 +26,7 @@ using namespace switchboard::testing;
 
 namespace {
 
-constexpr std::int64_t lease_ms = 2000;
+constexpr std::int64_t lease_ms = 3000;
 
 // A daemon of the fleet beyond the sandbox's own, on a configuration file of its own.
 struct daemon_process {
@@ -58,16 +59,19 @@ json::object on_store(const std::string& url, std::int64_t lease = lease_ms) {
     return {{"store", {{"postgres", url}, {"lease_ms", lease}}}};
 }
 
-// Recipients a daemon put into vendor calls, from its /metrics.
-double recipients_sent_by(const std::string& api_url) {
+// The sum of a metric's samples on a daemon's /metrics.
+double metric(const std::string& api_url, const std::string& name) {
     const std::string text = fetch("GET", api_url + "/metrics").response.body;
     double total = 0;
     std::istringstream lines(text);
     for (std::string line; std::getline(lines, line);)
-        if (line.rfind("switchboard_vendor_call_recipients_total", 0) == 0)
+        if (line.rfind(name + " ", 0) == 0 || line.rfind(name + "{", 0) == 0)
             total += std::stod(line.substr(line.rfind(' ') + 1));
     return total;
 }
+
+// Recipients a daemon put into vendor calls.
+double recipients_sent_by(const std::string& api_url) { return metric(api_url, "switchboard_vendor_call_recipients_total"); }
 
 // How many numbers the vendors accepted, and how many of them more than once, over simulators.
 struct vendor_view {
@@ -278,7 +282,7 @@ TEST_CASE("daemons: three daemons calling CAMS never give it more than 10 calls 
     daemon_process second = start_daemon(box.config_file(), "second");
     daemon_process third = start_daemon(box.config_file(), "third");
     // Everyone in the fleet before the job: each takes its share from the first call.
-    std::this_thread::sleep_for(std::chrono::milliseconds(lease_ms));
+    wait_until([&] { return metric(box.api_url(), "switchboard_daemons") == 3; }, "three daemons in the fleet");
 
     const std::string job = box.submit(numbered_recipients(60'000));   // 60 calls of 1000
     const json::object finished = box.wait_finished(job, std::chrono::seconds(120));
@@ -304,4 +308,66 @@ TEST_CASE("daemons: three daemons calling CAMS never give it more than 10 calls 
               << ", " << sent[2] / 1000 << "), busiest second " << busiest << " calls, achieved "
               << static_cast<double>(at.size() - 1) / (static_cast<double>(at.back() - at.front()) / 1000.0)
               << " calls/s\n";
+}
+
+TEST_CASE("daemons: a cancel through one daemon stops the sending of all, a one-recipient job passes a campaign, and "
+          "a key sent to two daemons at once makes one job", "[e2e][postgres]") {
+    postgres_database db;
+    sandbox_options options;
+    options.faults_json = R"({"delay": 1, "delay_ms": 500})";
+    options.config = on_store(db.url());
+    uspeedo_sandbox box(options);
+    daemon_process second = start_daemon(box.config_file(), "second");
+    wait_until([&] { return metric(box.api_url(), "switchboard_daemons") == 2; }, "two daemons in the fleet");
+
+    constexpr std::int64_t recipients = 100'000;
+    const std::string campaign = box.submit(numbered_recipients(recipients));
+    wait_until([&] { return box.send_calls().size() >= 4; }, "the campaign's first calls");
+
+    // One recipient, through the other daemon: done while the campaign still sends.
+    json::array one;
+    one.push_back({{"to", "+85269999999"}, {"params", {{"code", "424242"}}}});
+    const json::value urgent = fetch_json("POST", second.api_url + "/v1/jobs",
+                                          json::serialize(json::object{{"route", "otp"}, {"recipients", one}}));
+    const json::object urgent_done = wait_job_finished(second.api_url, std::string(urgent.at("id").as_string()));
+    CHECK(urgent_done.at("counts").at("accepted") == 1);
+    CHECK(fetch_json("GET", box.api_url() + "/v1/jobs/" + campaign).at("state") != "finished");
+
+    // The cancel goes to the second daemon; both stop.
+    const json::value cancelled = fetch_json("POST", second.api_url + "/v1/jobs/" + campaign + "/cancel");
+    CHECK(cancelled.at("cancelled").as_int64() > 0);
+    const json::object finished = box.wait_finished(campaign);
+    const json::object& counts = finished.at("counts").as_object();
+    CHECK(counts.at("accepted").as_int64() + counts.at("cancelled").as_int64() + counts.at("unknown").as_int64() ==
+          recipients);
+    // Nobody the job calls cancelled reached the vendor, whichever daemon had their share.
+    std::set<std::string> taken;
+    for (const json::object& call : box.send_calls())
+        for (const json::value& number : call.at("accepted").as_array())
+            taken.insert(std::string(number.as_string()));
+    std::size_t cancelled_but_sent = 0;
+    for (const json::object& r : box.recipients(campaign, "cancelled"))
+        cancelled_but_sent += taken.count(std::string(r.at("to").as_string()));
+    CHECK(cancelled_but_sent == 0);
+    CHECK(static_cast<std::int64_t>(taken.size()) == counts.at("accepted").as_int64() + 1);   // and the urgent one
+
+    // The same request under one key, to both daemons at once: one job, and both answer with it.
+    const std::string body =
+        json::serialize(json::object{{"route", "otp"}, {"idempotency_key", "order-7731"}, {"recipients", one}});
+    const auto submit = [&](const std::string& api, std::string& id) {
+        try {
+            id = json::serialize(fetch_json("POST", api + "/v1/jobs", body).at("id"));
+        } catch (const std::exception& e) {
+            id = e.what();
+        }
+    };
+    std::string first_id, second_id;
+    {
+        std::jthread a([&] { submit(box.api_url(), first_id); });
+        std::jthread b([&] { submit(second.api_url, second_id); });
+    }
+    CHECK(first_id == second_id);
+    CHECK(db.value("SELECT COUNT(*) FROM jobs WHERE idempotency_key LIKE '%order-7731'") == "1");
+    std::cout << "daemons (cancel): " << counts.at("accepted").as_int64() << " accepted before the cancel, "
+              << counts.at("cancelled").as_int64() << " cancelled, none of them sent; the urgent job done mid-campaign\n";
 }
