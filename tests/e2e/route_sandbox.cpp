@@ -162,6 +162,8 @@ route_sandbox::route_sandbox(const route_sandbox_options& options) {
         config["api_keys"] = options.api_keys;
     if (options.durable)
         config["store"] = {{"sqlite", (dir_ / "switchboard.db").string()}};
+    for (const auto& [key, value] : options.config)
+        config[key] = value;
     std::ofstream(dir_ / "switchboard.json") << json::serialize(config);
     start_daemon();
 }
@@ -193,7 +195,7 @@ route_sandbox::~route_sandbox() {
     if (std::getenv("SWITCHBOARD_KEEP_SANDBOX") != nullptr)
         return;  // its logs and configuration, for whoever debugs a failure
     std::error_code ignored;
-    if (!std::getenv("SB_KEEP_SANDBOX")) fs::remove_all(dir_, ignored);
+    fs::remove_all(dir_, ignored);
 }
 
 std::string route_sandbox::submit(const json::object& job) {

@@ -31,6 +31,7 @@ struct route_sandbox_options {
     // More instances of a vendor ("uspeedo-b" -> "uspeedo"), each with a simulator of its own, named
     // by the instance wherever a vendor is (faults, simulator_url, accepted_by).
     std::map<std::string, std::string> more_instances;
+    boost::json::object config;                  // top-level settings of the daemon's configuration besides these
 };
 
 // Route steps through the sandbox's instances "cams-wa", "uspeedo-sms" and "vms-voice".
@@ -67,6 +68,8 @@ public:
     // port (the simulators' receipt URL) and store.
     void kill_daemon();
     void start_daemon();
+    // The daemon's configuration file, for a test that starts another daemon like it.
+    std::filesystem::path config_file() const { return dir_ / "switchboard.json"; }
     // Rewrites the daemon's configuration file (for the next start_daemon()) through `change`.
     void change_config(const std::function<void(boost::json::object&)>& change);
 

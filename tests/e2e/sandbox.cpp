@@ -1,5 +1,6 @@
 #include "sandbox.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -142,6 +143,20 @@ std::vector<json::object> simulator_calls(const std::string& simulator_url, cons
         if (call.as_object().contains("action") && call.at("action") == action.c_str())
             out.push_back(call.as_object());
     return out;
+}
+
+std::size_t busiest_second(const std::vector<json::object>& calls) {
+    std::vector<std::int64_t> at;
+    for (const json::object& call : calls)
+        at.push_back(call.at("at_unix_ms").as_int64());
+    std::sort(at.begin(), at.end());
+    std::size_t busiest = 0;
+    for (std::size_t first = 0, last = 0; last < at.size(); ++last) {
+        while (at[first] <= at[last] - 1000)
+            ++first;
+        busiest = std::max(busiest, last - first + 1);
+    }
+    return busiest;
 }
 
 namespace {

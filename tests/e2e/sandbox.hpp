@@ -84,6 +84,8 @@ std::vector<boost::json::object> job_recipients(const std::string& api_url, cons
                                                 const std::string& state = {});
 // A simulator's records of calls whose "action" is `action`.
 std::vector<boost::json::object> simulator_calls(const std::string& simulator_url, const std::string& action);
+// The most of these calls (their "at_unix_ms") that fall in any one-second window.
+std::size_t busiest_second(const std::vector<boost::json::object>& calls);
 
 // ---- uSpeedo -----------------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <deque>
 #include <iostream>
 
 namespace json = boost::json;
@@ -29,19 +28,13 @@ TEST_CASE("rate limit: the CAMS simulator never sees more than 10 calls in a sec
     const json::object finished = box.wait_finished(job);
     CHECK(finished.at("counts").at("accepted") == 40'000);
 
+    const std::vector<json::object> calls = box.calls("SendChatappMassMessage");
+    REQUIRE(calls.size() == 40);
     std::vector<std::int64_t> at;
-    for (const json::object& call : box.calls("SendChatappMassMessage"))
+    for (const json::object& call : calls)
         at.push_back(call.at("at_unix_ms").as_int64());
     std::sort(at.begin(), at.end());
-    REQUIRE(at.size() == 40);
-    std::size_t busiest = 0;
-    std::deque<std::int64_t> window;
-    for (std::int64_t t : at) {
-        window.push_back(t);
-        while (window.front() <= t - 1000)
-            window.pop_front();
-        busiest = std::max(busiest, window.size());
-    }
+    const std::size_t busiest = busiest_second(calls);
     const double seconds = static_cast<double>(at.back() - at.front()) / 1000.0;
     const double rate = static_cast<double>(at.size() - 1) / seconds;
     CHECK(busiest <= 10);
