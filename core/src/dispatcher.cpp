@@ -41,6 +41,9 @@ namespace {
 
 constexpr std::size_t waits_closed_at_once = 1000;      // receipt waits ended per look
 constexpr std::int64_t longest_sleep_ms = 3600'000;     // a waiting job looks again at least this often
+// On a shared store a call's wait for its turn ends this long before it: the claim and the encoding
+// are done by then, and the call goes out on its turn.
+constexpr std::chrono::milliseconds ahead_of_turn{40};
 // On a shared store a job also looks at least this often: other daemons change it (a receipt, a
 // share of its work after one of them stopped) without waking it here.
 constexpr std::int64_t shared_look_ms = 1000;
@@ -368,8 +371,9 @@ net::awaitable<void> dispatcher::start_call(std::shared_ptr<const job_plan> plan
     // Pace first, then claim: the signature carries the sending time, and a stop, a cancel or a
     // deadline during the wait must find these recipients still queued, not "in a call".
     std::vector<recipient> batch;
+    std::chrono::steady_clock::time_point turn;
     try {
-        co_await pace(provider.name(), candidates.size());
+        turn = co_await pace(provider.name(), candidates.size());
         if (!stopping_)
             batch = claim(plan->j.id, provider.name(), std::move(candidates));
     } catch (...) {
@@ -383,7 +387,7 @@ net::awaitable<void> dispatcher::start_call(std::shared_ptr<const job_plan> plan
     ++self->calls_out;
     // The call on a strand of its own: a job's calls encode, decode and record in parallel, and
     // report back to the job's strand when they end.
-    net::co_spawn(net::make_strand(work_), send_batch(plan, provider, std::move(batch)),
+    net::co_spawn(net::make_strand(work_), send_batch(plan, provider, std::move(batch), turn),
                   net::bind_executor(self->strand, [self, &slots, job_id = plan->j.id](std::exception_ptr error) {
                       slots.release();
                       --self->calls_out;
@@ -463,45 +467,58 @@ void dispatcher::hold_provider(const std::string& provider, std::chrono::millise
         limiters_.at(provider)->hold(wait);
 }
 
-net::awaitable<void> dispatcher::pace(const std::string& provider, std::size_t recipients) {
-    if (store_.shared()) {
-        co_await pace_over_daemons(provider, recipients);
-        co_return;
-    }
+net::awaitable<std::chrono::steady_clock::time_point> dispatcher::pace(const std::string& provider,
+                                                                       std::size_t recipients) {
+    if (store_.shared())
+        co_return co_await pace_over_daemons(provider, recipients);
     const auto wait = limiters_.at(provider)->reserve(recipients);
     if (wait.count() <= 0)
-        co_return;
+        co_return std::chrono::steady_clock::now();
     if (dispatch_observer* observer = observer_.load())
         observer->rate_wait(provider, wait);
     net::steady_timer pause(co_await net::this_coro::executor, wait);
     co_await pause.async_wait(net::use_awaitable);
+    co_return std::chrono::steady_clock::now();
 }
 
-net::awaitable<void> dispatcher::pace_over_daemons(const std::string& provider, std::size_t recipients) {
-    // Turns are taken in the database, so the rate is the total over all daemons; and a turn woken
-    // up late (a busy machine) is given up for a new one, as the next daemon's turn may be close
-    // behind it: calls then reach the vendor no closer together than their turns.
+net::awaitable<std::chrono::steady_clock::time_point> dispatcher::pace_over_daemons(const std::string& provider,
+                                                                                    std::size_t recipients) {
+    // Turns are taken in the database, so the rate is the total over all daemons.
     const auto [requests, per_recipient] = pace_of(provider);
-    const auto spacing = requests > 0 ? std::chrono::duration<double>(1.0 / requests) : std::chrono::duration<double>(0);
-    const auto allowed_lateness = std::chrono::duration_cast<std::chrono::steady_clock::duration>(spacing / 4);
-    net::steady_timer pause(co_await net::this_coro::executor);
-    for (int late_turns = 0;; ++late_turns) {
-        const auto asked = std::chrono::steady_clock::now();
-        const auto wait = store_.shared()->reserve_turn(provider, requests, per_recipient, recipients);
-        if (wait.count() <= 0)
-            co_return;
-        if (dispatch_observer* observer = observer_.load())
-            observer->rate_wait(provider, wait);
-        pause.expires_at(asked + wait);
-        co_await pause.async_wait(net::use_awaitable);
-        // A machine too busy to wake anyone on time would give up turns forever: a few, then it goes.
-        if (std::chrono::steady_clock::now() - (asked + wait) <= allowed_lateness || late_turns == 3)
-            co_return;
-    }
+    const auto asked = std::chrono::steady_clock::now();
+    const auto wait = store_.shared()->reserve_turn(provider, requests, per_recipient, recipients);
+    if (wait.count() <= 0)
+        co_return asked;
+    if (dispatch_observer* observer = observer_.load())
+        observer->rate_wait(provider, wait);
+    net::steady_timer pause(co_await net::this_coro::executor, asked + wait - ahead_of_turn);
+    co_await pause.async_wait(net::use_awaitable);
+    co_return asked + wait;
 }
 
+std::optional<std::chrono::steady_clock::time_point>
+dispatcher::time_to_send(const std::string& provider, std::chrono::steady_clock::time_point turn, std::size_t recipients) {
+    const auto [requests, per_recipient] = pace_of(provider);
+    if (!store_.shared() || requests <= 0)
+        return std::nullopt;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < turn)
+        return turn;
+    const auto allowed_lateness =
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(0.25 / requests));
+    if (now - turn <= allowed_lateness)
+        return std::nullopt;
+    return now + store_.shared()->reserve_turn(provider, requests, per_recipient, recipients);
+}
+
+// GCC 12 takes the coroutine frame's sized operator delete for a mismatch of Asio's frame allocator
+// (a false -Wmismatched-new-delete, depending on what it inlines into this frame).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 net::awaitable<void> dispatcher::send_batch(std::shared_ptr<const job_plan> plan, const provider_instance& provider,
-                                            std::vector<recipient> batch) {
+                                            std::vector<recipient> batch, std::chrono::steady_clock::time_point turn) {
     // Shares the counter: a frame destroyed with the io_context may outlive the dispatcher.
     struct counted {
         std::shared_ptr<std::atomic<int>> count;
@@ -542,6 +559,10 @@ net::awaitable<void> dispatcher::send_batch(std::shared_ptr<const job_plan> plan
         co_await until_stored(j.id, "a call not sent for a lapsed lease", write);
         co_return;
     }
+    if (const auto send_at = time_to_send(provider.name(), turn, batch.size())) {
+        net::steady_timer until_turn(co_await net::this_coro::executor, *send_at);
+        co_await until_turn.async_wait(net::use_awaitable);
+    }
     const auto started = std::chrono::steady_clock::now();
     const http_result sent = co_await http_.send(*encoded.request);
     const std::vector<recipient_update> updates =
@@ -554,5 +575,8 @@ net::awaitable<void> dispatcher::send_batch(std::shared_ptr<const job_plan> plan
     apply_early_receipts(provider, updates);
     spdlog::debug("job {}: {} recipients sent through {}", j.id, batch.size(), provider.name());
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 } // namespace switchboard::core

@@ -85,9 +85,13 @@ void connection::reconnect() {
     conn_ = PQconnectdb(conninfo_.c_str());
     if (conn_ == nullptr)
         throw store_error("cannot connect to the PostgreSQL store at " + where_ + ": out of memory");
-    if (PQstatus(conn_) != CONNECTION_OK)
-        throw store_error("cannot connect to the PostgreSQL store at " + where_ + ": " + one_line(PQerrorMessage(conn_)) +
+    if (PQstatus(conn_) != CONNECTION_OK) {
+        const std::string why = one_line(PQerrorMessage(conn_));
+        PQfinish(conn_);   // a constructor that throws runs no destructor
+        conn_ = nullptr;
+        throw store_error("cannot connect to the PostgreSQL store at " + where_ + ": " + why +
                           " (check that the server runs, and the URL, user, password and TLS settings of store.postgres)");
+    }
     // The server's notices ("relation already exists, skipping") are for psql users, not the daemon's stderr.
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
     if (!session_.empty())

@@ -156,7 +156,7 @@ private:
     // What the loop does when nothing is due: returns false when the job is over.
     boost::asio::awaitable<bool> wait_for_work(const job_plan& plan, running_job& self);
     boost::asio::awaitable<void> send_batch(std::shared_ptr<const job_plan> plan, const provider_instance& provider,
-                                            std::vector<recipient> batch);
+                                            std::vector<recipient> batch, std::chrono::steady_clock::time_point turn);
     // Fails what was not sent by the job's deadline, and closes its receipt waits.
     void expire(const job& j);
     // Decides one recipient's next state after a call: accepted (or awaiting its receipt), retried
@@ -236,10 +236,20 @@ private:
     std::vector<recipient> claim(const std::string& job_id, const std::string& provider, std::vector<recipient> candidates);
     // The most recipients one call to this instance carries.
     std::size_t batch_limit(const std::string& name, const provider_instance& provider) const;
-    // Waits until the provider's rate limits let a call with `recipients` go out.
-    boost::asio::awaitable<void> pace(const std::string& provider, std::size_t recipients);
-    // The same, on a store shared by several daemons: turns taken in the database.
-    boost::asio::awaitable<void> pace_over_daemons(const std::string& provider, std::size_t recipients);
+    // Waits until the provider's rate limits let a call with `recipients` go out; returns when its
+    // turn came.
+    boost::asio::awaitable<std::chrono::steady_clock::time_point> pace(const std::string& provider, std::size_t recipients);
+    // The same, on a store shared by several daemons: turns taken in the database, and the wait
+    // ends a moment before the turn, for the claim and the encoding to be done by then.
+    boost::asio::awaitable<std::chrono::steady_clock::time_point> pace_over_daemons(const std::string& provider,
+                                                                                    std::size_t recipients);
+    // Right before a call whose turn is `turn`: on a shared store, when the call is to wait for its
+    // turn still (it was claimed and encoded just ahead of it), or, late for it, for a new one — so
+    // that calls reach the vendor no closer together than their turns, whichever daemon sends them.
+    // Nothing when it goes now.
+    std::optional<std::chrono::steady_clock::time_point> time_to_send(const std::string& provider,
+                                                                      std::chrono::steady_clock::time_point turn,
+                                                                      std::size_t recipients);
 
     boost::asio::any_io_executor work_;
     job_store& store_;
