@@ -41,8 +41,8 @@ namespace {
 
 constexpr std::size_t waits_closed_at_once = 1000;      // receipt waits ended per look
 constexpr std::int64_t longest_sleep_ms = 3600'000;     // a waiting job looks again at least this often
-// On a shared store a call's wait for its turn ends this long before it: the claim and the encoding
-// are done by then, and the call goes out on its turn.
+// A call's wait for its turn ends this long before it: the claim and the encoding are done by
+// then, and the call goes out on its turn, not as late as they make it.
 constexpr std::chrono::milliseconds ahead_of_turn{40};
 // On a shared store a job also looks at least this often: other daemons change it (a receipt, a
 // share of its work after one of them stopped) without waking it here.
@@ -373,7 +373,7 @@ net::awaitable<void> dispatcher::start_call(std::shared_ptr<const job_plan> plan
     std::vector<recipient> batch;
     std::chrono::steady_clock::time_point turn;
     try {
-        turn = co_await pace(provider.name(), candidates.size());
+        turn = co_await pace(provider.name(), candidates.size(), ahead_of_turn);
         if (!stopping_)
             batch = claim(plan->j.id, provider.name(), std::move(candidates));
     } catch (...) {
@@ -467,48 +467,41 @@ void dispatcher::hold_provider(const std::string& provider, std::chrono::millise
         limiters_.at(provider)->hold(wait);
 }
 
-net::awaitable<std::chrono::steady_clock::time_point> dispatcher::pace(const std::string& provider,
-                                                                       std::size_t recipients) {
-    if (store_.shared())
-        co_return co_await pace_over_daemons(provider, recipients);
-    const auto wait = limiters_.at(provider)->reserve(recipients);
-    if (wait.count() <= 0)
-        co_return std::chrono::steady_clock::now();
-    if (dispatch_observer* observer = observer_.load())
-        observer->rate_wait(provider, wait);
-    net::steady_timer pause(co_await net::this_coro::executor, wait);
-    co_await pause.async_wait(net::use_awaitable);
-    co_return std::chrono::steady_clock::now();
+std::chrono::steady_clock::duration dispatcher::take_turn(const std::string& provider, std::size_t recipients) {
+    if (cluster* shared = store_.shared()) {
+        const auto [requests, per_recipient] = pace_of(provider);
+        return shared->reserve_turn(provider, requests, per_recipient, recipients);
+    }
+    return limiters_.at(provider)->reserve(recipients);
 }
 
-net::awaitable<std::chrono::steady_clock::time_point> dispatcher::pace_over_daemons(const std::string& provider,
-                                                                                    std::size_t recipients) {
-    // Turns are taken in the database, so the rate is the total over all daemons.
-    const auto [requests, per_recipient] = pace_of(provider);
+net::awaitable<std::chrono::steady_clock::time_point> dispatcher::pace(const std::string& provider, std::size_t recipients,
+                                                                       std::chrono::milliseconds ahead) {
     const auto asked = std::chrono::steady_clock::now();
-    const auto wait = store_.shared()->reserve_turn(provider, requests, per_recipient, recipients);
+    const auto wait = take_turn(provider, recipients);
     if (wait.count() <= 0)
         co_return asked;
     if (dispatch_observer* observer = observer_.load())
         observer->rate_wait(provider, wait);
-    net::steady_timer pause(co_await net::this_coro::executor, asked + wait - ahead_of_turn);
+    net::steady_timer pause(co_await net::this_coro::executor, asked + wait - ahead);
     co_await pause.async_wait(net::use_awaitable);
     co_return asked + wait;
 }
 
 std::optional<std::chrono::steady_clock::time_point>
 dispatcher::time_to_send(const std::string& provider, std::chrono::steady_clock::time_point turn, std::size_t recipients) {
-    const auto [requests, per_recipient] = pace_of(provider);
-    if (!store_.shared() || requests <= 0)
+    const double requests = pace_of(provider).first;
+    if (requests <= 0)
         return std::nullopt;
     const auto now = std::chrono::steady_clock::now();
     if (now < turn)
         return turn;
+    // Late by a quarter of the spacing: the next turn (maybe another daemon's) may be close behind.
     const auto allowed_lateness =
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(0.25 / requests));
     if (now - turn <= allowed_lateness)
         return std::nullopt;
-    return now + store_.shared()->reserve_turn(provider, requests, per_recipient, recipients);
+    return now + take_turn(provider, recipients);
 }
 
 // GCC 12 takes the coroutine frame's sized operator delete for a mismatch of Asio's frame allocator

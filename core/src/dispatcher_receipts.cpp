@@ -302,7 +302,7 @@ net::awaitable<void> dispatcher::poll_receipts(const provider_instance& provider
                 break;
             after = query->last_message_id;
             more = query->more;
-            co_await pace(provider.name(), 0);
+            co_await pace(provider.name(), 0, std::chrono::milliseconds(0));
             const http_result answer = co_await http_.send(std::move(query->request));
             take_receipt_answer(provider, *query, answer);
         }

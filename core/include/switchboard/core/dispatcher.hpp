@@ -236,17 +236,17 @@ private:
     std::vector<recipient> claim(const std::string& job_id, const std::string& provider, std::vector<recipient> candidates);
     // The most recipients one call to this instance carries.
     std::size_t batch_limit(const std::string& name, const provider_instance& provider) const;
-    // Waits until the provider's rate limits let a call with `recipients` go out; returns when its
-    // turn came.
-    boost::asio::awaitable<std::chrono::steady_clock::time_point> pace(const std::string& provider, std::size_t recipients);
-    // The same, on a store shared by several daemons: turns taken in the database, and the wait
-    // ends a moment before the turn, for the claim and the encoding to be done by then.
-    boost::asio::awaitable<std::chrono::steady_clock::time_point> pace_over_daemons(const std::string& provider,
-                                                                                    std::size_t recipients);
-    // Right before a call whose turn is `turn`: on a shared store, when the call is to wait for its
-    // turn still (it was claimed and encoded just ahead of it), or, late for it, for a new one — so
-    // that calls reach the vendor no closer together than their turns, whichever daemon sends them.
-    // Nothing when it goes now.
+    // Takes the next turn of `provider` for a call of `recipients` (0: a receipt query), in the
+    // database when the store is shared (the rate is then the total over all daemons); returns how
+    // long from now until it comes.
+    std::chrono::steady_clock::duration take_turn(const std::string& provider, std::size_t recipients);
+    // Takes a turn and waits until `ahead` before it (a call is claimed and encoded meanwhile, and
+    // waits the rest in time_to_send); returns when the turn comes.
+    boost::asio::awaitable<std::chrono::steady_clock::time_point> pace(const std::string& provider, std::size_t recipients,
+                                                                       std::chrono::milliseconds ahead);
+    // Right before a call whose turn is `turn`: when the call is to wait for its turn still, or,
+    // late for it (claiming and encoding took long), for a new one — so that calls reach the vendor
+    // no closer together than their turns. Nothing when it goes now.
     std::optional<std::chrono::steady_clock::time_point> time_to_send(const std::string& provider,
                                                                       std::chrono::steady_clock::time_point turn,
                                                                       std::size_t recipients);
