@@ -50,13 +50,18 @@ constexpr const char* recipient_columns =
 // spread in their delays.
 constexpr double pacing_margin = 0.9;
 
-// Every session's limits. A daemon paused in the middle of a transaction (SIGSTOP, a stall) holds
+// Every session's settings. The store's queries each touch a page of rows through an index, and
+// they are planned before a job of a million rows just written has statistics: the range of a
+// batch's indexes (idx BETWEEN) steers them to the primary key, and no query starts parallel workers
+// (their start costs more than these queries take).
+//
+// And every session's limits. A daemon paused in the middle of a transaction (SIGSTOP, a stall) holds
 // its row locks until its session ends: the server ends a session idle inside a transaction after
 // half a lease, so that the others can take its work over, and a statement waits no longer than
 // `lock_wait` for a lock before it fails (and is tried again) rather than hang.
 std::string session_settings(std::chrono::milliseconds lease, std::chrono::milliseconds lock_wait) {
     return "SET idle_in_transaction_session_timeout = " + std::to_string(std::max<std::int64_t>(lease.count() / 2, 500)) +
-           "; SET lock_timeout = " + std::to_string(lock_wait.count());
+           "; SET lock_timeout = " + std::to_string(lock_wait.count()) + "; SET max_parallel_workers_per_gather = 0";
 }
 
 // A lease id no other daemon has: 128 random bits.
@@ -576,13 +581,18 @@ public:
             return {};  // cancelled, or gone
         std::vector<std::int64_t> sorted = indexes;
         std::sort(sorted.begin(), sorted.end());
-        const result r = c->exec("UPDATE recipients SET state = 1, attempts = attempts + 1, provider = $2, daemon = $4 "
-                                 "WHERE idx IN (SELECT idx FROM recipients WHERE job_id = $1 AND idx = ANY($3::bigint[]) "
-                                 "AND state = 0 ORDER BY idx FOR UPDATE) AND job_id = $1 RETURNING idx",
-                                 {job_id, provider, array_of(sorted), id_});
-        std::set<std::int64_t> taken;
-        for (int i = 0; i < r.rows(); ++i)
-            taken.insert(r.integer(i, 0));
+        sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+        // Locked first, then those still queued taken: by their primary key both times (a condition on
+        // the state would draw the planner to the partial index of queued recipients, whole).
+        std::vector<std::int64_t> queued;
+        for (const auto& [index, state] : lock_states(*c, job_id, sorted))
+            if (state == number(recipient_state::queued))
+                queued.push_back(index);
+        if (!queued.empty())
+            c->exec("UPDATE recipients SET state = 1, attempts = attempts + 1, provider = $2, daemon = $4 "
+                    "WHERE job_id = $1 AND idx BETWEEN $5 AND $6 AND idx = ANY($3::bigint[])",
+                    {job_id, provider, array_of(queued), id_, queued.front(), queued.back()});
+        const std::set<std::int64_t> taken(queued.begin(), queued.end());
         const auto n = static_cast<std::int64_t>(taken.size());
         add_counts(*c, job_id, {{number(recipient_state::queued), -n}, {number(recipient_state::sending), n}});
         c.commit();
@@ -740,6 +750,21 @@ private:
         return static_cast<std::size_t>(moved);
     }
 
+    // Locks the recipients at `sorted` (indexes in order, no repeats) for the rest of the
+    // transaction, in index order; the state of each that exists.
+    static std::map<std::int64_t, std::int64_t> lock_states(connection& c, const std::string& job_id,
+                                                            const std::vector<std::int64_t>& sorted) {
+        std::map<std::int64_t, std::int64_t> states;
+        if (sorted.empty())
+            return states;
+        const result r = c.exec("SELECT idx, state FROM recipients WHERE job_id = $1 AND idx BETWEEN $3 AND $4 "
+                                "AND idx = ANY($2::bigint[]) ORDER BY idx FOR UPDATE",
+                                {job_id, array_of(sorted), sorted.front(), sorted.back()});
+        for (int i = 0; i < r.rows(); ++i)
+            states.emplace_hint(states.end(), r.integer(i, 0), r.integer(i, 1));
+        return states;
+    }
+
     // Writes the updates that find their recipient (in state `expected`, when given; held to the
     // cancel when the job is cancelled); per update, its index when it was written, or
     // -(index + 1) when not. The recipients are locked before their states are read.
@@ -752,12 +777,7 @@ private:
             indexes.push_back(u.index);
         std::sort(indexes.begin(), indexes.end());
         indexes.erase(std::unique(indexes.begin(), indexes.end()), indexes.end());
-        const result found_states = c.exec("SELECT idx, state FROM recipients WHERE job_id = $1 AND idx = ANY($2::bigint[]) "
-                                           "ORDER BY idx FOR UPDATE",
-                                           {job_id, array_of(indexes)});
-        std::map<std::int64_t, std::int64_t> states;
-        for (int i = 0; i < found_states.rows(); ++i)
-            states.emplace(found_states.integer(i, 0), found_states.integer(i, 1));
+        std::map<std::int64_t, std::int64_t> states = lock_states(c, job_id, indexes);
 
         std::map<std::int64_t, recipient_update> writes;   // by index: the last update of a recipient wins
         std::vector<std::int64_t> changed;
@@ -793,7 +813,7 @@ private:
                    "FROM unnest($2::bigint[], $3::smallint[], $4::int[], $5::int[], $6::bigint[], $7::text[], $8::text[], "
                    "$9::text[], $10::text[], $11::text[]) "
                    "AS u(idx, state, step, attempts, next, provider, message_id, code, reason, history) "
-                   "WHERE r.job_id = $1 AND r.idx = u.idx",
+                   "WHERE r.job_id = $1 AND r.idx BETWEEN $12 AND $13 AND r.idx = u.idx",
                    {job_id, column(rows, first, last, [](const u& x) { return x.index; }),
                     column(rows, first, last, [](const u& x) { return number(x.state); }),
                     column(rows, first, last, [](const u& x) { return x.step; }),
@@ -803,7 +823,8 @@ private:
                     column(rows, first, last, [](const u& x) { return x.message_id; }),
                     column(rows, first, last, [](const u& x) { return x.code; }),
                     column(rows, first, last, [](const u& x) { return x.reason; }),
-                    column(rows, first, last, [](const u& x) { return x.history_json; })});
+                    column(rows, first, last, [](const u& x) { return x.history_json; }), rows[first].index,
+                    rows[last - 1].index});
         }
     }
 
