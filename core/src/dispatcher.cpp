@@ -159,7 +159,7 @@ route dispatcher::route_of(const job& j) const {
     return configured->second;
 }
 
-std::size_t dispatcher::settle_in_flight_as_unknown(const job& j, bool mine_too) {
+std::size_t dispatcher::settle_in_flight_as_unknown(const job& j, job_store::caller whose) {
     std::optional<route> rt;
     try {
         rt = route_of(j);
@@ -167,7 +167,7 @@ std::size_t dispatcher::settle_in_flight_as_unknown(const job& j, bool mine_too)
         spdlog::error("job {}: {}; its recipients in flight become unknown without their step's policy", j.id, e.what());
     }
     std::vector<recipient_update> in_flight;
-    for (const recipient& r : store_.orphaned_in_flight(j.id, mine_too)) {
+    for (const recipient& r : store_.orphaned_in_flight(j.id, whose)) {
         recipient_update u = update_of(r);
         const std::string reason = "the daemon stopped while this recipient's call was in flight";
         if (rt) {
@@ -198,19 +198,32 @@ std::size_t dispatcher::resume_unfinished() {
 }
 
 std::size_t dispatcher::adopt_shared_work() {
+    cluster& shared = *store_.shared();
     std::size_t settled = 0;
-    for (const std::string& id : store_.shared()->jobs_with_orphans())
-        if (const std::optional<job> j = store_.find_job(id)) {
-            const std::size_t n = settle_in_flight_as_unknown(*j, false);
-            if (n > 0)
-                spdlog::warn("job {}: {} recipient(s) were in a call of a daemon whose lease ended; settled as "
-                             "after a restart", id, n);
-            settled += n;
+    // One daemon at a time settles the stopped ones' calls: two reading the same orphan could
+    // otherwise both settle it, the second after the first's settlement was claimed again. Its term
+    // is a lease: a leader stalled past it (this runs where the lease is renewed) has lost its lease
+    // too, and its writes are refused.
+    if (shared.lead("settling the calls of stopped daemons", shared.lease()))
+        for (const std::string& id : shared.jobs_with_orphans())
+            if (const std::optional<job> j = store_.find_job(id)) {
+                const std::size_t n = settle_in_flight_as_unknown(*j, job_store::caller::stopped_daemons);
+                if (n > 0)
+                    spdlog::warn("job {}: {} recipient(s) were in a call of a daemon whose lease ended; settled as "
+                                 "after a restart", id, n);
+                settled += n;
+            }
+    if (stopping_)
+        return settled;
+    for (const job& j : store_.unfinished_jobs()) {
+        bool skip = j.state == job_state::open;
+        {
+            std::lock_guard lock(running_mutex_);
+            skip = skip || unroutable_here_.count(j.id) != 0;
         }
-    if (!stopping_)
-        for (const job& j : store_.unfinished_jobs())
-            if (j.state != job_state::open)
-                start(j.id);
+        if (!skip)
+            start(j.id);
+    }
     return settled;
 }
 
@@ -227,7 +240,9 @@ std::size_t dispatcher::settle_orphans(const job& j) {
     if (store_.count_by_state(j.id).at(recipient_state::sending) == 0)
         return 0;
     const std::size_t orphans = settle_in_flight_as_unknown(j);
-    spdlog::warn("job {}: {} recipient(s) were marked as in a call that is over; their outcome is unknown", j.id, orphans);
+    if (orphans > 0)   // on a shared store the others in a call may be other daemons', alive
+        spdlog::warn("job {}: {} recipient(s) were marked as in a call that is over; their outcome is unknown", j.id,
+                     orphans);
     return orphans;
 }
 
@@ -308,6 +323,15 @@ net::awaitable<void> dispatcher::run(std::string job_id, std::shared_ptr<running
         throw std::runtime_error("no job " + job_id);
     std::optional<route> stored_route;
     if (const std::string why = unusable_route(*found, stored_route); !why.empty()) {
+        if (store_.shared()) {
+            // Other daemons on the store may have the route and its providers (a configuration
+            // rolled out to some hosts first): the job is left to them.
+            spdlog::error("job {}: not sent by this daemon: {}; the daemons on the store that have it send it",
+                          job_id, why);
+            std::lock_guard lock(running_mutex_);
+            unroutable_here_.insert(job_id);
+            co_return;
+        }
         // A configuration changed under a stored job: fail what is left, clearly, rather than crash or stall.
         end_unroutable(*found, why);
         co_return;
@@ -543,18 +567,25 @@ net::awaitable<void> dispatcher::send_batch(std::shared_ptr<const job_plan> plan
         co_return;
     }
 
-    if (const cluster* shared = store_.shared(); shared && !shared->lease_current()) {
-        // Paused past this daemon's lease: the others may have taken these recipients over already.
-        const std::vector<recipient_update> updates =
-            settle_batch(rt, batch, call_outcome::transient, "lease_lapsed",
-                         "not sent: this daemon's lease on the shared store lapsed before the call", 0);
-        const std::function<void()> write = [&] { store_.apply(j.id, updates); };
-        co_await until_stored(j.id, "a call not sent for a lapsed lease", write);
-        co_return;
+    std::optional<std::chrono::steady_clock::time_point> send_at;
+    std::string not_sent;   // why the call does not go out after all
+    try {
+        send_at = time_to_send(provider.name(), turn, batch.size());
+    } catch (const store_error& e) {
+        not_sent = std::string("not sent: no turn could be taken on the shared store: ") + e.what();
     }
-    if (const auto send_at = time_to_send(provider.name(), turn, batch.size())) {
+    if (send_at) {
         net::steady_timer until_turn(co_await net::this_coro::executor, *send_at);
         co_await until_turn.async_wait(net::use_awaitable);
+    }
+    if (const cluster* shared = store_.shared(); shared && !shared->lease_current())
+        // Paused past this daemon's lease: the others may have taken these recipients over already.
+        not_sent = "not sent: this daemon's lease on the shared store lapsed before the call";
+    if (!not_sent.empty()) {
+        const std::vector<recipient_update> updates = settle_batch(rt, batch, call_outcome::transient, "not_sent", not_sent, 0);
+        const std::function<void()> write = [&] { store_.apply(j.id, updates); };
+        co_await until_stored(j.id, "a call not sent", write);
+        co_return;
     }
     const auto started = std::chrono::steady_clock::now();
     const http_result sent = co_await http_.send(*encoded.request);

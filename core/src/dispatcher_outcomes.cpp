@@ -275,7 +275,13 @@ std::vector<recipient_update> dispatcher::settle_answer(const route& rt, const p
         return settle_outcomes(rt, provider, batch, decoded.json);
     // A vendor that asks to come back later slows the whole instance down, not just this job.
     if (decoded.status == SB_STATUS_TRANSIENT && decoded.retry_after_ms > 0)
-        hold_provider(provider.name(), std::chrono::milliseconds(decoded.retry_after_ms));
+        try {
+            hold_provider(provider.name(), std::chrono::milliseconds(decoded.retry_after_ms));
+        } catch (const store_error& e) {
+            // The vendor's answer is recorded all the same; only the other daemons miss the hold.
+            spdlog::warn("provider {}: its throttle could not be shared with the other daemons: {}", provider.name(),
+                         e.what());
+        }
     return settle_batch(rt, batch, decoded.status == SB_STATUS_TRANSIENT ? call_outcome::transient : call_outcome::rejected,
                         status_name(decoded.status), decoded.error, decoded.retry_after_ms);
 }

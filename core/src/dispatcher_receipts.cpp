@@ -302,7 +302,15 @@ net::awaitable<void> dispatcher::poll_receipts(const provider_instance& provider
                 break;
             after = query->last_message_id;
             more = query->more;
-            co_await pace(provider.name(), 0, std::chrono::milliseconds(0));
+            bool paced = true;
+            try {
+                co_await pace(provider.name(), 0, std::chrono::milliseconds(0));
+            } catch (const store_error& e) {
+                spdlog::error("provider {}: receipt polling: {}; trying again at the next poll", provider.name(), e.what());
+                paced = false;
+            }
+            if (!paced)
+                break;
             const http_result answer = co_await http_.send(std::move(query->request));
             take_receipt_answer(provider, *query, answer);
         }

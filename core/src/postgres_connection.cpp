@@ -94,8 +94,15 @@ void connection::reconnect() {
     }
     // The server's notices ("relation already exists, skipping") are for psql users, not the daemon's stderr.
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
-    if (!session_.empty())
-        exec_script(session_);
+    if (!session_.empty()) {
+        try {
+            exec_script(session_);
+        } catch (const store_error&) {
+            PQfinish(conn_);   // as above: no destructor runs for a constructor that throws
+            conn_ = nullptr;
+            throw;
+        }
+    }
 }
 
 bool connection::broken() const noexcept { return conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK; }

@@ -155,7 +155,7 @@ public:
     explicit postgres_job_store(const postgres_store_settings& settings)
         : where_(settings.where), lease_(settings.lease), id_(new_daemon_id()),
           lease_connection_(settings.conninfo, settings.where, session_settings(settings.lease, settings.lease / 4)),
-          pool_(settings.conninfo, settings.where, session_settings(settings.lease, settings.lease), settings.connections, [] {}) {
+          pool_(settings.conninfo, settings.where, session_settings(settings.lease, settings.lease / 4), settings.connections, [] {}) {
         // The schema first, under its own lock: daemons starting together find it made once.
         postgres::migrate(*pool_.take());
         join();
@@ -175,6 +175,7 @@ public:
     const std::string& daemon_id() const noexcept override { return id_; }
     bool lease_current() const noexcept override { return std::chrono::steady_clock::now() < lease_until(); }
     std::size_t daemons() const noexcept override { return members_.load(); }
+    std::chrono::milliseconds lease() const noexcept override { return lease_; }
 
     void renew() override {
         if (lease_lost_)
@@ -219,11 +220,13 @@ public:
         return out;
     }
 
-    std::vector<recipient> orphaned_in_flight(const std::string& job_id, bool mine_too) const override {
+    std::vector<recipient> orphaned_in_flight(const std::string& job_id, caller whose) const override {
+        const std::string of = whose == caller::this_daemon ? "daemon = $2" : "daemon NOT IN (SELECT id FROM daemons)";
         return read_recipients(reader()->exec(std::string("SELECT ") + recipient_columns +
-                                                  " FROM recipients WHERE job_id = $1 AND state = 1 AND (daemon NOT IN "
-                                                  "(SELECT id FROM daemons) OR ($2 AND daemon = $3)) ORDER BY idx",
-                                              {job_id, mine_too ? "true" : "false", id_}));
+                                                  " FROM recipients WHERE job_id = $1 AND state = 1 AND " + of +
+                                                  " ORDER BY idx",
+                                              whose == caller::this_daemon ? std::vector<arg>{job_id, id_}
+                                                                           : std::vector<arg>{job_id}));
     }
 
     std::chrono::milliseconds reserve_turn(const std::string& provider, double requests_per_second,
@@ -742,8 +745,10 @@ private:
     // Moves every recipient of the job in state `from` to `to`, inside the caller's transaction.
     static std::size_t move_all(connection& c, const std::string& job_id, recipient_state from, recipient_state to,
                                 const std::string& code, const std::string& reason) {
+        // Locked in index order first, as claims and outcomes lock them: no two writers wait in a circle.
         const std::int64_t moved =
-            c.exec("UPDATE recipients SET state = $2, code = $3, reason = $4 WHERE job_id = $1 AND state = " + literal(from),
+            c.exec("UPDATE recipients SET state = $2, code = $3, reason = $4 WHERE job_id = $1 AND idx IN (SELECT idx "
+                   "FROM recipients WHERE job_id = $1 AND state = " + literal(from) + " ORDER BY idx FOR UPDATE)",
                    {job_id, number(to), code, reason})
                 .changed();
         add_counts(c, job_id, {{number(from), -moved}, {number(to), moved}});

@@ -141,14 +141,14 @@ TEST_CASE("postgres job store: a daemon silent past its lease is fenced off, and
     paused->create_job(a_job("j1", 4), numbered(4));
     REQUIRE(paused->claim("j1", {0, 1}, "p").size() == 2);
     CHECK(alive->shared()->jobs_with_orphans().empty());
-    CHECK(alive->orphaned_in_flight("j1", false).empty());
+    CHECK(alive->orphaned_in_flight("j1", job_store::caller::stopped_daemons).empty());
 
     std::this_thread::sleep_for(std::chrono::milliseconds(1200));   // past its lease, without renewing
     CHECK_FALSE(paused->shared()->lease_current());
     alive->shared()->renew();   // ends the silent daemon's lease
     CHECK(alive->shared()->daemons() == 1);
     CHECK(alive->shared()->jobs_with_orphans() == std::vector<std::string>{"j1"});
-    CHECK(alive->orphaned_in_flight("j1", false).size() == 2);
+    CHECK(alive->orphaned_in_flight("j1", job_store::caller::stopped_daemons).size() == 2);
 
     // The paused daemon wakes: its claims and its outcomes are refused, and so is its renewal.
     CHECK_THROWS_AS(paused->claim("j1", {2, 3}, "p"), lease_lost);

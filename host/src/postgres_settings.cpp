@@ -31,9 +31,11 @@ void require_readable(const std::string& file, const std::string& what) {
 
 core::postgres_store_settings postgres_settings(const std::string& url, const postgres_tls& tls, std::size_t connections) {
     auto parsed = boost::urls::parse_uri(url);
+    // Not quoted: a URL that does not parse may hold its password anywhere (one with a '#' or '@'
+    // not percent-encoded, say).
     if (!parsed || (parsed->scheme() != "postgresql" && parsed->scheme() != "postgres"))
-        throw std::invalid_argument("'" + core::excerpt(url) + "' is not a postgresql:// URL: write "
-                                    "postgresql://USER:PASSWORD@HOST:PORT/DATABASE (the password as ${env:NAME})");
+        throw std::invalid_argument("not a postgresql:// URL: write postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
+                                    "(the password as ${env:NAME}, with any of : / ? # @ % in it percent-encoded)");
     boost::urls::url target(*parsed);
     for (const auto& param : target.params())
         if (param.key.rfind("ssl", 0) == 0)
@@ -67,6 +69,12 @@ core::postgres_store_settings postgres_settings(const std::string& url, const po
         target.params().set("connect_timeout", "10");
     if (!target.params().contains("application_name"))
         target.params().set("application_name", "switchboard");
+    // A database that vanished without closing the connection (a network cut) is found in about
+    // 25 s instead of the system's two hours.
+    for (const auto& [key, value] : {std::pair{"keepalives_idle", "10"}, {"keepalives_interval", "5"},
+                                     {"keepalives_count", "3"}})
+        if (!target.params().contains(key))
+            target.params().set(key, value);
 
     boost::urls::url shown(target);
     shown.remove_password().remove_query();

@@ -114,6 +114,17 @@ int run_daemon(daemon_config& config) {
         worker_pool api_workers(std::max(2u, cores), 0);
         core::http_client http(io.get_executor(), config.http);
         core::dispatcher dispatcher(work.executor(), *store, config.routes, providers, http, config.dispatch);
+        // On a shared store the lease is kept from here on, before the jobs are resumed (a long
+        // resume must not outlast it). A daemon whose lease ended stops, and exits 75
+        // (EX_TEMPFAIL): its supervisor starts it again, and it rejoins with a new lease.
+        std::atomic<int> exit_code{0};
+        std::function<void()> stop_all;   // set once the server runs; until then, the I/O context stops
+        std::optional<lease_keeper> keeper;
+        if (core::cluster* shared = store->shared())
+            keeper.emplace(*shared, dispatcher, config.postgres_store->lease, [&] {
+                exit_code = 75;
+                net::post(io, [&] { stop_all ? stop_all() : io.stop(); });
+            });
         jobs_api api(*store, dispatcher, config.routes, providers, config.default_region, config.jobs);
         std::map<std::string, std::string> receipt_tokens;
         for (const provider_config& p : config.providers) {
@@ -191,15 +202,7 @@ int run_daemon(daemon_config& config) {
                          config.shutdown_grace.count());
             net::post(io, stop);
         });
-        // A daemon whose lease on the shared store ended stops, and exits 75 (EX_TEMPFAIL): its
-        // supervisor starts it again, and it rejoins with a new lease.
-        std::atomic<int> exit_code{0};
-        std::optional<lease_keeper> keeper;
-        if (core::cluster* shared = store->shared())
-            keeper.emplace(*shared, dispatcher, config.postgres_store->lease, [&] {
-                exit_code = 75;
-                net::post(io, stop);
-            });
+        stop_all = stop;
         std::cout << "listening on " << server.url() << std::endl;
         if (config.console)
             std::cout << "console at " << server.url() << "/console/" << std::endl;

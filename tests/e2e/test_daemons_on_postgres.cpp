@@ -166,7 +166,8 @@ TEST_CASE("daemons: three daemons on one PostgreSQL send a 100,000-recipient job
     CHECK(static_cast<std::int64_t>(vendor.accepted) >= counts.at("accepted").as_int64());
     CHECK(static_cast<std::int64_t>(vendor.accepted) <= counts.at("accepted").as_int64() + unknown);
     std::cout << "daemons (a): " << recipients << " recipients, " << vendor.calls << " calls, " << calls_at_kill
-              << " before the kill; unknown " << unknown << "; vendor took " << vendor.accepted
+              << " before the kill, busiest second " << busiest_second(box.send_calls()) << " calls; unknown "
+              << unknown << "; vendor took " << vendor.accepted
               << " numbers, none twice; sent by the first " << recipients_sent_by(box.api_url()) << ", the third "
               << recipients_sent_by(third.api_url) << "\n";
 }
@@ -209,7 +210,8 @@ TEST_CASE("daemons: a daemon paused past its lease sends nothing more once it re
     CHECK(vendor.accepted_twice == 0);
     std::cout << "daemons (b): " << recipients << " recipients; the paused daemon made " << sent_while_paused
               << " calls, none after it resumed; unknown " << counts.at("unknown").as_int64() << "; "
-              << vendor.calls << " calls in all, no number twice\n";
+              << vendor.calls << " calls in all (busiest second " << busiest_second(box.send_calls())
+              << " at the others' simulator), no number twice\n";
 }
 
 TEST_CASE("daemons: PostgreSQL killed mid-job and started again: the daemons answer 503 meanwhile, reconnect, and "
@@ -265,7 +267,8 @@ TEST_CASE("daemons: PostgreSQL killed mid-job and started again: the daemons ans
     std::cout << "daemons (c): " << recipients << " recipients; postmaster killed after " << calls_in_outage
               << " calls; " << unavailable << " answers of 503 while down; accepted "
               << counts.at("accepted").as_int64() << ", unknown " << counts.at("unknown").as_int64() << "; "
-              << vendor.calls << " calls, no number twice\n";
+              << vendor.calls << " calls (busiest second " << busiest_second(box.send_calls())
+              << "), no number twice\n";
 }
 
 TEST_CASE("daemons: three daemons calling CAMS never give it more than 10 calls in a second", "[e2e][postgres][rate]") {

@@ -33,6 +33,8 @@ public:
     // Whether this daemon's lease still runs by its own clock (no database asked): a call is sent
     // only while it does, so a daemon that wakes from a pause past its lease sends nothing.
     virtual bool lease_current() const noexcept = 0;
+    // How long a lease lasts without a renewal.
+    virtual std::chrono::milliseconds lease() const noexcept = 0;
     // Daemons holding a lease, as of the last renewal (this one included).
     virtual std::size_t daemons() const noexcept = 0;
     // Jobs with recipients in a call of a daemon whose lease has ended.

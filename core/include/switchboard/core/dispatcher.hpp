@@ -6,6 +6,7 @@
 
 #include <switchboard/core/circuit_breaker.hpp>
 #include <switchboard/core/http_message.hpp>
+#include <switchboard/core/job_store.hpp>
 #include <switchboard/core/job.hpp>
 #include <switchboard/core/route.hpp>
 #include <switchboard/core/suppression.hpp>
@@ -194,8 +195,8 @@ private:
     // Fails what is left of a job whose route cannot be followed, and finishes it.
     void end_unroutable(const job& j, const std::string& why);
     // Settles the recipients a stopped process left inside a vendor call by their step's unknown-outcome
-    // policy: those of daemons whose lease ended, and this daemon's own when `mine_too`.
-    std::size_t settle_in_flight_as_unknown(const job& j, bool mine_too = true);
+    // policy: this daemon's own, or those of daemons whose lease ended.
+    std::size_t settle_in_flight_as_unknown(const job& j, job_store::caller whose = job_store::caller::this_daemon);
     // Whether this daemon polls the receipts of `provider` now (on a shared store, one daemon does).
     bool leads_receipt_polls(const std::string& provider);
     // The vendor throttles: no call to `provider` before `wait` from now, from any job (or daemon).
@@ -263,6 +264,7 @@ private:
     std::map<std::string, std::unique_ptr<circuit_breaker>, std::less<>> breakers_;   // instances that have one
     std::mutex running_mutex_;
     std::map<std::string, std::shared_ptr<running_job>, std::less<>> running_;   // jobs this process sends now
+    std::set<std::string, std::less<>> unroutable_here_;   // shared jobs whose route this daemon cannot follow
     std::atomic<bool> stopping_{false};
     std::atomic<dispatch_observer*> observer_{nullptr};
     std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);

@@ -159,11 +159,13 @@ public:
     // The daemons that share this store, or nullptr when it belongs to one daemon.
     virtual cluster* shared() noexcept { return nullptr; }
 
-    // Recipients of the job inside a vendor call that no running daemon will finish: those of
-    // daemons whose lease ended, and this daemon's own when `mine_too` (it has no call out for the
-    // job, or stops). A store of one daemon has only its own: every recipient in a call.
-    virtual std::vector<recipient> orphaned_in_flight(const std::string& job_id, bool mine_too) const {
-        (void)mine_too;
+    // Whose recipients in a call orphaned_in_flight gives.
+    enum class caller { this_daemon, stopped_daemons };
+    // Recipients of the job inside a vendor call that no running daemon will finish: this daemon's
+    // own (asked when it has no call out for the job, or stops), or those of daemons whose lease
+    // ended. A store of one daemon has only its own: every recipient in a call, either way.
+    virtual std::vector<recipient> orphaned_in_flight(const std::string& job_id, caller whose) const {
+        (void)whose;
         return recipients(job_id, 0, std::numeric_limits<std::size_t>::max(), recipient_state::sending);
     }
 };
