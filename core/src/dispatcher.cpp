@@ -454,11 +454,7 @@ net::awaitable<void> dispatcher::sleep(running_job& self, std::int64_t wake_at_m
 
 std::vector<recipient> dispatcher::claim(const std::string& job_id, const std::string& provider,
                                          std::vector<recipient> candidates) {
-    std::vector<std::int64_t> indexes;
-    indexes.reserve(candidates.size());
-    for (const recipient& r : candidates)
-        indexes.push_back(r.index);
-    const std::vector<std::int64_t> claimed = store_.claim(job_id, indexes, provider);
+    const std::vector<std::int64_t> claimed = store_.claim_as_read(job_id, candidates, provider);
     std::vector<recipient> batch;
     batch.reserve(claimed.size());
     std::size_t next = 0;

@@ -428,20 +428,38 @@ public:
                                           recipient_state state) const override {
         if (state != recipient_state::queued && state != recipient_state::awaiting_receipt)
             throw std::invalid_argument(std::string("recipients in state ") + to_string(state) + " are never due");
-        const auto [members, position] = my_share();
-        return read_recipients(reader()->exec(std::string("SELECT ") + recipient_columns +
-                                                  " FROM recipients WHERE job_id = $1 AND state = " + literal(state) +
-                                                  " AND next_attempt_at_ms <= $2 AND idx % $4 = $5"
-                                                  " ORDER BY next_attempt_at_ms, idx LIMIT $3",
-                                              {job_id, now, clamp(limit), members, position}));
+        // This daemon's share first; when it has none due, anyone's: a share whose daemon does not
+        // send this job (its configuration lacks the route, it is stuck) is sent by the others.
+        const std::pair<std::int64_t, std::int64_t> share = my_share();
+        const std::int64_t members = share.first;
+        const std::int64_t position = share.second;
+        const auto due = [&](const std::string& which) {
+            return read_recipients(reader()->exec(std::string("SELECT ") + recipient_columns +
+                                                      " FROM recipients WHERE job_id = $1 AND state = " + literal(state) +
+                                                      " AND next_attempt_at_ms <= $2" + which +
+                                                      " ORDER BY next_attempt_at_ms, idx LIMIT $3",
+                                                  {job_id, now, clamp(limit), members, position}));
+        };
+        std::vector<recipient> mine = due(" AND idx % $4 = $5");
+        if (!mine.empty() || members == 1)
+            return mine;
+        return due(" AND $4 > 0 AND $5 >= 0");   // the parameters are used, not the share
     }
 
     std::optional<std::int64_t> next_due_at(const std::string& job_id) const override {
         const auto [members, position] = my_share();
-        const result r = reader()->exec(
-            "SELECT LEAST((SELECT MIN(next_attempt_at_ms) FROM recipients WHERE job_id = $1 AND state = 0 AND idx % $2 = $3), "
-            "(SELECT MIN(next_attempt_at_ms) FROM recipients WHERE job_id = $1 AND state = 9 AND idx % $2 = $3))",
-            {job_id, members, position});
+        // This daemon's share's next due time, or else anyone's (see due_recipients).
+        const std::string earliest = "LEAST((SELECT MIN(next_attempt_at_ms) FROM recipients WHERE job_id = $1 AND "
+                                     "state = 0 AND %s), (SELECT MIN(next_attempt_at_ms) FROM recipients WHERE "
+                                     "job_id = $1 AND state = 9 AND %s))";
+        const auto of = [&](const std::string& share) {
+            std::string sql = earliest;
+            for (std::size_t at; (at = sql.find("%s")) != std::string::npos;)
+                sql.replace(at, 2, share);
+            return sql;
+        };
+        const result r = reader()->exec("SELECT COALESCE(" + of("idx % $2 = $3") + ", " + of("$2 > 0 AND $3 >= 0") + ")",
+                                        {job_id, members, position});
         if (r.rows() == 0 || r.is_null(0, 0))
             return std::nullopt;
         return r.integer(0, 0);
@@ -579,18 +597,49 @@ public:
 
     std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<std::int64_t>& indexes,
                                     const std::string& provider) override {
+        return claim_where(job_id, indexes, provider, {});
+    }
+
+    std::vector<std::int64_t> claim_as_read(const std::string& job_id, const std::vector<recipient>& candidates,
+                                            const std::string& provider) override {
+        std::vector<std::int64_t> indexes;
+        std::map<std::int64_t, std::pair<int, int>> as_read;   // index -> step, attempts
+        for (const recipient& r : candidates) {
+            indexes.push_back(r.index);
+            as_read.emplace(r.index, std::pair{r.step, r.attempts});
+        }
+        return claim_where(job_id, indexes, provider, as_read);
+    }
+
+private:
+    // Claims those of `indexes` still queued and, for those in `as_read`, still at the step and
+    // attempt they were read at: another daemon may have sent one meanwhile, and its receipt moved
+    // it on to the next step, queued again there.
+    std::vector<std::int64_t> claim_where(const std::string& job_id, const std::vector<std::int64_t>& indexes,
+                                          const std::string& provider,
+                                          const std::map<std::int64_t, std::pair<int, int>>& as_read) {
         fenced_write c(*this);
         if (lock_job(*c, job_id).value_or(true))
             return {};  // cancelled, or gone
         std::vector<std::int64_t> sorted = indexes;
         std::sort(sorted.begin(), sorted.end());
         sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-        // Locked first, then those still queued taken: by their primary key both times (a condition on
-        // the state would draw the planner to the partial index of queued recipients, whole).
+        if (sorted.empty())
+            return {};
+        // Locked first, then those still as read taken: by their primary key both times (a condition
+        // on the state would draw the planner to the partial index of queued recipients, whole).
+        const result r = c->exec("SELECT idx, state, step, attempts FROM recipients WHERE job_id = $1 AND idx BETWEEN $3 "
+                                 "AND $4 AND idx = ANY($2::bigint[]) ORDER BY idx FOR UPDATE",
+                                 {job_id, array_of(sorted), sorted.front(), sorted.back()});
         std::vector<std::int64_t> queued;
-        for (const auto& [index, state] : lock_states(*c, job_id, sorted))
-            if (state == number(recipient_state::queued))
+        for (int i = 0; i < r.rows(); ++i) {
+            const std::int64_t index = r.integer(i, 0);
+            const auto read = as_read.find(index);
+            if (r.integer(i, 1) == number(recipient_state::queued) &&
+                (read == as_read.end() ||
+                 (r.integer(i, 2) == read->second.first && r.integer(i, 3) == read->second.second)))
                 queued.push_back(index);
+        }
         if (!queued.empty())
             c->exec("UPDATE recipients SET state = 1, attempts = attempts + 1, provider = $2, daemon = $4 "
                     "WHERE job_id = $1 AND idx BETWEEN $5 AND $6 AND idx = ANY($3::bigint[])",
@@ -606,6 +655,7 @@ public:
         return claimed;
     }
 
+public:
     void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {
         fenced_write c(*this);
         for (std::int64_t changed : update(*c, job_id, updates, std::nullopt))

@@ -241,3 +241,25 @@ TEST_CASE("postgres job store: connections lost with the server's sessions are m
     CHECK(store->count_by_state("j1").at(recipient_state::queued) == 2);
     CHECK(store->write_problem().empty());
 }
+
+TEST_CASE("postgres job store: a recipient claimed as read is not taken once another daemon moved it on",
+          "[store][postgres]") {
+    postgres_database db;
+    const auto first = open_store(db.url());
+    const auto second = open_store(db.url());
+    first->create_job(a_job("j1", 2), numbered(2));
+    const std::vector<recipient> read = first->due_recipients("j1", 2000, 10);   // before the second's call
+    REQUIRE(second->claim("j1", {0, 1}, "p").size() == 2);
+    recipient_update moved_on = to_state(0, recipient_state::queued);
+    moved_on.step = 1;   // its receipt said undelivered: queued again, at the next step
+    second->apply("j1", {moved_on, to_state(1, recipient_state::accepted)});
+    std::vector<recipient> stale;
+    for (const recipient& r : read)
+        if (r.index == 0)
+            stale.push_back(r);
+    REQUIRE(stale.size() == 1);
+    CHECK(first->claim_as_read("j1", stale, "p").empty());
+    recipient now_queued = stale.front();
+    now_queued.step = 1;
+    CHECK(first->claim_as_read("j1", {now_queued}, "p") == std::vector<std::int64_t>{0});
+}

@@ -392,11 +392,13 @@ TEST_CASE("daemons: receipts pushed to one daemon settle what the other sent, pu
     daemon_process second = start_daemon(second_config, "second");
     wait_until([&] { return metric(box.api_url(), "switchboard_daemons") == 2; }, "two daemons in the fleet");
 
-    const std::string job = box.submit({{"route", "otp"},
-                                        {"recipients", json::array{person("+85255310001", "delivered-by-whatsapp"),
-                                                                   person("+85255310002", "sms-after-whatsapp"),
-                                                                   person("+85255310003", "voice-after-sms"),
-                                                                   person("+85255310004", "nowhere")}}});
+    // Through the second daemon, which starts sending at once (the first looks every quarter lease).
+    const json::object submitted{{"route", "otp"},
+                                 {"recipients", json::array{person("+85255310001", "delivered-by-whatsapp"),
+                                                            person("+85255310002", "sms-after-whatsapp"),
+                                                            person("+85255310003", "voice-after-sms"),
+                                                            person("+85255310004", "nowhere")}}};
+    const std::string job(fetch_json("POST", second.api_url + "/v1/jobs", json::serialize(submitted)).at("id").as_string());
     box.wait_finished(job);
     const auto r = by_ref(box.recipients(job));
     CHECK(steps_of(r.at("delivered-by-whatsapp")) == "cams-wa:delivered");
@@ -412,4 +414,28 @@ TEST_CASE("daemons: receipts pushed to one daemon settle what the other sent, pu
     for (const auto& [number, times] : box.accepted_by("cams"))
         CHECK(times == 1);
     CHECK(box.accepted_by("uspeedo") == std::map<std::string, int>{{"85255310002", 1}});
+}
+
+TEST_CASE("daemons: a daemon whose configuration lacks a job's provider leaves the job to the daemons that have it",
+          "[e2e][postgres]") {
+    postgres_database db;
+    sandbox_options options;
+    options.faults_json = R"({"delay": 1, "delay_ms": 100})";
+    options.config = on_store(db.url());
+    uspeedo_sandbox box(options);
+    // A configuration rolled out to one host first: its only instance has another name.
+    const fs::path renamed = config_like(box, "renamed", [](json::object& config) {
+        json::object& providers = config["providers"].as_object();
+        providers["other"] = providers["main"];
+        providers.erase("main");
+        config["routes"].as_object()["otp"].as_array()[0].as_object()["provider"] = "other";
+    });
+    daemon_process second = start_daemon(renamed, "renamed");
+    wait_until([&] { return metric(box.api_url(), "switchboard_daemons") == 2; }, "two daemons in the fleet");
+
+    const std::string job = box.submit(numbered_recipients(10'000));
+    const json::object finished = box.wait_finished(job);
+    CHECK(finished.at("counts").at("accepted") == 10'000);   // none failed as unroutable by the second
+    CHECK(recipients_sent_by(second.api_url) == 0);
+    CHECK(what_the_vendors_took({box.simulator_url()}).accepted_twice == 0);
 }

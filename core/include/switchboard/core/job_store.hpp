@@ -148,6 +148,19 @@ public:
     virtual std::vector<std::int64_t> claim(const std::string& job_id, const std::vector<std::int64_t>& indexes,
                                             const std::string& provider) = 0;
 
+    // As claim(), for recipients as they were read (by due_recipients): each is taken only if it is
+    // still at the step and attempt it was read at. On a store of one daemon a queued recipient
+    // changes only through its own job's loop, so this is claim(); on a shared store another daemon
+    // may have sent it meanwhile, and its receipt moved it on.
+    virtual std::vector<std::int64_t> claim_as_read(const std::string& job_id, const std::vector<recipient>& candidates,
+                                                    const std::string& provider) {
+        std::vector<std::int64_t> indexes;
+        indexes.reserve(candidates.size());
+        for (const recipient& r : candidates)
+            indexes.push_back(r.index);
+        return claim(job_id, indexes, provider);
+    }
+
     // Applies the updates of one vendor call together.
     virtual void apply(const std::string& job_id, const std::vector<recipient_update>& updates) = 0;
 
