@@ -159,6 +159,16 @@ std::size_t busiest_second(const std::vector<json::object>& calls) {
     return busiest;
 }
 
+double calls_per_second(const std::vector<json::object>& calls) {
+    std::vector<std::int64_t> at;
+    for (const json::object& call : calls)
+        at.push_back(call.at("at_unix_ms").as_int64());
+    if (at.size() < 2)
+        return 0;
+    const auto [first, last] = std::minmax_element(at.begin(), at.end());
+    return *last == *first ? 0 : static_cast<double>(at.size() - 1) / (static_cast<double>(*last - *first) / 1000.0);
+}
+
 namespace {
 
 sandbox_spec uspeedo_spec(const sandbox_options& options) {

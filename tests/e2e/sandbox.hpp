@@ -86,6 +86,8 @@ std::vector<boost::json::object> job_recipients(const std::string& api_url, cons
 std::vector<boost::json::object> simulator_calls(const std::string& simulator_url, const std::string& action);
 // The most of these calls (their "at_unix_ms") that fall in any one-second window.
 std::size_t busiest_second(const std::vector<boost::json::object>& calls);
+// The rate these calls (their "at_unix_ms") came at, from the first to the last.
+double calls_per_second(const std::vector<boost::json::object>& calls);
 
 // ---- uSpeedo -----------------------------------------------------------------------------------
 
