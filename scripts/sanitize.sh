@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the tests under the sanitizers, built with clang 14 (Debian's clang-14):
 #   address  the whole suite under ASan + UBSan, in build-asan (where the fuzz targets live too)
-#   thread   the dispatcher's, the store's and the HTTP client's and server's tests (ctest's
-#            "e2e:" and "core:" tests) under TSan, in build-tsan
+#   thread   the dispatcher's, the store's, the HTTP client's and server's and the SDK's tests
+#            (ctest's "e2e:", "core:" and "sdk:" tests) under TSan, in build-tsan
 # A report from any process fails the run: the test programs and the daemons, simulators and
 # plugins they start all write theirs to <build>/sanitizer-reports/, which must stay empty.
 #
@@ -53,7 +53,7 @@ run_tests() {
     export UBSAN_OPTIONS="$common:print_stacktrace=1"
     export TSAN_OPTIONS="$common:second_deadlock_stack=1:suppressions=$PWD/tests/sanitizers/tsan.supp"
     local tests=()
-    [ "$kind" = thread ] && tests=(-R '^(e2e|core):')
+    [ "$kind" = thread ] && tests=(-R '^(e2e|core|sdk):')
     # UBSan's vptr check reads an object's type through a pipe (sanitizer_common's
     # IsAccessibleMemoryRange) and calls the object invalid when it cannot open one: a daemon held
     # at its open-file limit, as this test does on purpose, draws false reports. It runs in the
@@ -85,7 +85,7 @@ for kind in "${kinds[@]}"; do
     [ $configure_only -eq 1 ] && continue
     start=$SECONDS
     if [ "$kind" = thread ]; then
-        cmake --build "$(build_dir_of thread)" --target test_end_to_end test_core
+        cmake --build "$(build_dir_of thread)" --target test_end_to_end test_core test_sdk
     else
         cmake --build "$(build_dir_of address)"
     fi

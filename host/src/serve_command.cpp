@@ -15,6 +15,7 @@
 #include "suppressions_api.hpp"
 #include "worker_pool.hpp"
 
+#include <switchboard/core/allocator_tuning.hpp>
 #include <switchboard/core/http_client.hpp>
 #include <switchboard/core/cluster.hpp>
 #include <switchboard/core/job_store.hpp>
@@ -241,6 +242,7 @@ int serve(const std::filesystem::path& config_file) {
     start_early_logging();
     // A core dump would hold every API key and vendor secret: this process makes none.
     ::prctl(PR_SET_DUMPABLE, 0);
+    core::tune_allocator_for_calls();
     std::optional<daemon_config> config;
     try {
         config = load_config(config_file);

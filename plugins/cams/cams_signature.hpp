@@ -32,15 +32,22 @@ namespace switchboard::cams {
 using parameter = std::pair<std::string, std::string>;  // name, value (not encoded)
 
 // pe(name)=pe(value) sorted by name, joined by '&': both the URL's query and the signed one.
-inline std::string canonical_query(std::vector<parameter> params) {
-    std::sort(params.begin(), params.end());
-    std::string out;
+inline std::string canonical_query(const std::vector<parameter>& params) {
+    std::vector<const parameter*> sorted;
+    std::size_t size = 0;
     for (const parameter& p : params) {
+        sorted.push_back(&p);
+        size += p.first.size() + p.second.size() + 2;
+    }
+    std::sort(sorted.begin(), sorted.end(), [](const parameter* a, const parameter* b) { return *a < *b; });
+    std::string out;
+    out.reserve(size + size / 2);  // a JSON value roughly doubles: {, ", : and , are escaped
+    for (const parameter* p : sorted) {
         if (!out.empty())
             out += '&';
-        out += sdk::percent_encode(p.first);
+        sdk::append_percent_encoded(out, p->first);
         out += '=';
-        out += sdk::percent_encode(p.second);
+        sdk::append_percent_encoded(out, p->second);
     }
     return out;
 }

@@ -28,6 +28,7 @@
 #include <switchboard/sdk.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -210,7 +211,8 @@ std::optional<vendor_error> error_in(const json::object& answer) {
 
 std::optional<json::object> json_object_of(std::string_view body) {
     boost::system::error_code ec;
-    json::value doc = json::parse(body, ec);
+    // One arena for the answer's values: a thousand results' strings, not a thousand allocations.
+    json::value doc = json::parse(body, ec, json::make_shared_resource<json::monotonic_resource>(2 * body.size() + 1024));
     if (ec || !doc.is_object())
         return std::nullopt;
     return std::move(doc.get_object());
@@ -251,34 +253,102 @@ json::object successful_answer(const sdk::http_response& response) {
     return std::move(*answer);
 }
 
+// Whether text_field(object, key) would not be empty, without copying it.
+bool has_text(const json::object& object, std::string_view key) {
+    const json::value* v = object.if_contains(key);
+    if (v == nullptr)
+        return false;
+    return v->is_string() ? !v->get_string().empty() : v->is_int64() || v->is_uint64();
+}
+
+// The E.164 number `to` as an integer ("+8613..." -> 8613...), or nothing when it is not one.
+// Distinct numbers give distinct integers: at most 15 digits, the first never 0.
+std::optional<std::uint64_t> number_key(std::string_view to) {
+    if (to.size() < 2 || to.size() > 16 || to.front() != '+' || to[1] == '0')
+        return std::nullopt;
+    std::uint64_t key = 0;
+    const auto [end, ec] = std::from_chars(to.data() + 1, to.data() + to.size(), key);
+    return ec == std::errc() && end == to.data() + to.size() ? std::optional<std::uint64_t>(key) : std::nullopt;
+}
+
+// For each recipient, whether an earlier one of the batch has the same `to`: SMN would send that
+// number once. Sorting the numbers as integers beats hashing a thousand strings; a batch with a
+// `to` that is not E.164 is compared as text.
+std::vector<bool> repeated_numbers(const std::vector<sdk::recipient>& recipients) {
+    std::vector<bool> repeated(recipients.size(), false);
+    std::vector<std::pair<std::uint64_t, std::size_t>> keyed;
+    keyed.reserve(recipients.size());
+    for (std::size_t i = 0; i < recipients.size(); ++i) {
+        const std::optional<std::uint64_t> key = number_key(recipients[i].to);
+        if (!key) {
+            std::unordered_set<std::string_view> seen;
+            for (std::size_t j = 0; j < recipients.size(); ++j)
+                repeated[j] = !seen.insert(recipients[j].to).second;
+            return repeated;
+        }
+        keyed.emplace_back(*key, i);
+    }
+    std::sort(keyed.begin(), keyed.end());
+    for (std::size_t k = 1; k < keyed.size(); ++k)
+        if (keyed[k].first == keyed[k - 1].first)
+            repeated[keyed[k].second] = true;  // sorted by index within a number: the first is kept
+    return repeated;
+}
+
+// What the answer says of one number: sent (a message_id and no code) or refused (a code).
 struct item_result {
+    const json::object* item = nullptr;
     bool accepted = false;
-    std::string message_id;
-    std::string code;
-    std::string message;
 };
 
-// The answer's result items by the digits of their endpoint; the first item for a number wins.
-std::unordered_map<std::string, item_result> results_by_number(const json::object& answer) {
-    std::unordered_map<std::string, item_result> out;
-    const json::value* result = answer.if_contains("result");
-    if (result == nullptr || !result->is_array())
-        return out;
-    for (const json::value& item : result->get_array()) {
-        const json::object* o = item.if_object();
-        if (o == nullptr)
-            continue;
-        item_result r;
-        r.message_id = sdk::text_field(*o, "message_id");
-        r.code = sdk::text_field(*o, "code");
-        r.message = sdk::text_field(*o, "message");
-        r.accepted = !r.message_id.empty() && r.code.empty();
-        if (!r.accepted && r.code.empty())
-            continue;  // neither an id nor a code: says nothing about the number
-        out.emplace(sdk::digits_of(sdk::text_field(*o, "endpoint")), std::move(r));
-    }
-    return out;
+// The item as a result for its endpoint's number, or nothing when it says nothing about it.
+std::optional<item_result> result_of(const json::value& item) {
+    const json::object* o = item.if_object();
+    if (o == nullptr)
+        return std::nullopt;
+    const bool has_id = has_text(*o, "message_id");
+    const bool has_code = has_text(*o, "code");
+    if (!has_id && !has_code)
+        return std::nullopt;  // neither an id nor a code
+    return item_result{o, has_id && !has_code};
 }
+
+// The answer's result items, found by the digits of their endpoint; the first item for a number
+// wins. SMN lists them in the order the call gave the numbers, so each is looked for first where
+// the last one was found, and the items are indexed only when the answer is in another order.
+class results_by_number {
+public:
+    explicit results_by_number(const json::array* items) : items_(items) {}
+
+    std::optional<item_result> find(const std::string& digits) {
+        if (!indexed_ && items_ != nullptr && next_ < items_->size()) {
+            const json::value& item = (*items_)[next_];
+            std::optional<item_result> found = result_of(item);
+            if (found && sdk::digits_of(sdk::text_field(*found->item, "endpoint")) == digits) {
+                ++next_;
+                return found;
+            }
+        }
+        index();
+        const auto it = by_number_.find(digits);
+        return it == by_number_.end() ? std::nullopt : std::optional<item_result>(it->second);
+    }
+
+private:
+    void index() {
+        if (indexed_ || items_ == nullptr)
+            return;
+        indexed_ = true;
+        for (const json::value& item : *items_)
+            if (std::optional<item_result> r = result_of(item))
+                by_number_.emplace(sdk::digits_of(sdk::text_field(*r->item, "endpoint")), *r);
+    }
+
+    const json::array* items_;
+    std::size_t next_ = 0;
+    bool indexed_ = false;
+    std::unordered_map<std::string, item_result> by_number_;
+};
 
 // ---- receipts --------------------------------------------------------------------------------
 
@@ -408,15 +478,15 @@ protected:
                                                          " recipients; SMN takes at most 1000 per call");
         const route_step step = step_of(batch);
         json::array endpoints;
-        std::unordered_set<std::string> seen;
-        for (std::size_t i = 0; i < batch.recipients.size(); ++i) {
-            const std::string& to = batch.recipients[i].to;
-            if (std::optional<std::string> problem = sdk::e164_problem(to, "+8615911119348"))
+        for (std::size_t i = 0; i < batch.recipients.size(); ++i)
+            if (std::optional<std::string> problem = sdk::e164_problem(batch.recipients[i].to, "+8615911119348"))
                 throw sdk::error(sdk::status::permanent,
                                  "batch " + batch.id + ": " + sdk::index_path("recipients", i) + ".to: " + *problem);
-            if (seen.insert(to).second)
-                endpoints.emplace_back(to);
-        }
+        const std::vector<bool> repeated = repeated_numbers(batch.recipients);
+        endpoints.reserve(batch.recipients.size());
+        for (std::size_t i = 0; i < batch.recipients.size(); ++i)
+            if (!repeated[i])
+                endpoints.emplace_back(batch.recipients[i].to);
         json::object body{{"sms_template_id", step.template_id},
                           {"endpoints", std::move(endpoints)},
                           {"sign_id", step.sign_id.value_or(settings_.sign_id)}};
@@ -429,28 +499,34 @@ protected:
 
     std::vector<sdk::outcome> do_decode(const sdk::batch& batch, const sdk::http_response& response) override {
         const json::object answer = successful_answer(response);
-        const std::unordered_map<std::string, item_result> results = results_by_number(answer);
-        const bool has_result = answer.if_contains("result") != nullptr && answer.at("result").is_array();
-        std::unordered_set<std::string> sent;
+        const json::array* items = sdk::array_field(answer, "result");
+        results_by_number results(items);
+        const bool has_result = items != nullptr;
+        const std::vector<bool> repeated = repeated_numbers(batch.recipients);
         std::vector<sdk::outcome> outcomes;
         outcomes.reserve(batch.recipients.size());
-        for (const sdk::recipient& r : batch.recipients) {
-            if (!sent.insert(r.to).second) {
+        for (std::size_t i = 0; i < batch.recipients.size(); ++i) {
+            const sdk::recipient& r = batch.recipients[i];
+            if (repeated[i]) {
                 outcomes.push_back(sdk::outcome::rejected(r.id, duplicate_code, "the same number is already in this call"));
                 continue;
             }
-            const auto it = results.find(sdk::digits_of(r.to));
-            if (it == results.end())
+            const std::optional<item_result> found = results.find(sdk::digits_of(r.to));
+            if (!found)
                 outcomes.push_back(sdk::outcome::unknown(
                     r.id, has_result ? "SMN's answer does not mention this number"
                                      : "SMN's answer has no result list: " + sdk::excerpt(response.body)));
-            else if (it->second.accepted)
-                outcomes.push_back(sdk::outcome::accepted(r.id, it->second.message_id));
+            else if (found->accepted)
+                outcomes.push_back(sdk::outcome::accepted(r.id, sdk::text_field(*found->item, "message_id")));
             else
-                outcomes.push_back(sdk::outcome::rejected(
-                    r.id, it->second.code, it->second.message.empty() ? "(no message)" : it->second.message));
+                outcomes.push_back(rejection(r.id, *found->item));
         }
         return outcomes;
+    }
+
+    static sdk::outcome rejection(const std::string& id, const json::object& item) {
+        std::string message = sdk::text_field(item, "message");
+        return sdk::outcome::rejected(id, sdk::text_field(item, "code"), message.empty() ? "(no message)" : std::move(message));
     }
 
     sdk::http_request do_encode_receipt_query(const sdk::receipt_query& query, std::int64_t now_unix_ms) override {

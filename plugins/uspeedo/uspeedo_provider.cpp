@@ -3,8 +3,9 @@
 //
 // Request, api_style "action" (the documented endpoint, SHA-1 signed headers):
 //   POST {endpoint}/api   X-Access-Key-Id, X-Signature, X-Timestamp, X-Nonce
-//   {"Action":"SendBatchUSMSMessage","AccountId":1,"TaskContent":[{"TemplateId":"UTA...","SenderId":"",
-//    "Target":[{"Phone":"85255311111","TemplateParams":["123456"],"ExtendCode":"1","UserId":"<id>"}]}]}
+//   {"AccountId":1,"Action":"SendBatchUSMSMessage","TaskContent":[{"SenderId":"","Target":[{"ExtendCode":"1",
+//    "Phone":"85255311111","TemplateParams":["123456"],"UserId":"<id>"}],"TemplateId":"UTA..."}]}
+//   (keys in byte order, the order the signature takes them in)
 // Request, api_style "v1": POST {endpoint}/api/v1/usms/SendBatchUSMSMessage with
 //   Authorization: Basic base64(id:secret) and {"TaskContent":[...]} (+ "AccountId" when configured).
 // Response: {"RetCode":0,"SessionNo":"...","FailContent":[{"FailureDetails":"...","Target":[...]}]}
@@ -443,16 +444,35 @@ protected:
                                                          std::to_string(batch.recipients.size()) +
                                                          " recipients; uSpeedo takes at most 1000 per call");
         const route_step step = step_of(batch);
-        // The body lives until it is written out: its thousand small objects come from one arena.
-        json::monotonic_resource arena;
-        const json::storage_ptr sp(&arena);
-        json::array targets(sp);
-        targets.reserve(batch.recipients.size());
+        const std::string action = "SendBatchUSMSMessage";
+        // The body and the text its signature hashes are written side by side: a thousand Target
+        // objects built only to be printed and signed cost more than the rest of the call. Every
+        // object's keys come in byte order, the order uspeedo::signing_plaintext takes them in, so
+        // the two agree (the JSON has the same order; the signing tests check both).
+        signed_body body;
+        body.json.reserve(128 + batch.recipients.size() * 96);
+        body.signed_text.reserve(128 + batch.recipients.size() * 64);
+        body.json += '{';
+        if (settings_.account_id) {
+            const std::string id = std::to_string(*settings_.account_id);
+            body.json += "\"AccountId\":" + id + ",";
+            body.signed_text += "AccountId" + id;
+        }
+        if (settings_.style == api_style::action) {
+            body.json += "\"Action\":\"" + action + "\",";
+            body.signed_text += "Action" + action;
+        }
+        body.json += "\"TaskContent\":[{\"SenderId\":";
+        sdk::append_json_string(body.json, step.sender);
+        body.json += ",\"Target\":[";
+        body.signed_text += "TaskContentSenderId" + step.sender + "Target";
         for (std::size_t i = 0; i < batch.recipients.size(); ++i)
-            targets.push_back(target(step, batch, i, sp));
-        json::object task({{"TemplateId", step.template_id}, {"SenderId", step.sender}, {"Target", std::move(targets)}}, sp);
-        return post("SendBatchUSMSMessage", json::object({{"TaskContent", json::array({std::move(task)}, sp)}}, sp),
-                    batch.id, now_unix_ms);
+            append_target(body, step, batch, i);
+        body.json += "],\"TemplateId\":";
+        sdk::append_json_string(body.json, step.template_id);
+        body.json += "}]}";
+        body.signed_text += "TemplateId" + step.template_id;
+        return authenticated(action, std::move(body), batch.id, now_unix_ms);
     }
 
     std::vector<sdk::outcome> do_decode(const sdk::batch& batch, const sdk::http_response& response) override {
@@ -515,9 +535,14 @@ private:
         }
     }
 
+    struct signed_body {
+        std::string json;
+        std::string signed_text;  // what the signature hashes, before the secret
+    };
+
     // One Target: the number without '+', its parameters only when the template has some (uSpeedo
     // refuses TemplateParams for a template without variables), and our id to match answers by.
-    static json::object target(const route_step& step, const sdk::batch& batch, std::size_t i, const json::storage_ptr& sp) {
+    static void append_target(signed_body& body, const route_step& step, const sdk::batch& batch, std::size_t i) {
         const sdk::recipient& r = batch.recipients[i];
         checked_recipient checked = check_recipient(step, r);
         if (!checked.verdict.ok)
@@ -527,13 +552,34 @@ private:
             throw sdk::error(sdk::status::permanent, "batch " + batch.id + ": " + sdk::index_path("recipients", i) +
                                                          ".id is " + std::to_string(r.id.size()) +
                                                          " bytes; uSpeedo's UserId takes at most 64");
-        json::object out({{"Phone", std::string_view(r.to).substr(1)}}, sp);
-        if (!step.params.empty())
-            out["TemplateParams"] = json::array(checked.template_params.begin(), checked.template_params.end(), sp);
-        if (!step.extend_code.empty())
-            out["ExtendCode"] = step.extend_code;
-        out["UserId"] = r.id;
-        return out;
+        std::string& json = body.json;
+        std::string& signed_text = body.signed_text;
+        json += i == 0 ? "{" : ",{";
+        if (!step.extend_code.empty()) {
+            json += "\"ExtendCode\":";
+            sdk::append_json_string(json, step.extend_code);
+            json += ',';
+            signed_text.append("ExtendCode").append(step.extend_code);
+        }
+        const std::string_view phone = std::string_view(r.to).substr(1);
+        json += "\"Phone\":";
+        sdk::append_json_string(json, phone);
+        signed_text.append("Phone").append(phone);
+        if (!step.params.empty()) {
+            json += ",\"TemplateParams\":[";
+            signed_text += "TemplateParams";
+            for (std::size_t p = 0; p < checked.template_params.size(); ++p) {
+                if (p > 0)
+                    json += ',';
+                sdk::append_json_string(json, checked.template_params[p]);
+                signed_text += checked.template_params[p];  // an array signs its items only
+            }
+            json += ']';
+        }
+        json += ",\"UserId\":";
+        sdk::append_json_string(json, r.id);
+        json += '}';
+        signed_text.append("UserId").append(r.id);
     }
 
     // The POST for `action`: the payload wrapped in the style's envelope, authenticated.
@@ -546,21 +592,28 @@ private:
             body["AccountId"] = *settings_.account_id;
         for (auto& item : payload)
             body.emplace(item.key(), std::move(item.value()));
+        return authenticated(action, signed_body{json::serialize(body), uspeedo::signing_plaintext(body, "")},
+                             nonce_seed, now_unix_ms);
+    }
 
+    // The request that carries `body`: signed headers (api_style action) or HTTP Basic (v1).
+    sdk::http_request authenticated(std::string_view action, signed_body body, std::string_view nonce_seed,
+                                    std::int64_t now_unix_ms) const {
         sdk::http_request out;
         out.method = "POST";
         out.headers.push_back({"Content-Type", "application/json"});
         if (settings_.style == api_style::action) {
             out.url = settings_.endpoint + "/api";
+            body.signed_text += settings_.access_key_secret;
             out.headers.push_back({"X-Access-Key-Id", settings_.access_key_id});
-            out.headers.push_back({"X-Signature", uspeedo::signature(body, settings_.access_key_secret)});
+            out.headers.push_back({"X-Signature", sdk::hex(sdk::sha1(body.signed_text))});
             out.headers.push_back({"X-Timestamp", sdk::unix_seconds(now_unix_ms)});
             out.headers.push_back({"X-Nonce", nonce(nonce_seed, now_unix_ms)});
         } else {
             out.url = settings_.endpoint + "/api/v1/usms/" + std::string(action);
             out.headers.push_back({"Authorization", basic_authorization_});
         }
-        out.body = json::serialize(body);
+        out.body = std::move(body.json);
         return out;
     }
 

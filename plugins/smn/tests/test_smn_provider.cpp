@@ -408,6 +408,22 @@ TEST_CASE("decode: a later duplicate of a number is rejected as a duplicate", "[
     CHECK(b.at("reason") == "the same number is already in this call");
 }
 
+TEST_CASE("decode: of each number only the first recipient is sent, wherever the repeats sit", "[decode]") {
+    const std::string dups = batch(step, R"([{"id": "a", "to": "+8613900000002"}, {"id": "b", "to": "+8613900000001"},
+        {"id": "c", "to": "+8613900000002"}, {"id": "d", "to": "+8613900000003"}, {"id": "e", "to": "+8613900000001"},
+        {"id": "f", "to": "+8613900000002"}])");
+    const auto r = decode(R"({"request_id":"x","result":[{"message_id":"m1","endpoint":"8613900000002"},
+        {"message_id":"m2","endpoint":"8613900000001"},{"message_id":"m3","endpoint":"8613900000003"}]})", 200, {}, dups);
+    REQUIRE(r.ok());
+    CHECK(outcome_of(r, "a").at("message_id") == "m1");
+    CHECK(outcome_of(r, "b").at("message_id") == "m2");
+    CHECK(outcome_of(r, "d").at("message_id") == "m3");
+    for (const char* repeat : {"c", "e", "f"}) {
+        CAPTURE(repeat);
+        CHECK(outcome_of(r, repeat).at("code") == "duplicate");
+    }
+}
+
 TEST_CASE("decode: a 200 without a result list leaves every recipient unknown", "[decode]") {
     const auto r = decode(R"({"request_id":"x"})");
     REQUIRE(r.ok());

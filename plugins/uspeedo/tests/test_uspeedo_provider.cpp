@@ -216,9 +216,10 @@ TEST_CASE("encode (action): the seed's request, signed in headers", "[encode]") 
     REQUIRE(header(r, "X-Nonce") != nullptr);
     CHECK(*header(r, "X-Nonce") == sdk::hex(sdk::sha1("job1-b1" + std::to_string(now_ms))).substr(0, 16));
     CHECK(header(r, "Authorization") == nullptr);
-    CHECK(r.body == R"({"Action":"SendBatchUSMSMessage","AccountId":1,"TaskContent":[{"TemplateId":"UTA20212831C85C",)"
-                    R"("SenderId":"uSpeedo","Target":[{"Phone":"85255311111","TemplateParams":["123456"],)"
-                    R"("ExtendCode":"123","UserId":"456"}]}]})");
+    // Keys in byte order, the order the signature takes them in.
+    CHECK(r.body == R"({"AccountId":1,"Action":"SendBatchUSMSMessage","TaskContent":[{"SenderId":"uSpeedo",)"
+                    R"("Target":[{"ExtendCode":"123","Phone":"85255311111","TemplateParams":["123456"],"UserId":"456"}],)"
+                    R"("TemplateId":"UTA20212831C85C"}]})");
 
     // Computed here from the sent bytes, not from the plugin's object: the signature covers what
     // goes on the wire, and the plaintext is spelled out so a signer bug cannot cancel itself.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <switchboard/provider.h>
+#include <switchboard/sdk/batches_in_flight.hpp>
 #include <switchboard/sdk/clock.hpp>
 #include <switchboard/sdk/crypto.hpp>
 #include <switchboard/sdk/encoding.hpp>

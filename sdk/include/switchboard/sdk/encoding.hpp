@@ -39,4 +39,24 @@ inline std::string percent_encode(std::string_view text) {
     return boost::urls::encode(text, boost::urls::unreserved_chars);
 }
 
+// percent_encode(text) appended to `out` in one pass, without a string of its own: for the long
+// query strings and form bodies of batch calls.
+inline void append_percent_encoded(std::string& out, std::string_view text) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    const std::size_t at = out.size();
+    out.resize(at + 3 * text.size());  // the most it can take
+    char* next = out.data() + at;
+    for (const char c : text) {
+        if (boost::urls::unreserved_chars(c)) {
+            *next++ = c;
+            continue;
+        }
+        const auto byte = static_cast<unsigned char>(c);
+        *next++ = '%';
+        *next++ = digits[byte >> 4];
+        *next++ = digits[byte & 0x0f];
+    }
+    out.resize(static_cast<std::size_t>(next - out.data()));
+}
+
 } // namespace switchboard::sdk

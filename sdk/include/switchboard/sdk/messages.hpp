@@ -104,14 +104,18 @@ namespace detail {
 
 // The object at `key` of `parent`, moved out: it keeps the document's arena, so this costs a
 // pointer's worth of work, not a copy of its values. An empty object when there is none.
-inline json::object take_object(json::object& parent, std::string_view key, const std::string& path) {
+// `parent_path()` names the parent, for an error only (most documents have none).
+template <class ParentPath>
+json::object take_object(json::object& parent, std::string_view key, ParentPath parent_path) {
     json::value* v = parent.if_contains(key);
     if (v == nullptr)
         return json::object(parent.storage());
     if (!v->is_object())
-        throw field_error(child_path(path, key), std::string("must be an object, not ") + object_reader::kind(*v));
+        throw field_error(child_path(parent_path(), key), std::string("must be an object, not ") + object_reader::kind(*v));
     return json::object(std::move(v->get_object()));
 }
+
+inline std::string document_root() { return {}; }
 
 inline std::string take_string(const json::object& item, std::string_view key, std::size_t index) {
     const json::value* v = item.if_contains(key);
@@ -136,7 +140,7 @@ inline std::vector<recipient> take_recipients(json::object& doc, bool with_id) {
         json::object& item = items[i].get_object();
         std::string id = with_id ? take_string(item, "id", i) : std::string();
         std::string to = take_string(item, "to", i);
-        out.push_back(recipient{std::move(id), std::move(to), take_object(item, "params", index_path("recipients", i))});
+        out.push_back(recipient{std::move(id), std::move(to), take_object(item, "params", [i] { return index_path("recipients", i); })});
     }
     return out;
 }
@@ -146,7 +150,7 @@ inline std::vector<recipient> take_recipients(json::object& doc, bool with_id) {
 inline validation_request validation_request_from_json(std::string_view text) {
     json::object doc = parse_object(text, "validation request");
     std::string channel = object_reader(doc, "").required_string("channel");
-    json::object step = detail::take_object(doc, "step", "");
+    json::object step = detail::take_object(doc, "step", detail::document_root);
     return validation_request{std::move(channel), std::move(step), detail::take_recipients(doc, false)};
 }
 
@@ -157,7 +161,7 @@ inline batch batch_from_json(std::string_view text) {
     std::string job_id = r.string_or("job_id", "");
     std::string channel = r.required_string("channel");
     const std::optional<std::int64_t> send_at = r.optional_int("send_at_unix_ms");
-    json::object step = detail::take_object(doc, "step", "");
+    json::object step = detail::take_object(doc, "step", detail::document_root);
     return batch{std::move(id), std::move(job_id), std::move(channel), std::move(step), send_at,
                  detail::take_recipients(doc, true)};
 }
@@ -268,27 +272,34 @@ inline json::object to_json(const outcome& o) {
     return out;
 }
 
-namespace detail {
-
-// A JSON string, quoted and escaped, appended to `out`.
+// A JSON string, quoted and escaped, appended to `out`: for plugins that write a vendor's JSON as
+// text. Runs of plain characters are appended
+// whole: ids and numbers, the bulk of every result, have nothing to escape.
 inline void append_json_string(std::string& out, std::string_view text) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
-    for (const char c : text) {
+    std::size_t plain_from = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
         const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
+        if (c != '"' && c != '\\' && u >= 0x20)
+            continue;
+        out.append(text, plain_from, i - plain_from);
+        plain_from = i + 1;
+        if (u >= 0x20) {
             out += '\\';
             out += c;
-        } else if (u < 0x20) {
+        } else {
             out += "\\u00";
             out += hex[u >> 4];
             out += hex[u & 0xF];
-        } else {
-            out += c;
         }
     }
+    out.append(text, plain_from, std::string_view::npos);
     out += '"';
 }
+
+namespace detail {
 
 // {"verdicts": [...]}, written as text: a thousand small objects built only to be printed cost more
 // than the validation itself.
@@ -315,7 +326,7 @@ inline std::string verdicts_json(const std::vector<verdict>& verdicts) {
 // {"outcomes": [...]}, written as text, for the same reason.
 inline std::string outcomes_json(const std::vector<outcome>& outcomes) {
     std::string out = "{\"outcomes\":[";
-    out.reserve(16 + outcomes.size() * 48);
+    out.reserve(16 + outcomes.size() * (48 + (outcomes.empty() ? 0 : outcomes.front().message_id.size())));
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
         const outcome& o = outcomes[i];
         out += i == 0 ? "{\"id\":" : ",{\"id\":";

@@ -5,6 +5,8 @@
 #include <switchboard/sdk/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,11 +67,24 @@ inline std::size_t utf8_sequence(std::string_view text) {
     return size;
 }
 
+// Whether the eight bytes of `text` at `at` are all ASCII (false when fewer remain).
+inline bool eight_ascii_bytes_at(std::string_view text, std::size_t at) {
+    std::uint64_t eight = 0;
+    if (at + sizeof eight > text.size())
+        return false;
+    std::memcpy(&eight, text.data() + at, sizeof eight);
+    return (eight & 0x8080808080808080ull) == 0;
+}
+
 } // namespace detail
 
 // Whether `text` is valid UTF-8.
 inline bool is_valid_utf8(std::string_view text) {
     for (std::size_t i = 0; i < text.size();) {
+        if (detail::eight_ascii_bytes_at(text, i)) {  // documents are mostly ASCII, and this reads all of them
+            i += 8;
+            continue;
+        }
         if (static_cast<unsigned char>(text[i]) < 0x80) {
             ++i;
             continue;
