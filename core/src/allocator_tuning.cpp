@@ -14,6 +14,9 @@ void tune_allocator_for_calls() {
     const char* tunables = std::getenv("GLIBC_TUNABLES");
     if (tunables != nullptr && std::string_view(tunables).find("glibc.malloc.") != std::string_view::npos)
         return;
+    for (const char* legacy : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_"})
+        if (std::getenv(legacy) != nullptr)
+            return;
     constexpr int mmap_threshold = 1 << 20;
     constexpr int trim_threshold = 4 << 20;
     ::mallopt(M_MMAP_THRESHOLD, mmap_threshold);

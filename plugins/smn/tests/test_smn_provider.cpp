@@ -424,6 +424,17 @@ TEST_CASE("decode: of each number only the first recipient is sent, wherever the
     }
 }
 
+TEST_CASE("decode: an answer in another order is matched by number, and of two items for a number the first wins", "[decode]") {
+    const std::string two = batch(step, R"([{"id": "a", "to": "+8613900000001"}, {"id": "b", "to": "+8613900000002"}])");
+    const auto r = decode(R"({"request_id":"x","result":[{"message_id":"m1","endpoint":"8613900000002"},
+        {"message_id":"m2","endpoint":"8613900000001"},{"code":"E1","message":"late","endpoint":"8613900000002"}]})",
+                          200, {}, two);
+    REQUIRE(r.ok());
+    CHECK(outcome_of(r, "a").at("message_id") == "m2");
+    CHECK(outcome_of(r, "b").at("result") == "accepted");
+    CHECK(outcome_of(r, "b").at("message_id") == "m1");
+}
+
 TEST_CASE("decode: a 200 without a result list leaves every recipient unknown", "[decode]") {
     const auto r = decode(R"({"request_id":"x"})");
     REQUIRE(r.ok());

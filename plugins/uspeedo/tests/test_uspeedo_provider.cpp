@@ -230,6 +230,24 @@ TEST_CASE("encode (action): the seed's request, signed in headers", "[encode]") 
                              "Phone85255311111TemplateParams123456UserId456TemplateIdUTA20212831C85CSECRET")));
 }
 
+TEST_CASE("encode (action): the signature covers the body as sent, for every shape of call", "[encode]") {
+    // Recomputed from the parsed body: the plugin writes the body and the signed text side by side.
+    const std::string odd = R"([{"id": "r\"1", "to": "+85255311111", "params": {"code": "a \"quoted\" \\ line\nnext é"}},
+                               {"id": "r2", "to": "+85255311112", "params": {"code": 42}}])";
+    const auto p = instance();
+    for (const std::string step : {R"({"template": "UTA1"})", R"({"template": "UTA1", "params": ["code"]})",
+                                   R"({"template": "UTA1", "params": ["code"], "extend_code": "77", "sender": "Sé\"nder"})",
+                                   R"({"template": "UTA1", "extend_code": "77"})"})
+        for (const std::string& recipients : {three, odd}) {
+            CAPTURE(step, recipients);
+            const core::http_request r = encoded(*p, batch(step, recipients));
+            const json::object body = body_of(r);
+            CHECK(body.at("TaskContent").at(0).at("Target").as_array().size() == json::parse(recipients).as_array().size());
+            REQUIRE(header(r, "X-Signature") != nullptr);
+            CHECK(*header(r, "X-Signature") == uspeedo::signature(body, "SECRET"));
+        }
+}
+
 TEST_CASE("encode (action): the nonce changes with the time and the batch", "[encode]") {
     const auto p = instance();
     const std::string a = *header(*p->encode(three_batch, now_ms).request, "X-Nonce");

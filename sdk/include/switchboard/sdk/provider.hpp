@@ -111,6 +111,8 @@ public:
 
 protected:
     const sdk::host& host() const noexcept { return host_; }
+    // How many encoded batches are kept for their decode (see batches_in_flight.hpp).
+    std::size_t kept_batches() const { return in_flight_.size(); }
 
     virtual std::vector<verdict> do_validate(const validation_request& request) = 0;
     virtual http_request do_encode(const batch& b, std::int64_t now_unix_ms) = 0;
@@ -325,7 +327,11 @@ struct provider_table {
             provider& p = as_provider(instance);
             auto parsed = std::make_shared<const batch>(batch_from_json(view(batch_json)));
             write_request(out, p.encode(*parsed, now_unix_ms));
-            p.in_flight_.remember(view(batch_json), std::move(parsed));
+            try {
+                p.in_flight_.remember(view(batch_json), std::move(parsed));
+            } catch (...) {
+                // Only a saving lost (no memory to copy the document): decode parses it again.
+            }
         });
     }
 
