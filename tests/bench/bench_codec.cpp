@@ -2,7 +2,8 @@
 // validate the call's recipients, encode the call, decode the vendor's answer. The answer is a real
 // one: each vendor's simulator is started and sent the encoded call once. Prints one line per plugin,
 // tab-separated: plugin, recipients per call, then validate, encode, decode and their sum in ms
-// (the median of the runs). Asserts nothing.
+// (the median of the runs), and the reference: Boost.JSON parsing and writing that plugin's batch
+// document, measured just before, for how fast the machine was at that moment. Asserts nothing.
 //
 //   bench_codec [--runs N] [--plugin NAME]
 //   bench_codec --wrk-request SIMULATOR_URL DIR   writes DIR/request.lua and DIR/body: one signed
@@ -120,7 +121,7 @@ void require_ok(const core::plugin_call_result& r, const std::string& what) {
 }
 
 int measure_codecs(int runs, const std::string& only) {
-    std::printf("plugin\trecipients\tvalidate_ms\tencode_ms\tdecode_ms\ttotal_ms\n");
+    std::printf("plugin\trecipients\tvalidate_ms\tencode_ms\tdecode_ms\ttotal_ms\treference_ms\n");
     for (const vendor& v : vendors()) {
         if (!only.empty() && v.plugin != only)
             continue;
@@ -144,6 +145,14 @@ int measure_codecs(int runs, const std::string& only) {
         if (!answer.ok())
             throw std::runtime_error(v.plugin + " simulator did not answer: " + answer.error);
         require_ok(i.provider->decode(document, answer.response), "decode");
+        // The machine's speed at this moment: Boost.JSON reading and writing this same document, work
+        // of the codec's own kind. A neighbour on a shared machine slows both alike.
+        std::vector<double> reference_ms;
+        for (int run = 0; run < runs; ++run)
+            reference_ms.push_back(elapsed_ms([&] {
+                if (json::serialize(json::parse(document)).empty())
+                    throw std::runtime_error("the reference document vanished");
+            }));
         std::vector<double> validate_ms, encode_ms, decode_ms;
         for (int run = 0; run < runs; ++run) {
             validate_ms.push_back(elapsed_ms([&] { require_ok(i.provider->validate(checked), "validate"); }));
@@ -151,8 +160,8 @@ int measure_codecs(int runs, const std::string& only) {
             decode_ms.push_back(elapsed_ms([&] { require_ok(i.provider->decode(document, answer.response), "decode"); }));
         }
         const double validate = median(validate_ms), encode = median(encode_ms), decode = median(decode_ms);
-        std::printf("%s\t%zu\t%.3f\t%.3f\t%.3f\t%.3f\n", v.plugin.c_str(), batch.size(), validate, encode, decode,
-                    validate + encode + decode);
+        std::printf("%s\t%zu\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", v.plugin.c_str(), batch.size(), validate, encode, decode,
+                    validate + encode + decode, median(reference_ms));
     }
     return 0;
 }
