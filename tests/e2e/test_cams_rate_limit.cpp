@@ -1,5 +1,6 @@
 // Pacing end to end: the CAMS simulator counts, per one-second window, the calls it received, and
 // allows 10 per second per key. The daemon paces the instance at its manifest's 10 calls/s.
+#include "cams_rate_spec.hpp"
 #include "sandbox.hpp"
 
 #include <catch2/catch.hpp>
@@ -14,14 +15,7 @@ using namespace switchboard::testing;
 // is a speed figure, printed here and not asserted: under the sanitizers (several times slower)
 // the daemon cannot always produce 10 calls a second, and a test must not fail on a slow machine.
 TEST_CASE("rate limit: the CAMS simulator never sees more than 10 calls in a second", "[e2e][rate]") {
-    sandbox_spec spec;
-    spec.simulator = CAMS_SIMULATOR;
-    spec.simulator_args = {"--access-key-id", "rate-ak", "--access-key-secret", "rate-sk", "--cust-space-id", "cams-rate"};
-    spec.plugin = "cams";
-    spec.provider_config = {{"access_key_id", "rate-ak"}, {"cust_space_id", "cams-rate"}, {"from", "8613800000000"}};
-    spec.secret_field = "access_key_secret";
-    spec.secret = "rate-sk";
-    spec.route_step = {{"channel", "whatsapp"}, {"template_code", "tpl"}, {"language", "en"}, {"params", json::array{"code"}}};
+    sandbox_spec spec = cams_rate_limit_spec();
     sandbox box(spec);
 
     const std::string job = box.submit(numbered_recipients(40'000));  // 40 calls of 1000

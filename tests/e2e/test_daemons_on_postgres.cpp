@@ -2,6 +2,7 @@
 // daemon killed mid-send, a daemon paused past its lease, the database server killed mid-job, and
 // a vendor's rate held over all of them, receipts taken by one daemon for what another sent. What the vendor took comes from the simulators' own
 // records; what each daemon did, from its /metrics.
+#include "cams_rate_spec.hpp"
 #include "route_sandbox.hpp"
 #include "sandbox.hpp"
 
@@ -273,14 +274,7 @@ TEST_CASE("daemons: PostgreSQL killed mid-job and started again: the daemons ans
 
 TEST_CASE("daemons: three daemons calling CAMS never give it more than 10 calls in a second", "[e2e][postgres][rate]") {
     postgres_database db;
-    sandbox_spec spec;
-    spec.simulator = CAMS_SIMULATOR;
-    spec.simulator_args = {"--access-key-id", "rate-ak", "--access-key-secret", "rate-sk", "--cust-space-id", "cams-rate"};
-    spec.plugin = "cams";
-    spec.provider_config = {{"access_key_id", "rate-ak"}, {"cust_space_id", "cams-rate"}, {"from", "8613800000000"}};
-    spec.secret_field = "access_key_secret";
-    spec.secret = "rate-sk";
-    spec.route_step = {{"channel", "whatsapp"}, {"template_code", "tpl"}, {"language", "en"}, {"params", json::array{"code"}}};
+    sandbox_spec spec = cams_rate_limit_spec();
     spec.config = on_store(db.url());
     sandbox box(spec);
     daemon_process second = start_daemon(box.config_file(), "second");
