@@ -1,5 +1,6 @@
 #include <switchboard/core/sqlite_job_store.hpp>
 
+#include "sqlite_calls_in_flight.hpp"
 #include "sqlite_connection.hpp"
 #include "sqlite_schema.hpp"
 
@@ -18,7 +19,9 @@
 namespace switchboard::core {
 namespace {
 
+using sqlite::calls_in_flight;
 using sqlite::connection;
+using sqlite::index_runs;
 using sqlite::statement;
 using sqlite::transaction;
 
@@ -78,6 +81,26 @@ state_filter in_state(recipient_state state) {
     if (number(state) >= 4)
         return {"INDEXED BY recipients_by_rare_state", "job_id = ? AND state >= 4 AND state = " + n};
     return {"NOT INDEXED", "job_id = ? AND state = " + n};
+}
+
+// A term true for the recipients at the indexes of `runs` ("0": none). The indexes are the store's
+// own numbers, written as literals: a run a term, whatever their count.
+std::string any_of(const index_runs& runs) {
+    if (runs.empty())
+        return "0";
+    std::string term = "(";
+    for (const auto& [first, last] : runs) {
+        if (term.size() > 1)
+            term += " OR ";
+        term += "idx BETWEEN " + std::to_string(first) + " AND " + std::to_string(last);
+    }
+    return term + ")";
+}
+
+bool among(const index_runs& runs, std::int64_t index) {
+    const auto after = std::upper_bound(runs.begin(), runs.end(), index,
+                                        [](std::int64_t i, const auto& run) { return i < run.first; });
+    return after != runs.begin() && std::prev(after)->second >= index;
 }
 
 // An exclusive hold on the store file for as long as this process uses it. SQLite's own locks let
@@ -151,6 +174,7 @@ public:
         writer_.exec("PRAGMA foreign_keys=ON");
         refuse_damage();
         sqlite::migrate(writer_, file_);
+        calls_.load(writer_);
         if (max_bytes > 0)
             limit_size(max_bytes);
         reader_ = std::make_unique<connection>(file_, true);
@@ -271,20 +295,35 @@ public:
         }
         if (deleted > 0)
             writer_.exec("PRAGMA incremental_vacuum");  // the file shrinks, instead of only its free pages growing
+        if (deleted > 0)
+            calls_.load(writer_);  // a deleted job's calls went with it
         return deleted;
     }
 
     std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
                                       std::optional<recipient_state> state, const std::string& provider) const override {
-        const auto lock = reader_->lock();
-        const state_filter f = state ? in_state(*state) : state_filter{"", "job_id = ?"};
+        // Those in a call are queued in their rows: the terms read them as sending, to their call's provider.
+        const std::string in_call = "(state = 0 AND " + any_of(calls_.runs(job_id)) + ")";
+        state_filter f = state ? in_state(*state) : state_filter{"", "job_id = ?"};
+        if (state == recipient_state::queued)
+            f.where += " AND NOT " + in_call;
+        else if (state == recipient_state::sending)
+            f.where = "job_id = ? AND (state = 1 OR " + in_call + ")";
+        if (!provider.empty())
+            f.where += " AND ((provider = ? AND NOT " + in_call + ") OR (state = 0 AND " +
+                       any_of(calls_.runs(job_id, provider)) + "))";
         const std::string sql = std::string("SELECT ") + recipient_columns + " FROM recipients " + f.index + " WHERE " +
-                                f.where + " AND idx >= ? AND (? = '' OR provider = ?) ORDER BY idx LIMIT ?";
+                                f.where + " AND idx >= ? ORDER BY idx LIMIT ?";
+        const auto lock = reader_->lock();
         statement s(*reader_, sql);
-        s.bind(1, job_id).bind(2, from_index).bind(3, provider).bind(4, provider).bind(5, clamp(limit));
+        s.bind(1, job_id);
+        const int next = provider.empty() ? 2 : 3;
+        if (!provider.empty())
+            s.bind(2, provider);
+        s.bind(next, from_index).bind(next + 1, clamp(limit));
         std::vector<recipient> out;
         while (s.step())
-            out.push_back(read_recipient(s));
+            out.push_back(with_call(read_recipient(s), job_id));
         return out;
     }
 
@@ -373,7 +412,7 @@ public:
         std::string sql = std::string("SELECT ") + recipient_columns;
         if (state == recipient_state::queued)
             sql += " FROM recipients INDEXED BY recipients_due WHERE job_id = ? AND state = 0 AND next_attempt_at_ms <= ? "
-                   "ORDER BY next_attempt_at_ms, idx LIMIT ?";
+                   "AND NOT " + any_of(calls_.runs(job_id)) + " ORDER BY next_attempt_at_ms, idx LIMIT ?";
         else if (state == recipient_state::awaiting_receipt)
             sql += " FROM recipients INDEXED BY recipients_awaiting_until WHERE job_id = ? AND state = 9 "
                    "AND next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms LIMIT ?";
@@ -389,9 +428,10 @@ public:
     }
 
     std::optional<std::int64_t> next_due_at(const std::string& job_id) const override {
+        const std::string not_in_call = "NOT " + any_of(calls_.runs(job_id));
         const auto lock = reader_->lock();
         statement s(*reader_, "SELECT (SELECT MIN(next_attempt_at_ms) FROM recipients INDEXED BY recipients_due "
-                              "WHERE job_id = ?1 AND state = 0), "
+                              "WHERE job_id = ?1 AND state = 0 AND " + not_in_call + "), "
                               "(SELECT MIN(next_attempt_at_ms) FROM recipients INDEXED BY recipients_awaiting_until "
                               "WHERE job_id = ?1 AND state = 9)");
         s.bind(1, job_id);
@@ -437,8 +477,11 @@ public:
                                   " AND (?3 = '' OR ltrim(recipient, '+') = ltrim(?3, '+'))");
         s.bind(1, provider).bind(2, message_id).bind(3, to);
         std::vector<std::pair<std::string, recipient>> out;
-        while (s.step())
-            out.emplace_back(s.text(0), read_recipient(s, 1));
+        while (s.step()) {
+            std::string job_id = s.text(0);
+            recipient r = with_call(read_recipient(s, 1), job_id);
+            out.emplace_back(std::move(job_id), std::move(r));
+        }
         return out;
     }
 
@@ -539,12 +582,13 @@ public:
         flag.bind(1, job_id);
         flag.run();
         std::size_t cancelled = 0;
+        std::vector<std::int64_t> out_of_calls;   // none: those in a call finish as the vendor answers
         for (const auto& [from, to] : {std::pair{recipient_state::queued, recipient_state::cancelled},
                                        std::pair{recipient_state::awaiting_receipt, recipient_state::accepted}}) {
             recipient_update example;
             example.state = from;
             stop_at_cancel(example);
-            const std::size_t moved = move_all(job_id, from, to, example.code, example.reason);
+            const std::size_t moved = move_all(job_id, from, to, example.code, example.reason, out_of_calls);
             if (to == recipient_state::cancelled)
                 cancelled = moved;
         }
@@ -556,8 +600,10 @@ public:
                            const std::string& code, const std::string& reason) override {
         const auto lock = writer_.lock();
         transaction tx(writer_);
-        const std::size_t settled = move_all(job_id, from, to, code, reason);
+        std::vector<std::int64_t> out_of_calls;
+        const std::size_t settled = move_all(job_id, from, to, code, reason, out_of_calls);
         tx.commit();
+        calls_.release(job_id, out_of_calls);
         return settled;
     }
 
@@ -567,28 +613,23 @@ public:
         transaction tx(writer_);
         if (is_cancelled(job_id))
             return {};
-        // Runs of neighbours are one statement; the recipients it changed come back from it.
-        std::vector<std::int64_t> sorted = indexes;
-        std::sort(sorted.begin(), sorted.end());
-        statement s(writer_, "UPDATE recipients SET state = 1, attempts = attempts + 1, provider = ? "
-                             "WHERE job_id = ? AND idx BETWEEN ? AND ? AND state = 0 RETURNING idx");
-        std::set<std::int64_t> taken;
-        for (std::size_t first = 0; first < sorted.size();) {
-            std::size_t last = first;
-            while (last + 1 < sorted.size() && sorted[last + 1] == sorted[last] + 1)
-                ++last;
-            s.bind(1, provider).bind(2, job_id).bind(3, sorted[first]).bind(4, sorted[last]);
-            while (s.step())
-                taken.insert(s.integer(0));
-            s.reset();
-            first = last + 1;
-        }
+        // Those still queued and in no call are taken by one row for the call; their own rows stay.
+        const index_runs in_call = calls_.runs(job_id);
+        std::vector<std::int64_t> taken;   // in index order, as states_of gives them
+        for (const auto& [index, state] : states_of(job_id, indexes))
+            if (state == number(recipient_state::queued) && !among(in_call, index))
+                taken.push_back(index);
+        if (taken.empty())
+            return {};
+        const std::int64_t call = calls_.write_call(writer_, job_id, provider, taken);
         const auto n = static_cast<std::int64_t>(taken.size());
         add_counts(job_id, {{number(recipient_state::queued), -n}, {number(recipient_state::sending), n}});
         tx.commit();
+        calls_.take(call, job_id, provider, taken);
         std::vector<std::int64_t> claimed;
+        claimed.reserve(taken.size());
         for (std::int64_t index : indexes)
-            if (taken.count(index) != 0)
+            if (std::binary_search(taken.begin(), taken.end(), index))
                 claimed.push_back(index);
         return claimed;
     }
@@ -596,10 +637,12 @@ public:
     void apply(const std::string& job_id, const std::vector<recipient_update>& updates) override {
         const auto lock = writer_.lock();
         transaction tx(writer_);
-        for (std::int64_t changed : update(job_id, updates, std::nullopt))
+        std::vector<std::int64_t> out_of_calls;
+        for (std::int64_t changed : update(job_id, updates, std::nullopt, out_of_calls))
             if (changed < 0)
                 throw std::out_of_range("job " + job_id + " has no recipient " + std::to_string(-changed - 1));
         tx.commit();
+        calls_.release(job_id, out_of_calls);
     }
 
     std::vector<std::int64_t> apply_if(const std::string& job_id, recipient_state expected,
@@ -607,10 +650,12 @@ public:
         const auto lock = writer_.lock();
         transaction tx(writer_);
         std::vector<std::int64_t> changed;
-        for (std::int64_t index : update(job_id, updates, expected))
+        std::vector<std::int64_t> out_of_calls;
+        for (std::int64_t index : update(job_id, updates, expected, out_of_calls))
             if (index >= 0)
                 changed.push_back(index);
         tx.commit();
+        calls_.release(job_id, out_of_calls);
         return changed;
     }
 
@@ -631,30 +676,64 @@ private:
         return s.step();
     }
 
+    // A recipient as its row has it, and sending when it is in a call (its row says queued).
+    recipient with_call(recipient r, const std::string& job_id) const {
+        if (r.state != recipient_state::queued)
+            return r;
+        if (std::optional<std::string> provider = calls_.provider_of(job_id, r.index)) {
+            r.state = recipient_state::sending;
+            ++r.attempts;
+            r.provider = std::move(*provider);
+        }
+        return r;
+    }
+
     bool is_cancelled(const std::string& job_id) {
         statement flag(writer_, "SELECT cancelled FROM jobs WHERE id = ?");
         flag.bind(1, job_id);
         return flag.step() && flag.integer(0) != 0;
     }
 
-    // Moves every recipient of the job in state `from` to `to`, inside the caller's transaction.
+    // Moves every recipient of the job in state `from` to `to`, inside the caller's transaction;
+    // those it took out of a call are added to `out_of_calls`, for calls_.release() once committed.
     std::size_t move_all(const std::string& job_id, recipient_state from, recipient_state to, const std::string& code,
-                         const std::string& reason) {
-        const state_filter f = in_state(from);
+                         const std::string& reason, std::vector<std::int64_t>& out_of_calls) {
+        state_filter f = in_state(from);
+        if (from == recipient_state::queued)
+            f.where += " AND NOT " + any_of(calls_.runs(job_id));
         statement s(writer_, "UPDATE recipients " + f.index + " SET state = ?, code = ?, reason = ? WHERE " + f.where);
         s.bind(1, number(to)).bind(2, code).bind(3, reason).bind(4, job_id);
         s.run();
-        const std::int64_t moved = writer_.changes();
+        std::int64_t moved = writer_.changes();
+        if (from == recipient_state::sending)
+            moved += end_calls(job_id, to, code, reason, out_of_calls);
         add_counts(job_id, {{number(from), -moved}, {number(to), moved}});
         return static_cast<std::size_t>(moved);
     }
 
-    // The state of each recipient the updates name (by index), read a run of neighbours at a time.
-    std::map<std::int64_t, std::int64_t> states_of(const std::string& job_id, const std::vector<recipient_update>& updates) {
-        std::vector<std::int64_t> indexes;
-        indexes.reserve(updates.size());
-        for (const recipient_update& u : updates)
-            indexes.push_back(u.index);
+    // Moves the job's recipients in a call to `to`, as their call's outcome would: an attempt more,
+    // at their call's provider. Inside the caller's transaction; see move_all.
+    std::int64_t end_calls(const std::string& job_id, recipient_state to, const std::string& code,
+                           const std::string& reason, std::vector<std::int64_t>& out_of_calls) {
+        std::int64_t moved = 0;
+        std::vector<std::int64_t> ended;
+        for (const auto& [provider, runs] : calls_.runs_by_provider(job_id)) {
+            statement s(writer_, "UPDATE recipients SET state = ?, code = ?, reason = ?, attempts = attempts + 1, "
+                                 "provider = ? WHERE job_id = ? AND state = 0 AND " + any_of(runs));
+            s.bind(1, number(to)).bind(2, code).bind(3, reason).bind(4, provider).bind(5, job_id);
+            s.run();
+            moved += writer_.changes();
+            for (const auto& [first, last] : runs)
+                for (std::int64_t index = first; index <= last; ++index)
+                    ended.push_back(index);
+        }
+        const std::vector<std::int64_t> released = calls_.write_release(writer_, job_id, ended);
+        out_of_calls.insert(out_of_calls.end(), released.begin(), released.end());
+        return moved;
+    }
+
+    // The state each recipient at `indexes` has in its row, read a run of neighbours at a time.
+    std::map<std::int64_t, std::int64_t> states_of(const std::string& job_id, std::vector<std::int64_t> indexes) {
         std::sort(indexes.begin(), indexes.end());
         indexes.erase(std::unique(indexes.begin(), indexes.end()), indexes.end());
         statement s(writer_, "SELECT idx, state FROM recipients WHERE job_id = ? AND idx BETWEEN ? AND ?");
@@ -674,11 +753,20 @@ private:
 
     // Writes the updates that find their recipient (in state `expected`, when given; held to the
     // cancel when the job is cancelled); per update, its index when it was written, or
-    // -(index + 1) when not. Neighbours that write the same values are one statement.
+    // -(index + 1) when not. Neighbours that write the same values are one statement. A recipient
+    // written is out of its call, if it was in one: added to `out_of_calls`, as for move_all.
     std::vector<std::int64_t> update(const std::string& job_id, const std::vector<recipient_update>& updates,
-                                     std::optional<recipient_state> expected) {
+                                     std::optional<recipient_state> expected, std::vector<std::int64_t>& out_of_calls) {
         const bool cancelled = is_cancelled(job_id);
-        std::map<std::int64_t, std::int64_t> states = states_of(job_id, updates);
+        std::vector<std::int64_t> indexes;
+        indexes.reserve(updates.size());
+        for (const recipient_update& u : updates)
+            indexes.push_back(u.index);
+        std::map<std::int64_t, std::int64_t> states = states_of(job_id, indexes);
+        const index_runs in_call = calls_.runs(job_id);
+        for (auto& [index, state] : states)
+            if (state == number(recipient_state::queued) && among(in_call, index))
+                state = number(recipient_state::sending);
         std::vector<recipient_update> writes;
         std::vector<std::int64_t> changed;
         count_changes counts;
@@ -698,6 +786,14 @@ private:
         }
         write_runs(job_id, writes);
         add_counts(job_id, counts);
+        if (!in_call.empty()) {
+            std::vector<std::int64_t> written;
+            written.reserve(writes.size());
+            for (const recipient_update& u : writes)
+                written.push_back(u.index);
+            const std::vector<std::int64_t> released = calls_.write_release(writer_, job_id, written);
+            out_of_calls.insert(out_of_calls.end(), released.begin(), released.end());
+        }
         return changed;
     }
 
@@ -798,6 +894,7 @@ private:
     exclusive_hold hold_;                  // released after both connections close: members die in reverse order
     connection writer_;
     std::unique_ptr<connection> reader_;   // opened once the writer has made the schema
+    calls_in_flight calls_;                // changed under the writer's lock, once the change is committed
     std::int64_t max_bytes_;               // 0: as far as the disk allows
     std::mutex probe_mutex_;               // guards the two below
     std::chrono::steady_clock::time_point last_probe_{};

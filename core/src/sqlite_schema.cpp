@@ -109,6 +109,20 @@ CREATE TABLE suppressions (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 5: recipients taken into a vendor call are recorded by one row for the call, their
+// indexes as runs ("0-999"), not by rewriting each recipient's row (sqlite_calls_in_flight.hpp):
+// half of the writes a recipient cost. Rows left "sending" (state 1) by an earlier version are
+// still read as in a call.
+constexpr const char* schema_v5 = R"sql(
+CREATE TABLE calls (
+    id INTEGER PRIMARY KEY,
+    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    provider TEXT NOT NULL,
+    indexes TEXT NOT NULL
+);
+CREATE INDEX calls_by_job ON calls (job_id);
+)sql";
+
 int user_version(const connection& db) {
     statement s(db, "PRAGMA user_version");
     return s.step() ? static_cast<int>(s.integer(0)) : 0;
@@ -132,6 +146,8 @@ void migrate(connection& db, const std::string& file) {
         db.exec(schema_v3);
     if (found < 4)
         db.exec(schema_v4);
+    if (found < 5)
+        db.exec(schema_v5);
     db.exec("PRAGMA user_version = " + std::to_string(schema_version));
     tx.commit();
 }

@@ -137,6 +137,57 @@ void check_store_contract(job_store& store) {
         CHECK(taken.provider == "sms-hk");
         CHECK(store.claim("j1", {2}, "sms-hk").empty());  // in a call already
     }
+    SECTION("recipients in a call are not due, read as sending to its provider, and leave it with their outcome") {
+        CHECK(store.claim("j1", {0, 1}, "sms-hk") == std::vector<std::int64_t>{0, 1});
+        const auto due = store.due_recipients("j1", 1'000'000, 100);
+        REQUIRE(due.size() == 3);
+        CHECK(due.front().index == 2);
+        const auto sending = store.recipients("j1", 0, 100, recipient_state::sending);
+        REQUIRE(sending.size() == 2);
+        CHECK(sending[1].index == 1);
+        CHECK(sending[1].provider == "sms-hk");
+        CHECK(sending[1].attempts == 1);
+        CHECK(store.recipients("j1", 0, 100, recipient_state::queued).size() == 3);
+        CHECK(store.recipients("j1", 0, 100, std::nullopt, "sms-hk").size() == 2);
+        CHECK(store.recipients("j1", 0, 100, std::nullopt, "other").empty());
+        CHECK(store.orphaned_in_flight("j1", job_store::caller::this_daemon).size() == 2);
+        // Nothing else queued: the two in the call are not due, and wake nobody.
+        store.apply("j1", {to_state(2, recipient_state::accepted), to_state(3, recipient_state::accepted),
+                           to_state(4, recipient_state::accepted)});
+        CHECK_FALSE(store.next_due_at("j1"));
+        CHECK(store.due_recipients("j1", 1'000'000, 100).empty());
+        // One comes back for a retry later, the other accepted: the call is over.
+        recipient_update retry = to_state(0, recipient_state::queued, 5000);
+        retry.attempts = 1;
+        retry.provider = "sms-hk";
+        store.apply("j1", {retry});
+        CHECK(store.recipients("j1", 0, 1).front().state == recipient_state::queued);
+        CHECK(store.recipients("j1", 0, 1).front().attempts == 1);
+        CHECK(store.next_due_at("j1") == std::optional<std::int64_t>(5000));
+        CHECK(store.apply_if("j1", recipient_state::sending, {to_state(1, recipient_state::accepted)}) ==
+              std::vector<std::int64_t>{1});
+        CHECK(store.count_by_state("j1").at(recipient_state::sending) == 0);
+        CHECK(store.orphaned_in_flight("j1", job_store::caller::this_daemon).empty());
+        CHECK(store.claim("j1", {0}, "sms-hk") == std::vector<std::int64_t>{0});  // due again, taken again
+        CHECK(store.recipients("j1", 0, 1).front().attempts == 2);
+    }
+    SECTION("recipients in a call are settled together, keeping their attempt, and a cancel leaves them to their call") {
+        CHECK(store.claim("j1", {3, 4}, "sms-hk").size() == 2);
+        CHECK(store.cancel_job("j1") == 3);
+        CHECK(store.count_by_state("j1").at(recipient_state::sending) == 2);
+        CHECK(store.settle_all("j1", recipient_state::sending, recipient_state::unknown, "outcome_unknown",
+                               "the daemon stopped") == 2);
+        const recipient settled = store.recipients("j1", 4, 1).front();
+        CHECK(settled.state == recipient_state::unknown);
+        CHECK(settled.attempts == 1);
+        CHECK(settled.provider == "sms-hk");
+        CHECK(settled.code == "outcome_unknown");
+        const auto counts = store.count_by_state("j1");
+        CHECK(counts.at(recipient_state::sending) == 0);
+        CHECK(counts.at(recipient_state::unknown) == 2);
+        CHECK(counts.at(recipient_state::cancelled) == 3);
+        CHECK(store.recipients("j1", 0, 100, recipient_state::sending).empty());
+    }
     SECTION("recent jobs come newest first") {
         job later = a_job("j2", 1);
         later.created_at_ms = 2000;

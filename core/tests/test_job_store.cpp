@@ -61,6 +61,51 @@ TEST_CASE("sqlite job store: what was committed is there after reopening", "[cor
     CHECK(all[0].to == "+85250000000");
 }
 
+TEST_CASE("sqlite job store: recipients in a call are still in it after reopening, until their outcome",
+          "[core][store][sqlite]") {
+    scratch_file file;
+    const auto calls_left = [&] {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(file.path.c_str(), &db) == SQLITE_OK);
+        sqlite3_stmt* s = nullptr;
+        sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM calls", -1, &s, nullptr);
+        REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+        const int n = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+        return n;
+    };
+    {   // A daemon took 0-2 and 4 into calls, heard back for 1, and was killed.
+        const auto store = open_sqlite_job_store(file.path);
+        store->create_job(a_job("j1", 6), numbered(6));
+        CHECK(store->claim("j1", {0, 1, 2}, "sms-hk").size() == 3);
+        CHECK(store->claim("j1", {4}, "voice").size() == 1);
+        store->apply("j1", {to_state(1, recipient_state::accepted)});
+    }
+    CHECK(calls_left() == 2);
+    {
+        const auto reopened = open_sqlite_job_store(file.path);
+        const auto in_flight = reopened->orphaned_in_flight("j1", job_store::caller::this_daemon);
+        REQUIRE(in_flight.size() == 3);
+        CHECK(in_flight[0].index == 0);
+        CHECK(in_flight[1].index == 2);
+        CHECK(in_flight[1].provider == "sms-hk");
+        CHECK(in_flight[2].provider == "voice");
+        CHECK(in_flight[2].attempts == 1);
+        CHECK(reopened->count_by_state("j1").at(recipient_state::sending) == 3);
+        CHECK(reopened->due_recipients("j1", 1'000'000, 10).size() == 2);   // 3 and 5
+        CHECK(reopened->claim("j1", {0, 3}, "sms-hk") == std::vector<std::int64_t>{3});
+        CHECK(reopened->apply_if("j1", recipient_state::sending,
+                                 {to_state(0, recipient_state::unknown), to_state(2, recipient_state::unknown),
+                                  to_state(4, recipient_state::unknown)})
+                  .size() == 3);
+    }
+    CHECK(calls_left() == 1);   // 3's call, still out
+    const auto again = open_sqlite_job_store(file.path);
+    CHECK(again->recipients("j1", 0, 10, recipient_state::sending).size() == 1);
+    CHECK(again->recipients("j1", 0, 10, recipient_state::unknown).size() == 3);
+}
+
 TEST_CASE("sqlite job store: a store of schema version 3 gains the suppression list and keeps its jobs",
           "[core][store][sqlite]") {
     scratch_file file;
@@ -71,7 +116,7 @@ TEST_CASE("sqlite job store: a store of schema version 3 gains the suppression l
     {   // as a build before the suppression list left it
         sqlite3* db = nullptr;
         REQUIRE(sqlite3_open(file.path.c_str(), &db) == SQLITE_OK);
-        CHECK(sqlite3_exec(db, "DROP TABLE suppressions; PRAGMA user_version = 3;", nullptr, nullptr, nullptr) == SQLITE_OK);
+        CHECK(sqlite3_exec(db, "DROP TABLE calls; DROP TABLE suppressions; PRAGMA user_version = 3;", nullptr, nullptr, nullptr) == SQLITE_OK);
         sqlite3_close(db);
     }
     const auto reopened = open_sqlite_job_store(file.path);
@@ -173,7 +218,8 @@ TEST_CASE("sqlite job store: unusable files are refused with one clear error", "
             sqlite3_close(db);
         }
         CHECK_THROWS_WITH(open_sqlite_job_store(file.path),
-                          Catch::Contains("has schema version 99, newer than this switchboard's 4"));
+                          Catch::Contains("has schema version 99, newer than this switchboard's " +
+                                          std::to_string(sqlite_schema_version)));
     }
     SECTION("a version 1 file is migrated, and its jobs and recipients are kept") {
         scratch_file file;

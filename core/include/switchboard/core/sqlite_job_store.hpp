@@ -11,7 +11,7 @@
 namespace switchboard::core {
 
 // The schema version this build reads and writes.
-inline constexpr int sqlite_schema_version = 4;
+inline constexpr int sqlite_schema_version = 5;
 
 // Opens (creating when absent) the database at `file`, which may grow to `max_bytes` (0: as far
 // as the disk allows). Throws store_error when the file cannot be opened or written, is not a
