@@ -367,17 +367,20 @@ net::awaitable<void> dispatcher::run(std::string job_id, std::shared_ptr<running
 }
 
 std::vector<recipient> dispatcher::next_batch(const job_plan& plan) {
-    // The step of the first recipient due decides the call; the look takes a call's worth of the
-    // largest batch any step allows, and keeps those at that step, up to its provider's size.
-    std::vector<recipient> due = store_.due_recipients(plan.j.id, unix_now_ms(), 1);
+    // One look, a call's worth of the largest batch any step allows: the step of the first
+    // recipient due decides the call, which takes those due at that step, up to its provider's size.
+    std::size_t largest = 1;
+    for (const route_step& s : plan.rt.steps)
+        largest = std::max(largest, batch_limit(s.provider, *providers_.find(s.provider)->second));
+    std::vector<recipient> due = store_.due_recipients(plan.j.id, unix_now_ms(), largest);
     if (due.empty())
         return {};
     const int step_index = due.front().step;
     const route_step& step = plan.rt.steps.at(static_cast<std::size_t>(step_index));
-    const provider_instance& provider = *providers_.find(step.provider)->second;
+    const std::size_t limit = batch_limit(step.provider, *providers_.find(step.provider)->second);
     std::vector<recipient> candidates;
-    for (recipient& candidate : store_.due_recipients(plan.j.id, unix_now_ms(), batch_limit(step.provider, provider)))
-        if (candidate.step == step_index)
+    for (recipient& candidate : due)
+        if (candidate.step == step_index && candidates.size() < limit)
             candidates.push_back(std::move(candidate));
     if (!circuit_allows_call(step.provider)) {
         move_past_open_circuit(plan.j.id, plan.rt, step.provider, candidates);
