@@ -84,17 +84,23 @@ state_filter in_state(recipient_state state) {
 }
 
 // A term true for the recipients at the indexes of `runs` ("0": none). The indexes are the store's
-// own numbers, written as literals: a run a term, whatever their count.
+// own numbers, written as literals. A few runs are a term each; more are one list (SQLite refuses an
+// expression over 1,000 terms deep, and a call may take recipients scattered over the job).
 std::string any_of(const index_runs& runs) {
     if (runs.empty())
         return "0";
-    std::string term = "(";
+    constexpr std::size_t most_terms = 64;
+    std::string term = runs.size() <= most_terms ? "(" : "idx IN (SELECT value FROM json_each('[";
     for (const auto& [first, last] : runs) {
-        if (term.size() > 1)
-            term += " OR ";
-        term += "idx BETWEEN " + std::to_string(first) + " AND " + std::to_string(last);
+        if (runs.size() <= most_terms) {
+            term += (term.size() > 1 ? " OR idx BETWEEN " : "idx BETWEEN ") + std::to_string(first) + " AND " +
+                    std::to_string(last);
+            continue;
+        }
+        for (std::int64_t index = first; index <= last; ++index)
+            term += (term.back() == '[' ? "" : ",") + std::to_string(index);
     }
-    return term + ")";
+    return term + (runs.size() <= most_terms ? ")" : "]'))");
 }
 
 bool among(const index_runs& runs, std::int64_t index) {

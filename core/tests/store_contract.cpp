@@ -188,6 +188,25 @@ void check_store_contract(job_store& store) {
         CHECK(counts.at(recipient_state::cancelled) == 3);
         CHECK(store.recipients("j1", 0, 100, recipient_state::sending).empty());
     }
+    SECTION("a call may take recipients scattered over a job, any number of them") {
+        // Every other one of 2,500: 1,250 runs, past what one SQL expression may hold.
+        store.create_job(a_job("j2", 2500), numbered(2500));
+        std::vector<std::int64_t> even;
+        for (std::int64_t i = 0; i < 2500; i += 2)
+            even.push_back(i);
+        CHECK(store.claim("j2", even, "sms-hk").size() == 1250);
+        const auto due = store.due_recipients("j2", 1'000'000, 5000);
+        REQUIRE(due.size() == 1250);
+        CHECK(due.front().index == 1);
+        CHECK(store.recipients("j2", 0, 5000, recipient_state::sending).size() == 1250);
+        CHECK(store.recipients("j2", 0, 5000, recipient_state::queued).size() == 1250);
+        CHECK(store.recipients("j2", 0, 5000, std::nullopt, "sms-hk").size() == 1250);
+        CHECK(store.next_due_at("j2") == 0);
+        CHECK(store.settle_all("j2", recipient_state::sending, recipient_state::unknown, "outcome_unknown",
+                               "the daemon stopped") == 1250);
+        CHECK(store.settle_all("j2", recipient_state::queued, recipient_state::cancelled, "cancelled", "cancelled") == 1250);
+        CHECK(store.count_by_state("j2").at(recipient_state::unknown) == 1250);
+    }
     SECTION("recent jobs come newest first") {
         job later = a_job("j2", 1);
         later.created_at_ms = 2000;
