@@ -64,6 +64,21 @@ index_runs runs_of(const std::vector<std::int64_t>& sorted) {
     return runs;
 }
 
+bool among(const index_runs& runs, std::int64_t index) {
+    const auto after = std::upper_bound(runs.begin(), runs.end(), index,
+                                        [](std::int64_t i, const auto& run) { return i < run.first; });
+    return after != runs.begin() && std::prev(after)->second >= index;
+}
+
+const std::string* job_calls::provider_of(std::int64_t index) const {
+    if (!among(all, index))
+        return nullptr;
+    for (const auto& [provider, runs] : by_provider)
+        if (among(runs, index))
+            return &provider;
+    return nullptr;
+}
+
 void calls_in_flight::load(const connection& db) {
     std::map<std::int64_t, call> calls;
     std::map<std::string, std::map<std::int64_t, std::int64_t>> by_job;
@@ -80,45 +95,23 @@ void calls_in_flight::load(const connection& db) {
     by_job_ = std::move(by_job);
 }
 
-std::optional<std::string> calls_in_flight::provider_of(const std::string& job_id, std::int64_t index) const {
-    std::lock_guard lock(mutex_);
-    const auto job = by_job_.find(job_id);
-    if (job == by_job_.end())
-        return std::nullopt;
-    const auto found = job->second.find(index);
-    if (found == job->second.end())
-        return std::nullopt;
-    return calls_.at(found->second).provider;
-}
-
-index_runs calls_in_flight::runs(const std::string& job_id, const std::string& provider) const {
-    std::vector<std::int64_t> indexes;
+job_calls calls_in_flight::of_job(const std::string& job_id) const {
+    std::vector<std::int64_t> all;
+    std::map<std::string, std::vector<std::int64_t>> by_provider;
     {
         std::lock_guard lock(mutex_);
         const auto job = by_job_.find(job_id);
         if (job == by_job_.end())
             return {};
-        indexes.reserve(job->second.size());
-        for (const auto& [index, call] : job->second)
-            if (provider.empty() || calls_.at(call).provider == provider)
-                indexes.push_back(index);
+        all.reserve(job->second.size());
+        for (const auto& [index, call] : job->second) {
+            all.push_back(index);
+            by_provider[calls_.at(call).provider].push_back(index);
+        }
     }
-    return runs_of(indexes);
-}
-
-std::map<std::string, index_runs> calls_in_flight::runs_by_provider(const std::string& job_id) const {
-    std::map<std::string, std::vector<std::int64_t>> indexes;
-    {
-        std::lock_guard lock(mutex_);
-        const auto job = by_job_.find(job_id);
-        if (job == by_job_.end())
-            return {};
-        for (const auto& [index, call] : job->second)
-            indexes[calls_.at(call).provider].push_back(index);
-    }
-    std::map<std::string, index_runs> out;
-    for (const auto& [provider, sorted] : indexes)
-        out.emplace(provider, runs_of(sorted));
+    job_calls out{runs_of(all), {}};
+    for (const auto& [provider, sorted] : by_provider)
+        out.by_provider.emplace(provider, runs_of(sorted));
     return out;
 }
 
@@ -134,10 +127,10 @@ std::int64_t calls_in_flight::write_call(connection& db, const std::string& job_
 void calls_in_flight::take(std::int64_t call_id, const std::string& job_id, const std::string& provider,
                            const std::vector<std::int64_t>& sorted) {
     std::lock_guard lock(mutex_);
-    calls_.emplace(call_id, call{job_id, provider});
+    calls_.insert_or_assign(call_id, call{job_id, provider});
     auto& taken = by_job_[job_id];
     for (std::int64_t index : sorted)
-        taken.emplace_hint(taken.end(), index, call_id);
+        taken.insert_or_assign(index, call_id);
 }
 
 std::vector<std::int64_t> calls_in_flight::write_release(connection& db, const std::string& job_id,

@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,17 +25,26 @@ using index_runs = std::vector<std::pair<std::int64_t, std::int64_t>>;
 // Sorted, distinct indexes as runs of neighbours.
 index_runs runs_of(const std::vector<std::int64_t>& sorted);
 
+// Whether `index` is in one of `runs`.
+bool among(const index_runs& runs, std::int64_t index);
+
+// One job's recipients in a call, as they were at one moment: a read uses one of these
+// throughout, for its query and for what it makes of the rows, so the two agree.
+struct job_calls {
+    index_runs all;                                  // every one in a call
+    std::map<std::string, index_runs> by_provider;   // by the provider of their call
+
+    // The provider of the call `index` is in, if it is in one.
+    const std::string* provider_of(std::int64_t index) const;
+};
+
 class calls_in_flight {
 public:
     // Reads the calls the file holds (at open, and after jobs were deleted).
     void load(const connection& db);
 
-    // The provider of the call `index` of the job is in, if it is in one.
-    std::optional<std::string> provider_of(const std::string& job_id, std::int64_t index) const;
-    // The job's recipients in a call, as runs; only those in calls to `provider` when it is not empty.
-    index_runs runs(const std::string& job_id, const std::string& provider = {}) const;
-    // The same, by the provider of their call.
-    std::map<std::string, index_runs> runs_by_provider(const std::string& job_id) const;
+    // The job's recipients in a call now.
+    job_calls of_job(const std::string& job_id) const;
 
     // Writes the row of a call of `provider` taking `sorted` indexes of the job (none in a call),
     // inside the caller's transaction; take() it once that is committed.

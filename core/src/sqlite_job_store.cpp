@@ -19,9 +19,11 @@
 namespace switchboard::core {
 namespace {
 
+using sqlite::among;
 using sqlite::calls_in_flight;
 using sqlite::connection;
 using sqlite::index_runs;
+using sqlite::job_calls;
 using sqlite::statement;
 using sqlite::transaction;
 
@@ -101,12 +103,6 @@ std::string any_of(const index_runs& runs) {
             term += (term.back() == '[' ? "" : ",") + std::to_string(index);
     }
     return term + (runs.size() <= most_terms ? ")" : "]'))");
-}
-
-bool among(const index_runs& runs, std::int64_t index) {
-    const auto after = std::upper_bound(runs.begin(), runs.end(), index,
-                                        [](std::int64_t i, const auto& run) { return i < run.first; });
-    return after != runs.begin() && std::prev(after)->second >= index;
 }
 
 // An exclusive hold on the store file for as long as this process uses it. SQLite's own locks let
@@ -298,26 +294,29 @@ public:
             s.run();
             deleted = static_cast<std::size_t>(writer_.changes());
             tx.commit();
+            if (deleted > 0)
+                calls_.load(writer_);  // a deleted job's calls went with it
         }
         if (deleted > 0)
             writer_.exec("PRAGMA incremental_vacuum");  // the file shrinks, instead of only its free pages growing
-        if (deleted > 0)
-            calls_.load(writer_);  // a deleted job's calls went with it
         return deleted;
     }
 
     std::vector<recipient> recipients(const std::string& job_id, std::int64_t from_index, std::size_t limit,
                                       std::optional<recipient_state> state, const std::string& provider) const override {
         // Those in a call are queued in their rows: the terms read them as sending, to their call's provider.
-        const std::string in_call = "(state = 0 AND " + any_of(calls_.runs(job_id)) + ")";
+        const job_calls calls = calls_.of_job(job_id);
+        const std::string in_call = "(state = 0 AND " + any_of(calls.all) + ")";
         state_filter f = state ? in_state(*state) : state_filter{"", "job_id = ?"};
         if (state == recipient_state::queued)
             f.where += " AND NOT " + in_call;
         else if (state == recipient_state::sending)
             f.where = "job_id = ? AND (state = 1 OR " + in_call + ")";
-        if (!provider.empty())
+        if (!provider.empty()) {
+            const auto to_provider = calls.by_provider.find(provider);
             f.where += " AND ((provider = ? AND NOT " + in_call + ") OR (state = 0 AND " +
-                       any_of(calls_.runs(job_id, provider)) + "))";
+                       any_of(to_provider == calls.by_provider.end() ? index_runs{} : to_provider->second) + "))";
+        }
         const std::string sql = std::string("SELECT ") + recipient_columns + " FROM recipients " + f.index + " WHERE " +
                                 f.where + " AND idx >= ? ORDER BY idx LIMIT ?";
         const auto lock = reader_->lock();
@@ -329,7 +328,7 @@ public:
         s.bind(next, from_index).bind(next + 1, clamp(limit));
         std::vector<recipient> out;
         while (s.step())
-            out.push_back(with_call(read_recipient(s), job_id));
+            out.push_back(as_in_call(read_recipient(s), calls));
         return out;
     }
 
@@ -418,7 +417,7 @@ public:
         std::string sql = std::string("SELECT ") + recipient_columns;
         if (state == recipient_state::queued)
             sql += " FROM recipients INDEXED BY recipients_due WHERE job_id = ? AND state = 0 AND next_attempt_at_ms <= ? "
-                   "AND NOT " + any_of(calls_.runs(job_id)) + " ORDER BY next_attempt_at_ms, idx LIMIT ?";
+                   "AND NOT " + any_of(calls_.of_job(job_id).all) + " ORDER BY next_attempt_at_ms, idx LIMIT ?";
         else if (state == recipient_state::awaiting_receipt)
             sql += " FROM recipients INDEXED BY recipients_awaiting_until WHERE job_id = ? AND state = 9 "
                    "AND next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms LIMIT ?";
@@ -434,7 +433,7 @@ public:
     }
 
     std::optional<std::int64_t> next_due_at(const std::string& job_id) const override {
-        const std::string not_in_call = "NOT " + any_of(calls_.runs(job_id));
+        const std::string not_in_call = "NOT " + any_of(calls_.of_job(job_id).all);
         const auto lock = reader_->lock();
         statement s(*reader_, "SELECT (SELECT MIN(next_attempt_at_ms) FROM recipients INDEXED BY recipients_due "
                               "WHERE job_id = ?1 AND state = 0 AND " + not_in_call + "), "
@@ -483,10 +482,15 @@ public:
                                   " AND (?3 = '' OR ltrim(recipient, '+') = ltrim(?3, '+'))");
         s.bind(1, provider).bind(2, message_id).bind(3, to);
         std::vector<std::pair<std::string, recipient>> out;
+        std::map<std::string, job_calls> calls;   // of the jobs the rows are in
         while (s.step()) {
             std::string job_id = s.text(0);
-            recipient r = with_call(read_recipient(s, 1), job_id);
-            out.emplace_back(std::move(job_id), std::move(r));
+            auto job = calls.find(job_id);
+            if (job == calls.end())
+                job = calls.emplace(job_id, calls_.of_job(job_id)).first;
+            recipient r = as_in_call(read_recipient(s, 1), job->second);
+            if (r.provider == provider)   // not one in a call to another provider, whose row names this one
+                out.emplace_back(std::move(job_id), std::move(r));
         }
         return out;
     }
@@ -620,7 +624,7 @@ public:
         if (is_cancelled(job_id))
             return {};
         // Those still queued and in no call are taken by one row for the call; their own rows stay.
-        const index_runs in_call = calls_.runs(job_id);
+        const index_runs in_call = calls_.of_job(job_id).all;
         std::vector<std::int64_t> taken;   // in index order, as states_of gives them
         for (const auto& [index, state] : states_of(job_id, indexes))
             if (state == number(recipient_state::queued) && !among(in_call, index))
@@ -682,14 +686,14 @@ private:
         return s.step();
     }
 
-    // A recipient as its row has it, and sending when it is in a call (its row says queued).
-    recipient with_call(recipient r, const std::string& job_id) const {
+    // A recipient as its row has it, and sending when it is in one of `calls` (its row says queued).
+    static recipient as_in_call(recipient r, const job_calls& calls) {
         if (r.state != recipient_state::queued)
             return r;
-        if (std::optional<std::string> provider = calls_.provider_of(job_id, r.index)) {
+        if (const std::string* provider = calls.provider_of(r.index)) {
             r.state = recipient_state::sending;
             ++r.attempts;
-            r.provider = std::move(*provider);
+            r.provider = *provider;
         }
         return r;
     }
@@ -706,7 +710,7 @@ private:
                          const std::string& reason, std::vector<std::int64_t>& out_of_calls) {
         state_filter f = in_state(from);
         if (from == recipient_state::queued)
-            f.where += " AND NOT " + any_of(calls_.runs(job_id));
+            f.where += " AND NOT " + any_of(calls_.of_job(job_id).all);
         statement s(writer_, "UPDATE recipients " + f.index + " SET state = ?, code = ?, reason = ? WHERE " + f.where);
         s.bind(1, number(to)).bind(2, code).bind(3, reason).bind(4, job_id);
         s.run();
@@ -723,7 +727,7 @@ private:
                            const std::string& reason, std::vector<std::int64_t>& out_of_calls) {
         std::int64_t moved = 0;
         std::vector<std::int64_t> ended;
-        for (const auto& [provider, runs] : calls_.runs_by_provider(job_id)) {
+        for (const auto& [provider, runs] : calls_.of_job(job_id).by_provider) {
             statement s(writer_, "UPDATE recipients SET state = ?, code = ?, reason = ?, attempts = attempts + 1, "
                                  "provider = ? WHERE job_id = ? AND state = 0 AND " + any_of(runs));
             s.bind(1, number(to)).bind(2, code).bind(3, reason).bind(4, provider).bind(5, job_id);
@@ -769,7 +773,7 @@ private:
         for (const recipient_update& u : updates)
             indexes.push_back(u.index);
         std::map<std::int64_t, std::int64_t> states = states_of(job_id, indexes);
-        const index_runs in_call = calls_.runs(job_id);
+        const index_runs in_call = calls_.of_job(job_id).all;
         for (auto& [index, state] : states)
             if (state == number(recipient_state::queued) && among(in_call, index))
                 state = number(recipient_state::sending);

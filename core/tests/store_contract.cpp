@@ -151,6 +151,9 @@ void check_store_contract(job_store& store) {
         CHECK(store.recipients("j1", 0, 100, std::nullopt, "sms-hk").size() == 2);
         CHECK(store.recipients("j1", 0, 100, std::nullopt, "other").empty());
         CHECK(store.orphaned_in_flight("j1", job_store::caller::this_daemon).size() == 2);
+        // Screening (which moves recipients still queued) leaves those in a call alone.
+        CHECK(store.apply_if("j1", recipient_state::queued, {to_state(1, recipient_state::skipped_suppressed)}).empty());
+        CHECK(store.recipients("j1", 1, 1).front().state == recipient_state::sending);
         // Nothing else queued: the two in the call are not due, and wake nobody.
         store.apply("j1", {to_state(2, recipient_state::accepted), to_state(3, recipient_state::accepted),
                            to_state(4, recipient_state::accepted)});
@@ -172,7 +175,15 @@ void check_store_contract(job_store& store) {
         CHECK(store.recipients("j1", 0, 1).front().attempts == 2);
     }
     SECTION("recipients in a call are settled together, keeping their attempt, and a cancel leaves them to their call") {
+        // 3 comes back from a voice call for another try; its call now is to sms-hk.
+        recipient_update again = to_state(3, recipient_state::queued);
+        again.attempts = 1;
+        again.provider = "voice";
+        store.apply("j1", {again});
         CHECK(store.claim("j1", {3, 4}, "sms-hk").size() == 2);
+        CHECK(store.recipients("j1", 0, 100, std::nullopt, "voice").empty());
+        CHECK(store.recipients("j1", 0, 100, std::nullopt, "sms-hk").size() == 2);
+        CHECK(store.recipients("j1", 3, 1).front().attempts == 2);
         CHECK(store.cancel_job("j1") == 3);
         CHECK(store.count_by_state("j1").at(recipient_state::sending) == 2);
         CHECK(store.settle_all("j1", recipient_state::sending, recipient_state::unknown, "outcome_unknown",
@@ -201,11 +212,21 @@ void check_store_contract(job_store& store) {
         CHECK(store.recipients("j2", 0, 5000, recipient_state::sending).size() == 1250);
         CHECK(store.recipients("j2", 0, 5000, recipient_state::queued).size() == 1250);
         CHECK(store.recipients("j2", 0, 5000, std::nullopt, "sms-hk").size() == 1250);
-        CHECK(store.next_due_at("j2") == 0);
+        CHECK(store.settle_all("j2", recipient_state::queued, recipient_state::cancelled, "cancelled", "cancelled") == 1250);
+        CHECK_FALSE(store.next_due_at("j2"));   // those left queued are all in the call
+        CHECK(store.due_recipients("j2", 1'000'000, 5000).empty());
         CHECK(store.settle_all("j2", recipient_state::sending, recipient_state::unknown, "outcome_unknown",
                                "the daemon stopped") == 1250);
-        CHECK(store.settle_all("j2", recipient_state::queued, recipient_state::cancelled, "cancelled", "cancelled") == 1250);
         CHECK(store.count_by_state("j2").at(recipient_state::unknown) == 1250);
+    }
+    SECTION("a job deleted with recipients in a call takes its call with it") {
+        CHECK(store.claim("j1", {0, 1}, "sms-hk").size() == 2);
+        store.finish_job("j1", 5000);
+        CHECK(store.delete_finished_before(5001) == 1);
+        store.create_job(a_job("j1", 5), numbered(5));   // the id again, a new job
+        CHECK(store.recipients("j1", 0, 100, recipient_state::sending).empty());
+        CHECK(store.due_recipients("j1", 1'000'000, 100).size() == 5);
+        CHECK(store.claim("j1", {0}, "voice") == std::vector<std::int64_t>{0});
     }
     SECTION("recent jobs come newest first") {
         job later = a_job("j2", 1);

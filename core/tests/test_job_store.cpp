@@ -106,6 +106,35 @@ TEST_CASE("sqlite job store: recipients in a call are still in it after reopenin
     CHECK(again->recipients("j1", 0, 10, recipient_state::unknown).size() == 3);
 }
 
+TEST_CASE("sqlite job store: recipients an earlier version left in a call (their rows say sending) are still in it",
+          "[core][store][sqlite]") {
+    scratch_file file;
+    {
+        const auto store = open_sqlite_job_store(file.path);
+        store->create_job(a_job("j1", 3), numbered(3));
+    }
+    {   // As version 4 left a daemon killed with 0 and 1 in a call: rows in state 1, no calls table.
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(file.path.c_str(), &db) == SQLITE_OK);
+        CHECK(sqlite3_exec(db, "UPDATE recipients SET state = 1, attempts = 1, provider = 'sms-hk' WHERE idx < 2; "
+                               "UPDATE job_counts SET count = 1 WHERE state = 0; "
+                               "INSERT INTO job_counts (job_id, state, count) VALUES ('j1', 1, 2); "
+                               "DROP TABLE calls; PRAGMA user_version = 4;",
+                           nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    const auto reopened = open_sqlite_job_store(file.path);
+    CHECK(reopened->count_by_state("j1").at(recipient_state::sending) == 2);
+    CHECK(reopened->due_recipients("j1", 1'000'000, 10).size() == 1);
+    CHECK(reopened->claim("j1", {0, 1, 2}, "sms-hk") == std::vector<std::int64_t>{2});
+    const auto in_flight = reopened->orphaned_in_flight("j1", job_store::caller::this_daemon);
+    REQUIRE(in_flight.size() == 3);
+    CHECK(in_flight[0].provider == "sms-hk");
+    CHECK(reopened->settle_all("j1", recipient_state::sending, recipient_state::unknown, "outcome_unknown", "stopped") == 3);
+    CHECK(reopened->count_by_state("j1").at(recipient_state::unknown) == 3);
+    CHECK(reopened->count_by_state("j1").at(recipient_state::sending) == 0);
+}
+
 TEST_CASE("sqlite job store: a store of schema version 3 gains the suppression list and keeps its jobs",
           "[core][store][sqlite]") {
     scratch_file file;
