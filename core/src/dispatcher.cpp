@@ -367,17 +367,22 @@ net::awaitable<void> dispatcher::run(std::string job_id, std::shared_ptr<running
 }
 
 std::vector<recipient> dispatcher::next_batch(const job_plan& plan) {
-    // One look, a call's worth of the largest batch any step allows: the step of the first
-    // recipient due decides the call, which takes those due at that step, up to its provider's size.
-    std::size_t largest = 1;
-    for (const route_step& s : plan.rt.steps)
-        largest = std::max(largest, batch_limit(s.provider, *providers_.find(s.provider)->second));
-    std::vector<recipient> due = store_.due_recipients(plan.j.id, unix_now_ms(), largest);
+    // The step of the first recipient due decides the call, which takes those due at that step, up
+    // to its provider's size. One look, a call's worth of the first step, usually serves; a call
+    // at a later step that takes more looks again (each look walks past the recipients in a call).
+    const auto limit_at = [&](std::size_t step) {
+        const std::string& name = plan.rt.steps.at(step).provider;
+        return batch_limit(name, *providers_.find(name)->second);
+    };
+    const std::size_t first_limit = limit_at(0);
+    std::vector<recipient> due = store_.due_recipients(plan.j.id, unix_now_ms(), first_limit);
     if (due.empty())
         return {};
     const int step_index = due.front().step;
     const route_step& step = plan.rt.steps.at(static_cast<std::size_t>(step_index));
-    const std::size_t limit = batch_limit(step.provider, *providers_.find(step.provider)->second);
+    const std::size_t limit = limit_at(static_cast<std::size_t>(step_index));
+    if (limit > first_limit && due.size() == first_limit)
+        due = store_.due_recipients(plan.j.id, unix_now_ms(), limit);
     std::vector<recipient> candidates;
     for (recipient& candidate : due)
         if (candidate.step == step_index && candidates.size() < limit)
