@@ -92,17 +92,17 @@ std::string any_of(const index_runs& runs) {
     if (runs.empty())
         return "0";
     constexpr std::size_t most_terms = 64;
-    std::string term = runs.size() <= most_terms ? "(" : "idx IN (SELECT value FROM json_each('[";
-    for (const auto& [first, last] : runs) {
-        if (runs.size() <= most_terms) {
-            term += (term.size() > 1 ? " OR idx BETWEEN " : "idx BETWEEN ") + std::to_string(first) + " AND " +
-                    std::to_string(last);
-            continue;
-        }
-        for (std::int64_t index = first; index <= last; ++index)
-            term += (term.back() == '[' ? "" : ",") + std::to_string(index);
+    std::string terms;
+    if (runs.size() <= most_terms) {
+        for (const auto& [first, last] : runs)
+            terms += (terms.empty() ? "(idx BETWEEN " : " OR idx BETWEEN ") + std::to_string(first) + " AND " +
+                     std::to_string(last);
+        return terms + ")";
     }
-    return term + (runs.size() <= most_terms ? ")" : "]'))");
+    for (const auto& [first, last] : runs)
+        for (std::int64_t index = first; index <= last; ++index)
+            terms += (terms.empty() ? "" : ",") + std::to_string(index);
+    return "idx IN (SELECT value FROM json_each('[" + terms + "]'))";
 }
 
 // An exclusive hold on the store file for as long as this process uses it. SQLite's own locks let
