@@ -286,13 +286,27 @@ TEST_CASE("daemons: three daemons calling CAMS never give it more than 10 calls 
     const json::object finished = box.wait_finished(job, std::chrono::seconds(120));
     CHECK(finished.at("counts").at("accepted") == 60'000);
 
+    // 60 calls of 1000, and a few more where a daemon done with its own share helped with another's
+    // as the job ended (under load, the slowest daemon's last calls meet the others'): every number
+    // once, and no call refused for going over the limit.
     const std::vector<json::object> calls = box.calls("SendChatappMassMessage");
-    REQUIRE(calls.size() == 60);
+    CHECK(calls.size() >= 60);
+    std::set<std::string> numbers;
+    std::size_t numbers_sent = 0;
+    for (const json::object& call : calls) {
+        CHECK_FALSE(call.contains("problem"));
+        for (const json::value& number : call.at("numbers").as_array()) {
+            numbers.insert(std::string(number.as_string()));
+            ++numbers_sent;
+        }
+    }
+    CHECK(numbers_sent == 60'000);
+    CHECK(numbers.size() == 60'000);
     const std::size_t busiest = busiest_second(calls);
     CHECK(busiest <= 10);
     const double sent[] = {recipients_sent_by(box.api_url()), recipients_sent_by(second.api_url),
                            recipients_sent_by(third.api_url)};
-    std::cout << "daemons (d): 60 calls to CAMS from three daemons (" << sent[0] / 1000 << ", " << sent[1] / 1000
+    std::cout << "daemons (d): " << calls.size() << " calls to CAMS from three daemons (" << sent[0] / 1000 << ", " << sent[1] / 1000
               << ", " << sent[2] / 1000 << "), busiest second " << busiest << " calls, achieved "
               << calls_per_second(calls)
               << " calls/s\n";
